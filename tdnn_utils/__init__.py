@@ -1,0 +1,13 @@
+"""Helpers for the book *The topology of deep neural networks*.
+
+One job per module:
+
+- :mod:`tdnn_utils.datasets`: point clouds (entangled tori, Naitzat's D-I, D-II, D-III);
+- :mod:`tdnn_utils.topology`: distances, Betti numbers at a scale, persistence, summaries;
+- :mod:`tdnn_utils.models`: fully connected networks and reading their layers;
+- :mod:`tdnn_utils.training`: one training loop with seeds, device choice and a history;
+- :mod:`tdnn_utils.plotting`: the plotly figures the chapters share;
+- :mod:`tdnn_utils.runs`: presets and the papermill runner.
+"""
+
+__version__ = "0.1.0"
