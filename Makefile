@@ -1,0 +1,43 @@
+# The book's commands. Everything runs inside .venv, made from requirements.txt.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PRESET ?= book
+DEVICE ?= auto
+ONLY   ?=
+
+.PHONY: install test unit notebooks browser book runs benchmark clean
+
+install: ## make .venv with the pinned CPU environment, and Chromium for the browser test
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --upgrade pip
+	$(BIN)/python -m pip install -r requirements.txt
+	$(BIN)/python -m pip install --no-deps -e .
+	@if [ -x /usr/bin/chromium ]; then echo "chromium: found /usr/bin/chromium"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core; \
+	else echo "chromium: not found; the browser test needs Debian's chromium (sudo apt-get install chromium)"; fi
+
+test: unit notebooks browser ## everything CI runs
+
+unit: ## unit tests of tdnn_utils and the runner
+	$(BIN)/python -m pytest -m "not browser" tests/
+
+notebooks: ## every chapter at its smoke defaults
+	$(BIN)/python -m pytest --nbmake --nbmake-timeout=300 notebooks/
+
+browser: ## render the book, open every chapter in headless Chromium
+	$(BIN)/python -m pytest -m browser tests/
+
+book: ## render _build/html from the committed executed chapters (no execution)
+	$(BIN)/python -m tdnn_utils.runs --claims-page
+	$(BIN)/jupyter-book build . --builder html
+
+runs: ## re-run chapters: make runs PRESET=book [ONLY=01] [DEVICE=cuda]
+	$(BIN)/python -m tdnn_utils.runs --preset $(PRESET) --device $(DEVICE) $(if $(ONLY),--only $(ONLY))
+
+benchmark: ## speed benchmarks, printing ratios against their references
+	$(BIN)/python benchmarks/bench_betti_layers.py
+
+clean:
+	rm -rf _build

@@ -1,0 +1,291 @@
+"""Distances, Betti numbers at one scale, persistence diagrams and their summaries.
+
+Two metrics on a point cloud ``X`` of shape ``(n_points, n_features)``:
+
+- ``"euclidean"``: the Euclidean distance between rows;
+- ``"hop"``: Naitzat et al.'s geodesic. Build the k-nearest-neighbour graph of ``X``
+  (each point joined to its ``k`` nearest others), symmetrise it (an edge if either end
+  chose the other), forget the lengths, and measure the shortest path in hops. Pairs in
+  different components are never joined.
+
+Betti numbers are *unreduced*: a connected cloud has ``beta_0 = 1``. Persistence comes from
+giotto-ph's ``ripser_parallel``; for one scale only the edges up to that scale are handed over,
+as a sparse matrix, which is what makes :func:`betti_numbers` cheap.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+from gph import ripser_parallel
+from scipy import sparse
+from sklearn.neighbors import NearestNeighbors
+
+METRICS = ("euclidean", "hop")
+MAX_DIMENSION = 2
+
+
+# ---------------------------------------------------------------------------- validation
+def check_point_cloud(X, *, min_points: int = 2, name: str = "X") -> np.ndarray:
+    """Return ``X`` as a finite float64 array of shape ``(n_points, n_features)``.
+
+    Raises ``ValueError`` naming the problem: wrong number of axes, fewer than
+    ``min_points`` rows, NaN or infinite entries.
+    """
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim != 2:
+        raise ValueError(f"{name} must be 2-D (n_points, n_features); got shape {X.shape}")
+    if X.shape[0] < min_points:
+        raise ValueError(f"{name} has {X.shape[0]} points; at least {min_points} are needed")
+    if not np.isfinite(X).all():
+        bad = int((~np.isfinite(X)).any(axis=1).sum())
+        raise ValueError(f"{name} holds NaN or infinite values in {bad} of {X.shape[0]} rows")
+    return X
+
+
+def _check_maxdim(maxdim) -> int:
+    if not isinstance(maxdim, (int, np.integer)) or not 0 <= maxdim <= MAX_DIMENSION:
+        raise ValueError(f"maxdim={maxdim!r} is not allowed; use 0, 1 or {MAX_DIMENSION}")
+    return int(maxdim)
+
+
+def _check_k(k, n_points: int) -> int:
+    if not isinstance(k, (int, np.integer)) or isinstance(k, bool) or not 1 <= k < n_points:
+        raise ValueError(
+            f"k={k!r} is not allowed for {n_points} points; use an integer in 1..{n_points - 1}"
+        )
+    return int(k)
+
+
+def _check_scale(scale) -> float:
+    scale = float(scale)
+    if not np.isfinite(scale) or scale <= 0:
+        raise ValueError(f"scale={scale!r} must be a finite positive number")
+    return scale
+
+
+# ---------------------------------------------------------------------------- distances
+def knn_graph(X, k: int) -> sparse.csr_matrix:
+    """Symmetrised, unweighted k-nearest-neighbour graph of ``X``.
+
+    Returns a boolean ``(n_points, n_points)`` CSR adjacency matrix with an empty diagonal:
+    ``i ~ j`` when ``j`` is among the ``k`` nearest neighbours of ``i`` or the other way round.
+    """
+    X = check_point_cloud(X)
+    k = _check_k(k, X.shape[0])
+    neighbours = NearestNeighbors(n_neighbors=k + 1).fit(X)
+    directed = neighbours.kneighbors_graph(X, mode="connectivity").astype(bool)
+    directed.setdiag(False)
+    directed.eliminate_zeros()
+    return (directed + directed.T).tocsr()
+
+
+def hop_distances(X, k: int, max_hops: int | None = None) -> sparse.csr_matrix:
+    """Hop counts in the symmetrised k-NN graph, for pairs at most ``max_hops`` apart.
+
+    Returns a sparse ``(n_points, n_points)`` float matrix: entry ``(i, j)`` is the number of
+    edges on a shortest path from ``i`` to ``j`` (1, 2, ...), for ``i != j`` within
+    ``max_hops``; pairs further apart, or in different components, are not stored. With
+    ``max_hops=None`` every reachable pair is stored.
+    """
+    adjacency = knn_graph(X, k)
+    n_points = adjacency.shape[0]
+    max_hops = n_points if max_hops is None else int(max_hops)
+    if max_hops < 1:
+        raise ValueError(f"max_hops={max_hops} must be at least 1")
+    step = (adjacency + sparse.identity(n_points, dtype=bool, format="csr")).tocsr()
+    reached = step.copy()
+    hops = adjacency.astype(np.float64)
+    for hop in range(2, max_hops + 1):
+        grown = (reached @ step).astype(bool).tocsr()
+        new = grown - reached
+        new.eliminate_zeros()
+        if new.nnz == 0:
+            break
+        hops = hops + hop * new.astype(np.float64)
+        reached = grown
+    return hops.tocsr()
+
+
+def distance_matrix(X, metric: str = "euclidean", *, k: int | None = None) -> np.ndarray:
+    """Dense ``(n_points, n_points)`` distance matrix.
+
+    For ``metric="hop"``, unreachable pairs get ``np.inf``.
+    """
+    X = check_point_cloud(X)
+    metric = _check_metric(metric, k)
+    if metric == "euclidean":
+        squared = (X * X).sum(axis=1)
+        gram = squared[:, None] + squared[None, :] - 2.0 * X @ X.T
+        dense = np.sqrt(np.clip(gram, 0.0, None))
+        np.fill_diagonal(dense, 0.0)
+        return dense
+    dense = hop_distances(X, k).toarray()
+    dense[dense == 0] = np.inf
+    np.fill_diagonal(dense, 0.0)
+    return dense
+
+
+def _check_metric(metric: str, k) -> str:
+    if metric not in METRICS:
+        raise ValueError(f"metric={metric!r} is unknown; use one of {METRICS}")
+    if metric == "hop" and k is None:
+        raise ValueError("metric='hop' needs k, the number of nearest neighbours")
+    if metric == "euclidean" and k is not None:
+        raise ValueError(f"k={k!r} is only used with metric='hop'")
+    return metric
+
+
+# ---------------------------------------------------------------------------- persistence
+def persistence(
+    X,
+    maxdim: int = 1,
+    metric: str = "euclidean",
+    *,
+    k: int | None = None,
+    thresh: float = np.inf,
+    n_threads: int = -1,
+) -> list[np.ndarray]:
+    """Vietoris-Rips persistence diagrams of the point cloud ``X``.
+
+    Parameters
+    ----------
+    X : array of shape (n_points, n_features)
+    maxdim : highest homology dimension, 0 to 2.
+    metric : "euclidean", or "hop" (hop counts in the symmetrised k-NN graph; needs ``k``).
+    thresh : largest filtration value; bars still alive there die at ``np.inf``.
+
+    Returns
+    -------
+    list of ``maxdim + 1`` arrays of shape (n_bars, 2): (birth, death) per dimension,
+    unreduced (one infinite bar of dimension 0 per connected component).
+    """
+    X = check_point_cloud(X)
+    maxdim = _check_maxdim(maxdim)
+    metric = _check_metric(metric, k)
+    if metric == "hop":
+        k = _check_k(k, X.shape[0])
+        max_hops = None if np.isinf(thresh) else max(1, int(np.floor(thresh)))
+        result = ripser_parallel(
+            hop_distances(X, k, max_hops),
+            maxdim=maxdim,
+            thresh=thresh,
+            metric="precomputed",
+            collapse_edges=maxdim > 0,
+            n_threads=n_threads,
+        )
+    else:
+        result = ripser_parallel(
+            X, maxdim=maxdim, thresh=thresh, collapse_edges=maxdim > 0, n_threads=n_threads
+        )
+    return [np.asarray(d, dtype=np.float64).reshape(-1, 2) for d in result["dgms"]]
+
+
+def betti_numbers(X, scale: float, *, k: int | None = None, maxdim: int = 1) -> np.ndarray:
+    """Unreduced Betti numbers of the Vietoris-Rips complex of ``X`` at ``scale``.
+
+    Parameters
+    ----------
+    X : array of shape (n_points, n_features)
+    scale : the complex holds every simplex whose edges are all at most ``scale`` long
+        (Euclidean units, or hops when ``k`` is given).
+    k : if given, distances are hop counts in the symmetrised k-nearest-neighbour graph
+        (Naitzat et al.'s metric); otherwise Euclidean.
+    maxdim : highest dimension, 0 to 2.
+
+    Returns
+    -------
+    int array of shape (maxdim + 1,): beta_0, ..., beta_maxdim.
+    """
+    scale = _check_scale(scale)
+    diagrams = persistence(
+        X, maxdim=maxdim, metric="euclidean" if k is None else "hop", k=k, thresh=scale
+    )
+    return np.array([betti_at(diagram, scale) for diagram in diagrams], dtype=np.int64)
+
+
+def betti_at(diagram: np.ndarray, scale: float) -> int:
+    """Number of bars of ``diagram`` (shape (n_bars, 2)) alive at ``scale``: birth <= scale < death."""
+    diagram = np.asarray(diagram, dtype=np.float64).reshape(-1, 2)
+    return int(((diagram[:, 0] <= scale) & (diagram[:, 1] > scale)).sum())
+
+
+# ---------------------------------------------------------------------------- per layer
+def betti_by_layer(
+    activations: Mapping[str, np.ndarray],
+    labels,
+    scale: float,
+    *,
+    k: int | None = None,
+    maxdim: int = 1,
+    classes=None,
+) -> pd.DataFrame:
+    """Betti numbers of each class's points in each layer, as a tidy table.
+
+    Parameters
+    ----------
+    activations : ordered mapping layer name -> array (n_points, width_of_layer), all layers
+        on the same points in the same order (see :func:`tdnn_utils.models.layer_activations`).
+    labels : array (n_points,) of class labels.
+    scale, k, maxdim : as in :func:`betti_numbers`, the same for every layer.
+    classes : the classes to measure; all of them by default.
+
+    Returns
+    -------
+    DataFrame with columns ``layer`` (name), ``depth`` (0 = input), ``label``, ``dim``, ``betti``.
+    """
+    labels = np.asarray(labels)
+    classes = np.unique(labels) if classes is None else np.asarray(classes)
+    missing = set(classes.tolist()) - set(np.unique(labels).tolist())
+    if missing:
+        raise ValueError(f"classes {sorted(missing)} do not occur in labels {np.unique(labels)}")
+    rows = []
+    for depth, (layer, values) in enumerate(activations.items()):
+        values = np.asarray(values)
+        if values.shape[0] != labels.shape[0]:
+            raise ValueError(
+                f"layer {layer!r} has {values.shape[0]} rows but labels has {labels.shape[0]}"
+            )
+        for label in classes:
+            betti = betti_numbers(values[labels == label], scale, k=k, maxdim=maxdim)
+            rows += [
+                {"layer": layer, "depth": depth, "label": label.item(), "dim": dim, "betti": int(b)}
+                for dim, b in enumerate(betti)
+            ]
+    return pd.DataFrame(rows, columns=["layer", "depth", "label", "dim", "betti"])
+
+
+# ---------------------------------------------------------------------------- summaries
+def _finite_bars(diagram) -> np.ndarray:
+    diagram = np.asarray(diagram, dtype=np.float64).reshape(-1, 2)
+    return diagram[np.isfinite(diagram[:, 1])]
+
+
+def betti_curve(diagram, grid) -> np.ndarray:
+    """Betti curve of one diagram: the number of bars alive at each value of ``grid``.
+
+    ``diagram`` has shape (n_bars, 2); returns an int array of the shape of ``grid``.
+    """
+    diagram = np.asarray(diagram, dtype=np.float64).reshape(-1, 2)
+    grid = np.asarray(grid, dtype=np.float64)
+    alive = (diagram[:, 0][:, None] <= grid.ravel()) & (diagram[:, 1][:, None] > grid.ravel())
+    return alive.sum(axis=0).reshape(grid.shape)
+
+
+def total_persistence(diagram, p: float = 1.0) -> float:
+    """Sum of ``(death - birth) ** p`` over the finite bars of one diagram."""
+    bars = _finite_bars(diagram)
+    return float(((bars[:, 1] - bars[:, 0]) ** p).sum())
+
+
+def persistence_entropy(diagram) -> float:
+    """Shannon entropy (nats) of the finite bar lengths, normalised to sum 1; 0 for no bars."""
+    bars = _finite_bars(diagram)
+    lengths = bars[:, 1] - bars[:, 0]
+    lengths = lengths[lengths > 0]
+    if lengths.size == 0:
+        return 0.0
+    shares = lengths / lengths.sum()
+    return float(-(shares * np.log(shares)).sum())

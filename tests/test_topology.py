@@ -1,0 +1,152 @@
+"""Betti numbers and persistence on shapes whose topology is known, plus bad input."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.sparse.csgraph import shortest_path
+
+from tdnn_utils import topology as top
+
+
+def circle(n=200, radius=1.0, centre=(0.0, 0.0)):
+    angle = np.linspace(0, 2 * np.pi, n, endpoint=False)
+    return np.c_[radius * np.cos(angle) + centre[0], radius * np.sin(angle) + centre[1]]
+
+
+def torus(n=40, major=2.0, minor=1.0):
+    a, b = np.meshgrid(*(2 * [np.linspace(0, 2 * np.pi, n, endpoint=False)]))
+    ring = major + minor * np.cos(b)
+    return np.c_[(ring * np.cos(a)).ravel(), (ring * np.sin(a)).ravel(), (minor * np.sin(b)).ravel()]
+
+
+def sphere(n=600):
+    i = np.arange(n) + 0.5
+    polar, azimuth = np.arccos(1 - 2 * i / n), np.pi * (1 + 5**0.5) * i
+    return np.c_[np.cos(azimuth) * np.sin(polar), np.sin(azimuth) * np.sin(polar), np.cos(polar)]
+
+
+KNOWN = [
+    ("circle", circle(), 0.2, 6, 1, [1, 1]),
+    ("two circles", np.r_[circle(), circle(centre=(5, 0))], 0.2, 6, 1, [2, 2]),
+    ("torus", torus(), 0.9, 8, 2, [1, 2, 1]),
+    ("sphere", sphere(), 0.3, 10, 2, [1, 0, 1]),
+]
+
+
+@pytest.mark.parametrize("name, X, scale, k, maxdim, expected", KNOWN, ids=[s[0] for s in KNOWN])
+def test_known_shapes_euclidean(name, X, scale, k, maxdim, expected):
+    assert top.betti_numbers(X, scale, maxdim=maxdim).tolist() == expected
+
+
+@pytest.mark.parametrize("name, X, scale, k, maxdim, expected", KNOWN, ids=[s[0] for s in KNOWN])
+def test_known_shapes_hop_metric(name, X, scale, k, maxdim, expected):
+    assert top.betti_numbers(X, 2.5, k=k, maxdim=maxdim).tolist() == expected
+
+
+def test_scale_too_small_or_too_large_changes_the_answer():
+    X = circle()
+    assert top.betti_numbers(X, 0.01)[0] == len(X)  # every point alone
+    assert top.betti_numbers(X, 2.5).tolist() == [1, 0]  # the hole is filled
+
+
+def test_unreduced_counts_components():
+    two_points = np.array([[0.0, 0.0], [10.0, 0.0]])
+    assert top.betti_numbers(two_points, 1.0, maxdim=0).tolist() == [2]
+
+
+def test_hop_distances_equal_breadth_first_search():
+    X = np.random.default_rng(1).normal(size=(120, 3))
+    hops = top.hop_distances(X, k=4).toarray()
+    reference = shortest_path(top.knn_graph(X, 4).astype(float), unweighted=True)
+    reference[np.isinf(reference)] = 0
+    np.testing.assert_array_equal(hops, reference)
+    within_two = top.hop_distances(X, k=4, max_hops=2).toarray()
+    np.testing.assert_array_equal(within_two, np.where(reference <= 2, reference, 0))
+
+
+def test_knn_graph_is_symmetric_without_loops():
+    X = np.random.default_rng(2).normal(size=(50, 2))
+    graph = top.knn_graph(X, 3)
+    assert (graph != graph.T).nnz == 0
+    assert graph.diagonal().sum() == 0
+    assert (np.asarray(graph.sum(axis=1)).ravel() >= 3).all()
+
+
+def test_persistence_agrees_with_giotto_tda():
+    from gtda.homology import VietorisRipsPersistence
+
+    X = np.random.default_rng(3).normal(size=(60, 3))
+    ours = top.persistence(X, maxdim=1)
+    theirs = VietorisRipsPersistence(homology_dimensions=(0, 1), reduced_homology=False,
+                                     infinity_values=np.inf).fit_transform(X[None])[0]
+    for dim in (0, 1):
+        bars = theirs[theirs[:, 2] == dim][:, :2]
+        bars = bars[bars[:, 1] > bars[:, 0]]
+        np.testing.assert_allclose(np.sort(ours[dim], axis=0), np.sort(bars, axis=0), rtol=1e-6)
+
+
+def test_persistence_shapes_and_infinite_bar():
+    diagrams = top.persistence(circle(), maxdim=1)
+    assert [d.shape[1] for d in diagrams] == [2, 2]
+    assert np.isinf(diagrams[0][:, 1]).sum() == 1
+    assert len(diagrams[1]) == 1
+
+
+def test_distance_matrix_hop_marks_unreachable_pairs():
+    X = np.r_[circle(20), circle(20, centre=(9, 0))]
+    D = top.distance_matrix(X, "hop", k=3)
+    assert np.isinf(D[0, 25]) and D[0, 1] == 1 and D[0, 0] == 0
+    np.testing.assert_allclose(top.distance_matrix(X)[0, 1], np.linalg.norm(X[0] - X[1]))
+
+
+def test_betti_by_layer_is_tidy():
+    X = np.r_[circle(), circle(centre=(5, 0))]
+    y = np.repeat([0, 1], len(circle()))
+    layers = {"input": X, "squashed": np.c_[X[:, 0], np.zeros(len(X))]}
+    table = top.betti_by_layer(layers, y, 0.2, maxdim=1)
+    assert list(table.columns) == ["layer", "depth", "label", "dim", "betti"]
+    assert len(table) == 2 * 2 * 2
+    got = table.set_index(["layer", "label", "dim"])["betti"]
+    assert got[("input", 0, 1)] == 1 and got[("squashed", 0, 1)] == 0
+    assert got[("squashed", 1, 0)] == 1
+
+
+def test_summaries_on_a_hand_made_diagram():
+    diagram = np.array([[0.0, 1.0], [0.0, 3.0], [0.5, np.inf]])
+    assert top.total_persistence(diagram) == pytest.approx(4.0)
+    assert top.persistence_entropy(diagram) == pytest.approx(-(0.25 * np.log(0.25) + 0.75 * np.log(0.75)))
+    assert top.betti_curve(diagram, [0.0, 0.5, 1.0, 5.0]).tolist() == [2, 3, 2, 1]
+    assert top.persistence_entropy(np.empty((0, 2))) == 0.0
+    assert top.betti_at(diagram, 1.0) == 2
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"X": np.zeros(5), "scale": 1.0}, "must be 2-D"),
+        ({"X": np.zeros((1, 2)), "scale": 1.0}, "at least 2"),
+        ({"X": np.array([[0.0, np.nan], [1, 1]]), "scale": 1.0}, "NaN"),
+        ({"X": circle(), "scale": -1.0}, "scale=-1.0"),
+        ({"X": circle(), "scale": 1.0, "maxdim": 3}, "maxdim=3"),
+        ({"X": circle(), "scale": 1.0, "k": 0}, "k=0"),
+        ({"X": circle(20), "scale": 1.0, "k": 20}, "1..19"),
+    ],
+)
+def test_bad_input_is_refused_with_the_value(kwargs, message):
+    X = kwargs.pop("X")
+    scale = kwargs.pop("scale")
+    with pytest.raises(ValueError, match=message):
+        top.betti_numbers(X, scale, **kwargs)
+
+
+def test_bad_metric_is_refused():
+    with pytest.raises(ValueError, match="'cosine' is unknown"):
+        top.persistence(circle(), metric="cosine")
+    with pytest.raises(ValueError, match="needs k"):
+        top.persistence(circle(), metric="hop")
+
+
+def test_betti_by_layer_refuses_mismatched_rows():
+    with pytest.raises(ValueError, match="layer 'input' has 3 rows"):
+        top.betti_by_layer({"input": np.zeros((3, 2))}, np.zeros(4), 1.0)
+    assert isinstance(top.betti_by_layer({"a": circle()}, np.zeros(200), 0.2), pd.DataFrame)
