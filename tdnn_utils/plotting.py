@@ -1,0 +1,147 @@
+"""The plotly figures the chapters share, and :func:`show`, which displays them everywhere.
+
+In the rendered book plotly.js is served once from the book's own files, so figures are
+emitted as HTML that only *calls* plotly.js; Jupyter gets the plotly JSON as well, and Colab
+gets its own renderer.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+CLASS_COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b")
+DIMENSION_COLOURS = ("#1f77b4", "#d62728", "#2ca02c")
+SERIES_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2")
+
+
+def show(fig: go.Figure) -> None:
+    """Display ``fig`` in a notebook so that the book, JupyterLab and Colab all draw it."""
+    if "google.colab" in sys.modules:
+        fig.show(renderer="colab")
+        return
+    from IPython.display import display
+
+    bundle = {
+        "text/html": fig.to_html(full_html=False, include_plotlyjs=False),
+        "application/vnd.plotly.v1+json": fig.to_plotly_json(),
+    }
+    display(bundle, raw=True)
+
+
+def subsample(n_points: int, max_points: int, seed: int = 0) -> np.ndarray:
+    """Sorted indices of at most ``max_points`` of ``n_points`` rows, drawn without replacement."""
+    if n_points <= max_points:
+        return np.arange(n_points)
+    return np.sort(np.random.default_rng(seed).choice(n_points, max_points, replace=False))
+
+
+def point_cloud(X, y, *, max_points: int = 3000, seed: int = 0, title: str = "",
+                marker_size: float = 2.0) -> go.Figure:
+    """A 2-D or 3-D scatter of the points ``X`` (n_points, 2 or 3) coloured by class ``y``.
+
+    At most ``max_points`` points are drawn (a seeded subsample, for display only).
+    """
+    X, y = np.asarray(X), np.asarray(y)
+    if X.ndim != 2 or X.shape[1] not in (2, 3) or len(X) != len(y):
+        raise ValueError(f"point_cloud needs X of shape (n, 2 or 3) and y of shape (n,); "
+                         f"got {X.shape} and {y.shape}")
+    keep = subsample(len(X), max_points, seed)
+    shown = f" ({len(keep):,} of {len(X):,} points shown)" if len(keep) < len(X) else ""
+    X, y = X[keep], y[keep]
+    fig = go.Figure()
+    for i, label in enumerate(np.unique(y)):
+        points = X[y == label]
+        marker = dict(size=marker_size, color=CLASS_COLOURS[i % len(CLASS_COLOURS)])
+        name = f"class {label}"
+        if X.shape[1] == 3:
+            fig.add_trace(go.Scatter3d(x=points[:, 0], y=points[:, 1], z=points[:, 2],
+                                       mode="markers", marker=marker, name=name))
+        else:
+            fig.add_trace(go.Scattergl(x=points[:, 0], y=points[:, 1], mode="markers",
+                                       marker=marker, name=name))
+    fig.update_layout(title=title + shown, height=500, margin=dict(l=0, r=0, t=40, b=0),
+                      legend=dict(itemsizing="constant"))
+    if X.shape[1] == 3:
+        fig.update_layout(scene=dict(aspectmode="data"))
+    else:
+        fig.update_yaxes(scaleanchor="x")
+    return fig
+
+
+def betti_by_layer(table: pd.DataFrame, *, series: str = "label", facet: str = "dim",
+                   title: str = "", spread: str = "std") -> go.Figure:
+    """Betti number against layer: one line per value of ``series``, one panel per ``facet``.
+
+    ``table`` is tidy (columns ``depth``, ``layer``, ``betti`` and the ``series``/``facet``
+    columns, as :func:`tdnn_utils.topology.betti_by_layer` returns, possibly stacked over
+    seeds). Rows that share (facet, series, depth) are averaged; error bars show their
+    standard deviation (``spread="std"``) or their min-max range (``spread="range"``).
+    """
+    needed = {"depth", "layer", "betti", series, facet}
+    if not needed <= set(table.columns):
+        raise ValueError(f"table lacks columns {sorted(needed - set(table.columns))}")
+    if spread not in ("std", "range"):
+        raise ValueError(f"spread={spread!r} is unknown; use 'std' or 'range'")
+    stats = (table.groupby([facet, series, "depth"])["betti"]
+             .agg(["mean", "std", "min", "max", "count"]).reset_index().fillna({"std": 0.0}))
+    layer_names = table.drop_duplicates("depth").sort_values("depth")
+    facets = sorted(stats[facet].unique())
+    fig = make_subplots(rows=1, cols=len(facets), shared_xaxes=True,
+                        subplot_titles=[f"{facet} = {value}" if facet != "dim" else f"β{value}"
+                                        for value in facets])
+    for column, value in enumerate(facets, start=1):
+        for i, (name, rows) in enumerate(stats[stats[facet] == value].groupby(series, sort=True)):
+            error = (dict(type="data", array=rows["std"]) if spread == "std" else
+                     dict(type="data", symmetric=False, array=rows["max"] - rows["mean"],
+                          arrayminus=rows["mean"] - rows["min"]))
+            fig.add_trace(go.Scatter(
+                x=rows["depth"], y=rows["mean"], error_y=error, mode="lines+markers",
+                name=f"{series} {name}" if series == "label" else str(name),
+                legendgroup=str(name), showlegend=column == 1,
+                line=dict(color=SERIES_COLOURS[i % len(SERIES_COLOURS)]),
+                customdata=rows[["count"]],
+                hovertemplate="depth %{x}: mean %{y:.2f} over %{customdata[0]} runs<extra></extra>",
+            ), row=1, col=column)
+        fig.update_xaxes(tickvals=layer_names["depth"], ticktext=layer_names["layer"],
+                         row=1, col=column)
+    fig.update_yaxes(title_text="Betti number", row=1, col=1, rangemode="tozero")
+    fig.update_layout(title=title, height=380, margin=dict(l=50, r=10, t=60, b=40))
+    return fig
+
+
+def persistence_diagrams(diagrams: Mapping[str, list], *, title: str = "", cols: int = 4) -> go.Figure:
+    """One persistence diagram per layer (``{layer: [dgm_0, dgm_1, ...]}``, each (n_bars, 2)).
+
+    Infinite deaths are drawn on a dashed line above the largest finite value.
+    """
+    if not diagrams:
+        raise ValueError("persistence_diagrams needs at least one layer")
+    names = list(diagrams)
+    rows = -(-len(names) // cols)
+    fig = make_subplots(rows=rows, cols=min(cols, len(names)), subplot_titles=names,
+                        horizontal_spacing=0.05, vertical_spacing=0.12)
+    for i, name in enumerate(names):
+        row, col = i // cols + 1, i % cols + 1
+        finite = [d[np.isfinite(d).all(axis=1)] for d in diagrams[name]]
+        top = max([d.max() for d in finite if d.size] + [1e-9]) * 1.1
+        for dim, dgm in enumerate(diagrams[name]):
+            dgm = np.asarray(dgm, dtype=float).reshape(-1, 2)
+            death = np.where(np.isfinite(dgm[:, 1]), dgm[:, 1], top)
+            fig.add_trace(go.Scatter(
+                x=dgm[:, 0], y=death, mode="markers", name=f"H{dim}", legendgroup=f"H{dim}",
+                showlegend=i == 0, marker=dict(size=5, color=DIMENSION_COLOURS[dim % 3]),
+                hovertemplate="birth %{x:.3g}, death %{y:.3g}<extra>H" + str(dim) + "</extra>",
+            ), row=row, col=col)
+        fig.add_trace(go.Scatter(x=[0, top], y=[0, top], mode="lines", showlegend=False,
+                                 line=dict(color="grey", width=1), hoverinfo="skip"), row=row, col=col)
+        fig.add_trace(go.Scatter(x=[0, top], y=[top, top], mode="lines", showlegend=False,
+                                 line=dict(color="grey", width=1, dash="dash"), hoverinfo="skip"),
+                      row=row, col=col)
+    fig.update_layout(title=title, height=280 * rows, margin=dict(l=40, r=10, t=70, b=30))
+    return fig

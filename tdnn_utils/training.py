@@ -1,0 +1,185 @@
+"""One training loop: seeds, device choice, a progress bar and a history."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+DEVICES = ("auto", "cpu", "cuda", "mps")
+
+
+def choose_device(name: str = "auto") -> torch.device:
+    """``"auto"`` picks cuda, then mps, then cpu; a named device must be available."""
+    if name not in DEVICES:
+        raise ValueError(f"device {name!r} is unknown; use one of {DEVICES}")
+    available = {
+        "cuda": torch.cuda.is_available(),
+        "mps": getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available(),
+        "cpu": True,
+    }
+    if name == "auto":
+        name = next(d for d in ("cuda", "mps", "cpu") if available[d])
+    elif not available[name]:
+        raise ValueError(f"device {name!r} is not available on this machine; use 'auto' or 'cpu'")
+    return torch.device(name)
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy and PyTorch (all devices)."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+@dataclass
+class History:
+    """What happened during :func:`fit`: one entry per logged step."""
+
+    step: list = field(default_factory=list)
+    loss: list = field(default_factory=list)
+    accuracy: list = field(default_factory=list)
+    device: str = "cpu"
+    reached_perfect: bool = False
+
+    @property
+    def steps_taken(self) -> int:
+        return self.step[-1] if self.step else 0
+
+    @property
+    def final_accuracy(self) -> float:
+        return self.accuracy[-1] if self.accuracy else float("nan")
+
+    def as_dict(self) -> dict:
+        return {"step": self.step, "loss": self.loss, "accuracy": self.accuracy,
+                "device": self.device, "reached_perfect": self.reached_perfect}
+
+
+def fit(
+    model: nn.Module,
+    X,
+    y,
+    *,
+    steps: int | None = None,
+    epochs: int | None = None,
+    batch_size: int | None = None,
+    lr: float = 1e-2,
+    lr_halving_every: int | None = None,
+    stop_at_perfect: bool = False,
+    device: str = "auto",
+    seed: int = 0,
+    progress: bool = True,
+    description: str = "training",
+) -> History:
+    """Train ``model`` with Adam and cross-entropy on ``(X, y)``; return its :class:`History`.
+
+    Parameters
+    ----------
+    X : array (n_points, n_features); y : int array (n_points,) of class labels.
+    steps / epochs : the budget, as optimiser steps or passes over the data (give one).
+    batch_size : ``None`` is full-batch gradient descent, as Naitzat et al. train.
+    lr_halving_every : halve the learning rate every this many steps (the paper: 2,500).
+    stop_at_perfect : stop as soon as the training accuracy reaches 100%, as the paper does.
+    device : "auto", "cpu", "cuda" or "mps".
+    seed : seeds the batch order (and, if the model was not yet built, nothing else: build
+        the model after :func:`seed_everything` to seed its weights).
+    """
+    if (steps is None) == (epochs is None):
+        raise ValueError(f"give exactly one of steps={steps!r} and epochs={epochs!r}")
+    budget = steps if steps is not None else epochs
+    if not isinstance(budget, (int, np.integer)) or budget < 1:
+        raise ValueError(f"the budget must be a positive integer; got {budget!r}")
+    X = torch.as_tensor(np.asarray(X), dtype=torch.float32)
+    y = torch.as_tensor(np.asarray(y), dtype=torch.long)
+    if X.ndim != 2 or y.ndim != 1 or len(X) != len(y):
+        raise ValueError(f"X must be (n, d) and y (n,); got {tuple(X.shape)} and {tuple(y.shape)}")
+    if not torch.isfinite(X).all():
+        raise ValueError("X holds NaN or infinite values")
+    n_points = len(X)
+    batch_size = n_points if batch_size is None else min(int(batch_size), n_points)
+    batches_per_epoch = -(-n_points // batch_size)
+    total_steps = steps if steps is not None else epochs * batches_per_epoch
+
+    torch_device = choose_device(device)
+    model.to(torch_device)
+    X, y = X.to(torch_device), y.to(torch_device)
+    optimiser = torch.optim.Adam(model.parameters(), lr=lr)
+    scheduler = (torch.optim.lr_scheduler.StepLR(optimiser, lr_halving_every, gamma=0.5)
+                 if lr_halving_every else None)
+    generator = torch.Generator().manual_seed(seed)
+    loss_fn = nn.CrossEntropyLoss()
+    history = History(device=str(torch_device))
+    log_every = max(1, total_steps // 200)
+
+    model.train()
+    bar = tqdm(total=total_steps, desc=description, disable=not progress, leave=False)
+    order = torch.randperm(n_points, generator=generator).to(torch_device)
+    for step in range(1, total_steps + 1):
+        start = ((step - 1) % batches_per_epoch) * batch_size
+        if start == 0 and batch_size < n_points:
+            order = torch.randperm(n_points, generator=generator).to(torch_device)
+        index = order[start:start + batch_size]
+        logits = model(X[index])
+        loss = loss_fn(logits, y[index])
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+        if scheduler is not None:
+            scheduler.step()
+        bar.update(1)
+        check = stop_at_perfect or step % log_every == 0 or step == total_steps
+        if not check:
+            continue
+        accuracy = (logits.argmax(1) == y[index]).float().mean().item() if batch_size == n_points \
+            else training_accuracy(model, X, y)
+        if step % log_every == 0 or step == total_steps or accuracy == 1.0:
+            history.step.append(step)
+            history.loss.append(loss.item())
+            history.accuracy.append(accuracy)
+            bar.set_postfix(loss=f"{loss.item():.3g}", acc=f"{accuracy:.3f}")
+        if stop_at_perfect and accuracy == 1.0:
+            # Full batch: the logits came before this step's update; confirm after it.
+            history.reached_perfect = training_accuracy(model, X, y) == 1.0
+            if history.reached_perfect:
+                history.accuracy[-1] = 1.0
+                break
+    bar.close()
+    if not history.reached_perfect:
+        history.reached_perfect = training_accuracy(model, X, y) == 1.0
+    return history
+
+
+@torch.no_grad()
+def training_accuracy(model: nn.Module, X: torch.Tensor, y: torch.Tensor) -> float:
+    """Share of ``X``'s rows that ``model`` classifies as ``y`` (tensors on the model's device)."""
+    was_training = model.training
+    model.eval()
+    accuracy = (model(X).argmax(1) == y).float().mean().item()
+    model.train(was_training)
+    return accuracy
+
+
+def fit_until_perfect(build_model, X, y, *, max_attempts: int = 5, seed: int = 0, **fit_kwargs):
+    """Train fresh models until one reaches 100% training accuracy, as Naitzat et al. keep only those.
+
+    ``build_model()`` returns a new untrained model; attempt ``a`` (0, 1, ...) seeds
+    everything with ``seed + 1000 * a`` before building it. Other keywords go to :func:`fit`
+    (give a ``steps`` or ``epochs`` budget). Returns ``(model, history, attempts)`` of the
+    first perfect attempt, or of the last one if none was perfect (check
+    ``history.reached_perfect``).
+    """
+    if not isinstance(max_attempts, (int, np.integer)) or max_attempts < 1:
+        raise ValueError(f"max_attempts={max_attempts!r} must be a positive integer")
+    fit_kwargs.setdefault("stop_at_perfect", True)
+    for attempt in range(max_attempts):
+        attempt_seed = seed + 1000 * attempt
+        seed_everything(attempt_seed)
+        model = build_model()
+        history = fit(model, X, y, seed=attempt_seed, **fit_kwargs)
+        if history.reached_perfect:
+            break
+    return model, history, attempt + 1

@@ -1,0 +1,50 @@
+"""The shared figures: right traces, subsampling, and bad input."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tdnn_utils import plotting
+
+
+def test_point_cloud_subsamples_for_display_only():
+    X = np.random.default_rng(0).normal(size=(5000, 3))
+    y = np.repeat([0, 1], 2500)
+    fig = plotting.point_cloud(X, y, max_points=1000)
+    assert len(fig.data) == 2 and fig.data[0].type == "scatter3d"
+    assert sum(len(trace.x) for trace in fig.data) == 1000
+    assert "1,000 of 5,000" in fig.layout.title.text
+
+
+def test_point_cloud_refuses_4d():
+    with pytest.raises(ValueError, match=r"\(10, 4\)"):
+        plotting.point_cloud(np.zeros((10, 4)), np.zeros(10))
+
+
+def test_betti_by_layer_averages_over_runs():
+    table = pd.DataFrame({
+        "layer": ["input", "h1"] * 2, "depth": [0, 1] * 2, "label": 0, "dim": 0,
+        "betti": [4, 2, 6, 2], "seed": [0, 0, 1, 1],
+    })
+    fig = plotting.betti_by_layer(table)
+    trace = fig.data[0]
+    assert list(trace.y) == [5.0, 2.0]
+    assert list(trace.error_y.array) == pytest.approx([np.std([4, 6], ddof=1), 0.0])
+    with pytest.raises(ValueError, match="lacks columns"):
+        plotting.betti_by_layer(table.drop(columns="betti"))
+
+
+def test_persistence_diagrams_draw_infinite_bars_on_top():
+    diagrams = {"input": [np.array([[0, 1.0], [0, np.inf]]), np.array([[0.5, 2.0]])]}
+    fig = plotting.persistence_diagrams(diagrams)
+    h0 = fig.data[0]
+    assert h0.y[1] == pytest.approx(2.2)
+
+
+def test_show_emits_html_without_plotlyjs(monkeypatch):
+    shown = {}
+    monkeypatch.setattr("IPython.display.display", lambda bundle, raw: shown.update(bundle))
+    plotting.show(plotting.point_cloud(np.zeros((3, 2)), np.arange(3)))
+    assert "Plotly.newPlot" in shown["text/html"]
+    assert len(shown["text/html"]) < 100_000  # plotly.js (3 MB) is not embedded
+    assert shown["application/vnd.plotly.v1+json"]["data"]
