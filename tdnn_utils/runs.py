@@ -1,0 +1,440 @@
+"""Presets, the papermill runner, and the results files the chapters write.
+
+Data flow: ``notebooks/<name>.ipynb`` + ``notebooks/presets.yml`` -> papermill ->
+``book/chapters/<name>.ipynb`` + ``book/results/<name>.json``, then ``book/claims.md``.
+
+Command line::
+
+    python -m tdnn_utils.runs --preset book [--only 01] [--device cuda]
+    python -m tdnn_utils.runs --claims-page
+
+Exit status: 0 on success, 1 when a chapter failed (the remaining chapters are still run),
+2 when the request is invalid (nothing was run), 130 when interrupted.
+
+A chapter's ``parameters`` cell must declare ``results_path = ""`` and may declare
+``device = "auto"``; the chapter ends with ``save_results(results_path, "<name>")``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import json
+import math
+import os
+import sys
+import tempfile
+import warnings
+from datetime import datetime, timezone
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+VERDICTS = ("confirmed", "partly", "not reproduced")
+DEVICES = ("auto", "cpu", "cuda", "mps")
+KERNEL = "python3"
+
+_REGISTRY: dict = {"values": {}, "claims": {}}
+
+
+class RunConfigError(ValueError):
+    """An invalid preset, notebook, parameter or results file; raised before anything runs."""
+
+
+class ChapterError(RuntimeError):
+    """A chapter notebook failed to execute or did not save its results."""
+
+
+def _paths(root):
+    root = Path(root) if root is not None else ROOT
+    return root, root / "notebooks", root / "book" / "chapters", root / "book" / "results"
+
+
+def _readable(path) -> None:
+    mask = os.umask(0)
+    os.umask(mask)
+    os.chmod(path, 0o666 & ~mask)
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        _readable(tmp)
+        os.replace(tmp, path)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+
+
+# --- what the chapters call ---------------------------------------------------------------
+
+
+def _jsonable(value, name):
+    if hasattr(value, "tolist") and not isinstance(value, (str, bytes)):
+        value = value.tolist()
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v, name) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v, name) for v in value]
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    raise TypeError(
+        f"{name}: a {type(value).__name__} is not JSON-serialisable; record numbers, strings, "
+        "booleans, None, lists, dicts or numpy/torch values"
+    )
+
+
+def _glue(name, value):
+    try:
+        from IPython import get_ipython
+        from myst_nb import glue
+    except ImportError:
+        return
+    if get_ipython() is not None:
+        glue(name, value, display=False)
+
+
+def record(name: str, value):
+    """Keep a headline value for the results file and glue it for the book's prose.
+
+    Takes a name (used as the glue key) and a value: a number, string, bool, None, or a
+    (nested) list/dict of those; numpy and torch scalars and arrays are converted, and
+    non-finite floats become None. Returns the stored, JSON-ready value.
+    """
+    stored = _jsonable(value, f"record({name!r})")
+    _REGISTRY["values"][name] = stored
+    _glue(name, stored)
+    return stored
+
+
+def record_claim(claim_id: str, claim: str, verdict: str, evidence: str) -> dict:
+    """Keep a verdict on one of the paper's claims; recording the same id again replaces it.
+
+    Takes an id (e.g. "C1"), the claim as the paper makes it, a verdict among
+    ``VERDICTS`` ("confirmed", "partly", "not reproduced"), and one sentence of evidence
+    (may quote recorded values). Returns the stored claim as a dict.
+    """
+    if verdict not in VERDICTS:
+        raise ValueError(f"verdict {verdict!r} for claim {claim_id!r} is not one of {VERDICTS}")
+    entry = {"id": str(claim_id), "claim": str(claim), "verdict": verdict, "evidence": str(evidence)}
+    _REGISTRY["claims"][entry["id"]] = entry
+    return entry
+
+
+def results() -> dict:
+    """Return a copy of what was recorded so far: ``{"values": {...}, "claims": [...]}``."""
+    return {"values": dict(_REGISTRY["values"]), "claims": list(_REGISTRY["claims"].values())}
+
+
+def reset() -> None:
+    """Forget every recorded value and claim."""
+    _REGISTRY["values"].clear()
+    _REGISTRY["claims"].clear()
+
+
+def save_results(results_path, chapter: str) -> Path | None:
+    """Write the recorded values and claims as JSON to ``results_path``, atomically.
+
+    Takes the ``results_path`` parameter the runner injected and the chapter's name. Writes
+    ``{"chapter", "values", "claims", "written"}`` (the runner adds ``preset`` and
+    ``parameters``) and returns the path; does nothing and returns None when
+    ``results_path`` is empty or None (the nbmake and Colab default).
+    """
+    if not results_path:
+        return None
+    path = Path(results_path)
+    data = {"chapter": chapter, **results(), "written": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+    _write_atomic(path, json.dumps(data, indent=2, allow_nan=False) + "\n")
+    return path
+
+
+# --- presets and validation ---------------------------------------------------------------
+
+
+def notebooks(root=None) -> list[str]:
+    """Return the chapter names (``notebooks/*.ipynb`` without suffix), sorted."""
+    return sorted(p.stem for p in _paths(root)[1].glob("*.ipynb"))
+
+
+def load_presets(root=None) -> dict:
+    """Read ``notebooks/presets.yml``; returns ``{preset: {notebook: {parameter: value}}}``."""
+    path = _paths(root)[1] / "presets.yml"
+    if not path.exists():
+        raise RunConfigError(f"no presets file at {path}")
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    if not isinstance(data, dict):
+        raise RunConfigError(f"{path} must map preset names to notebooks")
+    out = {}
+    for preset, chapters in data.items():
+        chapters = chapters or {}
+        if not isinstance(chapters, dict) or not all(isinstance(p or {}, dict) for p in chapters.values()):
+            raise RunConfigError(f"{path}: preset {preset!r} must map notebook names to parameter mappings")
+        out[str(preset)] = {str(nb): dict(p or {}) for nb, p in chapters.items()}
+    return out
+
+
+def notebook_parameters(path) -> dict[str, str]:
+    """Return the names assigned in a notebook's ``parameters`` cell, each with its source text."""
+    import nbformat
+
+    nb = nbformat.read(str(path), as_version=4)
+    cell = next((c for c in nb.cells if "parameters" in c.get("metadata", {}).get("tags", [])), None)
+    if cell is None:
+        raise RunConfigError(f"{path} has no cell tagged 'parameters'")
+    try:
+        tree = ast.parse(cell.source)
+    except SyntaxError as err:
+        raise RunConfigError(f"the parameters cell of {path} is not valid Python: {err}") from err
+    params = {}
+    for node in tree.body:
+        if isinstance(node, ast.Assign):
+            targets = node.targets
+        elif isinstance(node, ast.AnnAssign):
+            targets = [node.target]
+        else:
+            continue
+        for target in targets:
+            for name in ast.walk(target):
+                if isinstance(name, ast.Name) and node.value is not None:
+                    params[name.id] = ast.get_source_segment(cell.source, node.value)
+    return params
+
+
+def _select(only, names):
+    tokens = [t.strip() for item in (only or []) for t in str(item).split(",") if t.strip()]
+    chosen = []
+    for token in tokens:
+        hits = [n for n in names if n == token or n.startswith(token)]
+        if not hits:
+            raise RunConfigError(f"--only {token!r} matches no notebook; notebooks: {', '.join(names) or '(none)'}")
+        chosen += [h for h in hits if h not in chosen]
+    return chosen
+
+
+def plan(preset: str, only=None, device: str | None = None, root=None) -> list[tuple[str, dict]]:
+    """Validate a request and return what would run, without running anything.
+
+    Takes a preset name, ``only`` (prefixes or names, a string or a list; items may be
+    comma separated), a device among ``DEVICES`` or None (keep the notebook's default), and
+    the repository root. Returns ``[(notebook, parameters), ...]`` in name order; raises
+    ``RunConfigError`` naming the bad value and the allowed ones.
+    """
+    presets = load_presets(root)
+    if preset not in presets:
+        raise RunConfigError(f"unknown preset {preset!r}; presets: {', '.join(presets)}")
+    if device is not None and device not in DEVICES:
+        raise RunConfigError(f"unknown device {device!r}; devices: {', '.join(DEVICES)}")
+    existing = notebooks(root)
+    chapters = presets[preset]
+    for name in chapters:
+        if name not in existing:
+            raise RunConfigError(
+                f"preset {preset!r} names notebook {name!r}, which does not exist; "
+                f"notebooks: {', '.join(existing) or '(none)'}"
+            )
+    selected = sorted(chapters)
+    if only:
+        selected = _select([only] if isinstance(only, str) else only, existing)
+        missing = [n for n in selected if n not in chapters]
+        if missing:
+            raise RunConfigError(
+                f"notebook {missing[0]!r} is not in preset {preset!r}; its notebooks: {', '.join(sorted(chapters))}"
+            )
+    out = []
+    for name in selected:
+        declared = notebook_parameters(_paths(root)[1] / f"{name}.ipynb")
+        params = dict(chapters[name])
+        if device is not None and "device" in declared:
+            params["device"] = device
+        for key in [*params, "results_path"]:
+            if key not in declared:
+                raise RunConfigError(
+                    f"notebook {name!r} has no parameter {key!r}; its parameters: {', '.join(declared) or '(none)'}"
+                )
+        if "results_path" in chapters[name]:
+            raise RunConfigError(f"preset {preset!r} sets results_path for {name!r}; the runner sets it")
+        out.append((name, params))
+    return out
+
+
+# --- running ------------------------------------------------------------------------------
+
+
+def _tidy(nb_path: Path, tmp_results: str, name: str) -> None:
+    import nbformat
+
+    nb = nbformat.read(str(nb_path), as_version=4)
+    final = f"../book/results/{name}.json"
+    for cell in nb.cells:
+        if "injected-parameters" in cell.get("metadata", {}).get("tags", []):
+            cell.source = cell.source.replace(tmp_results, final)
+    meta = nb.metadata.get("papermill", {})
+    if "parameters" in meta:
+        meta["parameters"]["results_path"] = final
+    meta.update(input_path=f"notebooks/{name}.ipynb", output_path=f"book/chapters/{name}.ipynb")
+    nbformat.write(nb, str(nb_path))
+
+
+def run_chapter(name: str, parameters: dict, root=None, preset: str | None = None, progress_bar=True) -> Path:
+    """Execute one chapter with papermill and put its notebook and results JSON in place.
+
+    Takes the notebook name, its parameters (``results_path`` is added), the repository
+    root and the preset's name (stored in the JSON). Runs with kernel ``python3`` in
+    ``notebooks/``, into temporary files beside the targets; only when the notebook ran and
+    saved its results are both moved into ``book/chapters`` and ``book/results``. Returns
+    the chapter's path; raises ``ChapterError`` otherwise, leaving the previous files as
+    they were.
+    """
+    import papermill as pm
+
+    _, nb_dir, chapter_dir, results_dir = _paths(root)
+    chapter_dir.mkdir(parents=True, exist_ok=True)
+    results_dir.mkdir(parents=True, exist_ok=True)
+    fd, tmp_nb = tempfile.mkstemp(prefix=f".{name}.", suffix=".ipynb.tmp", dir=chapter_dir)
+    os.close(fd)
+    fd, tmp_res = tempfile.mkstemp(prefix=f".{name}.", suffix=".json.tmp", dir=results_dir)
+    os.close(fd)
+    os.unlink(tmp_res)
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="The specified file")
+            pm.execute_notebook(
+                str(nb_dir / f"{name}.ipynb"), tmp_nb, parameters={**parameters, "results_path": tmp_res},
+                kernel_name=KERNEL, cwd=str(nb_dir), progress_bar=progress_bar,
+            )
+        if not os.path.exists(tmp_res):
+            raise ChapterError(f"{name} ran but did not call save_results(results_path, {name!r})")
+        data = json.loads(Path(tmp_res).read_text(encoding="utf-8"))
+        data.update(preset=preset, parameters=parameters)
+        Path(tmp_res).write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+        _tidy(Path(tmp_nb), tmp_res, name)
+        _readable(tmp_nb)
+        _readable(tmp_res)
+        os.replace(tmp_nb, chapter_dir / f"{name}.ipynb")
+        os.replace(tmp_res, results_dir / f"{name}.json")
+    except pm.PapermillExecutionError as err:
+        raise ChapterError(f"{name} failed in cell [{err.exec_count}]: {err.ename}: {err.evalue}") from err
+    except ChapterError:
+        raise
+    except Exception as err:
+        raise ChapterError(f"{name} failed: {type(err).__name__}: {err}") from err
+    finally:
+        Path(tmp_nb).unlink(missing_ok=True)
+        Path(tmp_res).unlink(missing_ok=True)
+    return chapter_dir / f"{name}.ipynb"
+
+
+def run_preset(preset: str, only=None, device=None, root=None, progress_bar=True) -> dict[str, str]:
+    """Validate, then run every selected chapter of a preset, going on after a failure.
+
+    Takes the same arguments as ``plan``. Returns ``{notebook: error message}`` for the
+    chapters that failed (empty when all ran), and rewrites the claims page at the end.
+    """
+    failures = {}
+    for name, params in plan(preset, only, device, root):
+        print(f"== {name} ({preset}): {params}", flush=True)
+        try:
+            run_chapter(name, params, root, preset, progress_bar)
+        except ChapterError as err:
+            failures[name] = str(err)
+            print(f"!! {err}", file=sys.stderr, flush=True)
+    claims_page(root)
+    return failures
+
+
+# --- the claims page ----------------------------------------------------------------------
+
+
+def _cell(text) -> str:
+    return " ".join(str(text).split()).replace("|", "\\|")
+
+
+def _title(chapter: Path, fallback: str) -> str:
+    try:
+        cells = json.loads(chapter.read_text(encoding="utf-8"))["cells"]
+        for cell in cells:
+            source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+            if cell["cell_type"] == "markdown" and source.lstrip().startswith("# "):
+                return source.lstrip()[2:].splitlines()[0].strip()
+    except (OSError, ValueError, KeyError):
+        pass
+    return fallback
+
+
+def claims_page(root=None) -> Path:
+    """Write ``book/claims.md`` from every ``book/results/*.json``; executes nothing.
+
+    Takes the repository root; returns the page's path. One table per chapter (claim,
+    verdict, evidence) with a link to the chapter; says so when there are no results yet.
+    """
+    root, _, chapter_dir, results_dir = _paths(root)
+    lines = [
+        "# Claims and verdicts", "",
+        "Each chapter tests claims from the papers it reproduces and records a verdict: "
+        "*confirmed*, *partly* or *not reproduced*. This page is generated from the results "
+        "files the chapter runs wrote (`book/results/*.json`).", "",
+    ]
+    files = sorted(results_dir.glob("*.json")) if results_dir.exists() else []
+    if not files:
+        lines += ["No results yet: run `make runs` to execute the chapters.", ""]
+    for path in files:
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except ValueError as err:
+            raise RunConfigError(f"{path} is not valid JSON: {err}") from err
+        name = path.stem
+        lines += [f"## {_title(chapter_dir / f'{name}.ipynb', name)}", ""]
+        meta = ", ".join(f"{k} {data[k]}" for k in ("preset", "written") if data.get(k))
+        lines += [f"Chapter: {{doc}}`chapters/{name}`" + (f" ({meta})." if meta else "."), ""]
+        claims = data.get("claims") or []
+        if not claims:
+            lines += ["This chapter recorded no claims.", ""]
+            continue
+        lines += ["| claim | verdict | evidence |", "|---|---|---|"]
+        lines += [f"| {_cell(c.get('claim', c.get('id', '')))} | **{_cell(c.get('verdict', ''))}** | "
+                  f"{_cell(c.get('evidence', ''))} |" for c in claims]
+        lines.append("")
+    page = root / "book" / "claims.md"
+    _write_atomic(page, "\n".join(lines))
+    return page
+
+
+# --- command line -------------------------------------------------------------------------
+
+
+def main(argv=None) -> int:
+    """Run the command line; returns the exit status (0 ok, 1 a chapter failed, 2 bad request)."""
+    parser = argparse.ArgumentParser(prog="python -m tdnn_utils.runs", description=__doc__.split("\n")[0])
+    parser.add_argument("--preset", help="preset from notebooks/presets.yml (smoke, book, full)")
+    parser.add_argument("--only", action="append", help="notebook name or prefix (e.g. 01); repeat or comma separate")
+    parser.add_argument("--device", choices=DEVICES, help="injected as the notebook's `device` parameter")
+    parser.add_argument("--claims-page", action="store_true", help="only write book/claims.md from book/results")
+    parser.add_argument("--root", help="repository root (default: the one holding tdnn_utils)")
+    parser.add_argument("--no-progress", action="store_true", help="hide papermill's progress bar")
+    args = parser.parse_args(argv)
+    if not args.preset and not args.claims_page:
+        parser.error("give --preset NAME or --claims-page")
+    try:
+        if args.preset:
+            failures = run_preset(args.preset, args.only, args.device, args.root, not args.no_progress)
+            if failures:
+                print(f"{len(failures)} chapter(s) failed: {', '.join(failures)}", file=sys.stderr)
+                return 1
+        else:
+            print(claims_page(args.root))
+    except RunConfigError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted; finished chapters are in place, the current one is unchanged", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,154 @@
+"""The papermill runner, presets validation, results files and the claims page, on a temporary tree."""
+
+import json
+import subprocess
+import sys
+
+import nbformat
+import numpy as np
+import pytest
+import yaml
+
+from tdnn_utils import runs
+
+PARAMS = 'n = 1\nresults_path = ""\ndevice = "cpu"\n'
+BODY = """\
+from tdnn_utils.runs import record, record_claim, save_results
+import numpy as np
+record("n_squared", np.int64(n) ** 2)
+record("device_used", device)
+record_claim("C1", "Squares grow.", "confirmed" if n > 1 else "partly", f"n**2 = {n**2} | with a pipe")
+save_results(results_path, "01_toy")
+"""
+
+
+def make_notebook(path, body=BODY, params=PARAMS):
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.cells = [
+        nbformat.v4.new_markdown_cell("# A toy chapter\n\nIt squares a number."),
+        nbformat.v4.new_code_cell(params, metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_code_cell(body),
+    ]
+    nbformat.write(nb, str(path))
+
+
+@pytest.fixture
+def tree(tmp_path):
+    (tmp_path / "notebooks").mkdir()
+    make_notebook(tmp_path / "notebooks" / "01_toy.ipynb")
+    make_notebook(tmp_path / "notebooks" / "02_broken.ipynb", body='raise RuntimeError("boom")')
+    presets = {
+        "smoke": {"01_toy": {}, "02_broken": {}},
+        "book": {"01_toy": {"n": 3}},
+        "full": {"01_toy": {"n": 10}},
+    }
+    (tmp_path / "notebooks" / "presets.yml").write_text(yaml.safe_dump(presets, sort_keys=False))
+    return tmp_path
+
+
+def leftovers(root):
+    return [p.name for d in ("book/chapters", "book/results") if (root / d).exists()
+            for p in (root / d).iterdir() if p.name.startswith(".")]
+
+
+def test_run_writes_chapter_and_results_with_injected_parameters(tree):
+    assert runs.run_preset("book", only="01", device="mps", root=tree, progress_bar=False) == {}
+    data = json.loads((tree / "book/results/01_toy.json").read_text())
+    assert data["chapter"] == "01_toy" and data["preset"] == "book"
+    assert data["values"] == {"n_squared": 9, "device_used": "mps"}
+    assert data["parameters"] == {"n": 3, "device": "mps"}
+    assert data["claims"][0]["verdict"] == "confirmed"
+    chapter = nbformat.read(str(tree / "book/chapters/01_toy.ipynb"), as_version=4)
+    injected = next(c for c in chapter.cells if "injected-parameters" in c.metadata.get("tags", []))
+    assert "n = 3" in injected.source and "../book/results/01_toy.json" in injected.source
+    assert str(tree) not in json.dumps(chapter.metadata["papermill"])
+    assert any("scrapbook" in o.get("metadata", {}) for c in chapter.cells for o in c.get("outputs", []))
+    assert leftovers(tree) == []
+    assert "Squares grow." in (tree / "book/claims.md").read_text()
+
+
+@pytest.mark.parametrize("kwargs, bad, allowed", [
+    ({"preset": "huge"}, "'huge'", "smoke, book, full"),
+    ({"preset": "book", "only": "07"}, "'07'", "01_toy, 02_broken"),
+    ({"preset": "book", "only": "02"}, "'02_broken'", "01_toy"),
+    ({"preset": "book", "device": "tpu"}, "'tpu'", "auto, cpu, cuda, mps"),
+])
+def test_bad_requests_fail_before_running(tree, kwargs, bad, allowed):
+    with pytest.raises(runs.RunConfigError) as err:
+        runs.run_preset(root=tree, **kwargs)
+    assert bad in str(err.value) and allowed in str(err.value)
+    assert not (tree / "book").exists()
+
+
+def test_unknown_notebook_or_parameter_in_preset(tree):
+    presets = yaml.safe_load((tree / "notebooks/presets.yml").read_text())
+    presets["book"]["03_missing"] = {}
+    presets["full"]["01_toy"]["seeds"] = 3
+    (tree / "notebooks/presets.yml").write_text(yaml.safe_dump(presets, sort_keys=False))
+    with pytest.raises(runs.RunConfigError, match=r"'03_missing'.*01_toy, 02_broken"):
+        runs.plan("book", root=tree)
+    with pytest.raises(runs.RunConfigError, match=r"'seeds'.*n, results_path, device"):
+        runs.run_preset("full", root=tree)
+    assert not (tree / "book").exists()
+
+
+def test_failed_run_leaves_previous_files_untouched(tree):
+    for sub, text in (("chapters/02_broken.ipynb", '{"old": "chapter"}'), ("results/02_broken.json", '{"old": 1}')):
+        (tree / "book" / sub).parent.mkdir(parents=True, exist_ok=True)
+        (tree / "book" / sub).write_text(text)
+    before = {p: p.read_bytes() for p in (tree / "book").rglob("*") if p.is_file()}
+    with pytest.raises(runs.ChapterError, match="RuntimeError: boom"):
+        runs.run_chapter("02_broken", {}, root=tree, progress_bar=False)
+    assert {p: p.read_bytes() for p in (tree / "book").rglob("*") if p.is_file()} == before
+    assert leftovers(tree) == []
+
+
+def test_notebook_that_saves_nothing_fails(tree):
+    make_notebook(tree / "notebooks" / "01_toy.ipynb", body="x = n")
+    with pytest.raises(runs.ChapterError, match="save_results"):
+        runs.run_chapter("01_toy", {}, root=tree, progress_bar=False)
+    assert leftovers(tree) == [] and not (tree / "book/chapters/01_toy.ipynb").exists()
+
+
+def test_cli_exit_codes(tree):
+    cli = [sys.executable, "-m", "tdnn_utils.runs", "--root", str(tree), "--no-progress"]
+    bad = subprocess.run([*cli, "--preset", "nope"], capture_output=True, text=True)
+    assert bad.returncode == 2 and "'nope'" in bad.stderr and "smoke, book, full" in bad.stderr
+    assert runs.main(["--root", str(tree), "--no-progress", "--preset", "smoke"]) == 1
+    assert (tree / "book/chapters/01_toy.ipynb").exists() and not (tree / "book/chapters/02_broken.ipynb").exists()
+    page = subprocess.run([*cli, "--claims-page"], capture_output=True, text=True)
+    assert page.returncode == 0 and (tree / "book/claims.md").exists()
+
+
+def test_claims_page(tmp_path):
+    page = runs.claims_page(tmp_path).read_text()
+    assert page.startswith("# Claims and verdicts") and "No results yet" in page
+    results = tmp_path / "book/results"
+    results.mkdir(parents=True)
+    runs.reset()
+    runs.record_claim("C1", "Networks simplify topology.", "partly", "beta_1 falls | not to 0\nin layer 2")
+    runs.record_claim("C2", "ReLU is faster.", "not reproduced", "tanh was as fast")
+    runs.save_results(results / "01_toy.json", "01_toy")
+    page = runs.claims_page(tmp_path).read_text()
+    assert "{doc}`chapters/01_toy`" in page and "No results yet" not in page
+    assert "| Networks simplify topology. | **partly** | beta_1 falls \\| not to 0 in layer 2 |" in page
+    assert "**not reproduced**" in page
+
+
+def test_record_and_save(tmp_path):
+    runs.reset()
+    assert runs.record("betti", np.array([1, 2])) == [1, 2]
+    assert runs.record("loss", np.float32(0.5)) == 0.5
+    assert runs.record("nan", float("nan")) is None
+    with pytest.raises(TypeError, match="'bad'.*object"):
+        runs.record("bad", object())
+    with pytest.raises(ValueError, match=r"'maybe'.*confirmed.*partly.*not reproduced"):
+        runs.record_claim("C1", "x", "maybe", "y")
+    runs.record_claim("C1", "x", "confirmed", "y")
+    runs.record_claim("C1", "x", "partly", "z")
+    assert runs.save_results("", "01_toy") is None and runs.save_results(None, "01_toy") is None
+    data = json.loads(runs.save_results(tmp_path / "r.json", "01_toy").read_text())
+    assert data["values"] == {"betti": [1, 2], "loss": 0.5, "nan": None}
+    assert data["claims"] == [{"id": "C1", "claim": "x", "verdict": "partly", "evidence": "z"}]
+    assert list(tmp_path.iterdir()) == [tmp_path / "r.json"]
