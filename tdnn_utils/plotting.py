@@ -7,6 +7,8 @@ gets its own renderer.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import sys
 from collections.abc import Mapping
 
@@ -27,9 +29,12 @@ def show(fig: go.Figure) -> None:
         return
     from IPython.display import display
 
+    figure_json = fig.to_json()
+    # A stable id keeps re-runs of a chapter from rewriting every figure in git.
+    div_id = "fig-" + hashlib.sha1(figure_json.encode()).hexdigest()[:12]
     bundle = {
-        "text/html": fig.to_html(full_html=False, include_plotlyjs=False),
-        "application/vnd.plotly.v1+json": fig.to_plotly_json(),
+        "text/html": fig.to_html(full_html=False, include_plotlyjs=False, div_id=div_id),
+        "application/vnd.plotly.v1+json": json.loads(figure_json),
     }
     display(bundle, raw=True)
 

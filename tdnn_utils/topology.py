@@ -289,3 +289,62 @@ def persistence_entropy(diagram) -> float:
         return 0.0
     shares = lengths / lengths.sum()
     return float(-(shares * np.log(shares)).sum())
+
+
+# ---------------------------------------------------------------------------- calibration
+def calibrate_k(clouds: Mapping, expected: Mapping, candidates, *, scale: float = 2.0,
+                maxdim: int = 1) -> tuple[int | None, pd.DataFrame]:
+    """The smallest k among ``candidates`` that gives every cloud its known Betti numbers.
+
+    Naitzat et al. fix k and the scale once, on the input, so that each class's true Betti
+    numbers come out, then keep them for every layer. ``clouds`` maps a class label to its
+    points (n_points, n_features); ``expected`` maps the same labels to the true Betti
+    numbers (beta_0, ..., beta_maxdim). Returns ``(k, table)``: ``k`` is ``None`` when no
+    candidate works, and ``table`` (columns ``k``, ``label``, ``measured``, ``correct``) shows
+    what each tried candidate measured, so a failure can be read.
+    """
+    if set(clouds) != set(expected):
+        raise ValueError(f"clouds has labels {sorted(clouds)} but expected has {sorted(expected)}")
+    rows = []
+    for k in candidates:
+        correct_for_all = True
+        for label, points in clouds.items():
+            measured = betti_numbers(points, scale, k=k, maxdim=maxdim).tolist()
+            correct = measured == list(expected[label])[: maxdim + 1]
+            correct_for_all &= correct
+            rows.append({"k": k, "label": label, "measured": measured, "correct": correct})
+        if correct_for_all:
+            return int(k), pd.DataFrame(rows)
+    return None, pd.DataFrame(rows)
+
+
+def simplification(table: pd.DataFrame, by=("run",)) -> pd.DataFrame:
+    """How far each run simplified each class, from a tidy Betti table.
+
+    ``table`` has the columns of :func:`betti_by_layer` plus the ``by`` columns (e.g. a run
+    id or an activation). Returns one row per (``by``, label) with: ``input_total`` and
+    ``output_total`` (sum of Betti numbers at the first and last depth), ``simplified``
+    (the last layer is one connected piece with no holes: beta_0 = 1, beta_k = 0),
+    ``first_simple_depth`` (first depth where that holds, NaN if never) and ``monotone``
+    (the total never rises from one layer to the next).
+    """
+    keys = list(by) + ["label"]
+    missing = set(keys + ["depth", "dim", "betti"]) - set(table.columns)
+    if missing:
+        raise ValueError(f"table lacks columns {sorted(missing)}")
+    per_depth = table.pivot_table(index=keys + ["depth"], columns="dim", values="betti").reset_index()
+    dims = sorted(table["dim"].unique())
+    per_depth["total"] = per_depth[dims].sum(axis=1)
+    per_depth["simple"] = (per_depth[0] == 1) & (per_depth[[d for d in dims if d > 0]].sum(axis=1) == 0)
+    rows = []
+    for key, group in per_depth.sort_values("depth").groupby(keys, sort=True):
+        simple_depths = group.loc[group["simple"], "depth"]
+        rows.append({
+            **dict(zip(keys, key if isinstance(key, tuple) else (key,))),
+            "input_total": int(group["total"].iloc[0]),
+            "output_total": int(group["total"].iloc[-1]),
+            "simplified": bool(group["simple"].iloc[-1]),
+            "first_simple_depth": float(simple_depths.iloc[0]) if len(simple_depths) else np.nan,
+            "monotone": bool((np.diff(group["total"].to_numpy()) <= 0).all()),
+        })
+    return pd.DataFrame(rows)

@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 from torch import nn
-from tqdm.auto import tqdm
+# Plain tqdm: a text bar, so executed chapters hold no widget state to load from a CDN.
+from tqdm import tqdm
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
 

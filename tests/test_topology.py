@@ -150,3 +150,27 @@ def test_betti_by_layer_refuses_mismatched_rows():
     with pytest.raises(ValueError, match="layer 'input' has 3 rows"):
         top.betti_by_layer({"input": np.zeros((3, 2))}, np.zeros(4), 1.0)
     assert isinstance(top.betti_by_layer({"a": circle()}, np.zeros(200), 0.2), pd.DataFrame)
+
+
+def test_calibrate_k_finds_a_k_that_gives_the_true_betti_numbers():
+    clouds = {0: circle(100), 1: np.r_[circle(100), circle(100, centre=(5, 0))]}
+    k, table = top.calibrate_k(clouds, {0: (1, 1), 1: (2, 2)}, [1, 4, 6])
+    assert k == 4  # k=1 joins only nearest pairs: the circles fall apart
+    assert not table[table.k == 1]["correct"].all()
+    k, table = top.calibrate_k(clouds, {0: (5, 5), 1: (2, 2)}, [4, 6])
+    assert k is None and len(table) == 4
+    with pytest.raises(ValueError, match="labels"):
+        top.calibrate_k(clouds, {0: (1, 1)}, [4])
+
+
+def test_simplification_reads_runs():
+    rows = []
+    for run, totals in [(0, [(3, 2), (2, 1), (1, 0)]), (1, [(3, 2), (1, 5), (2, 0)])]:
+        for depth, (b0, b1) in enumerate(totals):
+            rows += [{"run": run, "label": 0, "layer": f"l{depth}", "depth": depth, "dim": 0, "betti": b0},
+                     {"run": run, "label": 0, "layer": f"l{depth}", "depth": depth, "dim": 1, "betti": b1}]
+    summary = top.simplification(pd.DataFrame(rows)).set_index("run")
+    assert summary.loc[0, "simplified"] and summary.loc[0, "monotone"]
+    assert summary.loc[0, "first_simple_depth"] == 2 and summary.loc[0, "output_total"] == 1
+    assert not summary.loc[1, "simplified"] and not summary.loc[1, "monotone"]
+    assert np.isnan(summary.loc[1, "first_simple_depth"])
