@@ -117,7 +117,9 @@ def fit(
     log_every = max(1, total_steps // 200)
 
     model.train()
-    bar = tqdm(total=total_steps, desc=description, disable=not progress, leave=False)
+    # Redraw at most every 2 s: executed notebooks keep every redraw of a text bar.
+    bar = tqdm(total=total_steps, desc=description, disable=not progress, leave=False,
+               mininterval=2.0)
     order = torch.randperm(n_points, generator=generator).to(torch_device)
     for step in range(1, total_steps + 1):
         start = ((step - 1) % batches_per_epoch) * batch_size
@@ -141,7 +143,7 @@ def fit(
             history.step.append(step)
             history.loss.append(loss.item())
             history.accuracy.append(accuracy)
-            bar.set_postfix(loss=f"{loss.item():.3g}", acc=f"{accuracy:.3f}")
+            bar.set_postfix(loss=f"{loss.item():.3g}", acc=f"{accuracy:.3f}", refresh=False)
         if stop_at_perfect and accuracy == 1.0:
             # Full batch: the logits came before this step's update; confirm after it.
             history.reached_perfect = training_accuracy(model, X, y) == 1.0
