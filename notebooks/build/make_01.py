@@ -163,7 +163,7 @@ for d, colour in zip((0, 1), plotting.DIMENSION_COLOURS):
                   annotation_text=f"true β{d} = {pooled_truth[d]}")
 fig.add_vline(x=tutorial_threshold, line_dash="dot", annotation_text="tutorial's threshold")
 fig.update_layout(title="Input batch: Betti numbers against the threshold", xaxis_title="threshold",
-                  yaxis_title="Betti number", yaxis_type="log", height=400)
+                  yaxis_title="Betti number", height=400)
 plotting.show(fig)
 """),
     markdown("""
@@ -323,7 +323,7 @@ display(Markdown(f"**Verdict: {verdict}.** {evidence}\\n\\n"
 - Chapter 2 compares how *fast* each activation simplifies, on the paper's own data sets.
 """),
     code("""
-save_results(results_path, "01_entangled_tori")
+save_results(results_path, "01_entangled_tori");
 """),
 ]
 
