@@ -318,7 +318,7 @@ display(Markdown(f"**Verdict: {verdict}.** {evidence}\\n\\n"
     markdown("""
 ## Try next
 
-- Re-run with `n_pts = 50` and `maxdim = 2` (the *book* preset) to see cavities too.
+- Re-run with `maxdim = 2` (as the *full* preset does) to measure cavities (β2) too.
 - Narrow the networks (`hidden_widths = [5, 5, 5]`) and count how many reach 100%.
 - Chapter 2 compares how *fast* each activation simplifies, on the paper's own data sets.
 """),
