@@ -150,3 +150,66 @@ def persistence_diagrams(diagrams: Mapping[str, list], *, title: str = "", cols:
                       row=row, col=col)
     fig.update_layout(title=title, height=280 * rows, margin=dict(l=40, r=10, t=70, b=30))
     return fig
+
+
+def by_group(values: pd.DataFrame, *, x: str, y: str, color: str | None = None, title: str = "",
+             y_title: str = "", hover: tuple = ()) -> go.Figure:
+    """A box per value of ``x`` (and of ``color``, side by side), with every point shown.
+
+    ``values`` is tidy, one row per observation (e.g. one network and class). ``hover``
+    names extra columns shown when hovering a point.
+    """
+    needed = {x, y} | ({color} if color else set()) | set(hover)
+    if not needed <= set(values.columns):
+        raise ValueError(f"values lacks columns {sorted(needed - set(values.columns))}")
+    fig = go.Figure()
+    groups = values.groupby(color, sort=False) if color else [(y_title or y, values)]
+    for i, (name, rows) in enumerate(groups):
+        fig.add_trace(go.Box(
+            x=rows[x].astype(str), y=rows[y], name=str(name), boxpoints="all", jitter=0.4,
+            pointpos=0, marker=dict(size=4, color=SERIES_COLOURS[i % len(SERIES_COLOURS)]),
+            customdata=rows[list(hover)] if hover else None,
+            hovertemplate=("%{y}<br>" + "<br>".join(f"{h}: %{{customdata[{j}]}}" for j, h in enumerate(hover))
+                           + "<extra></extra>") if hover else None,
+        ))
+    fig.update_layout(title=title, height=380, boxmode="group" if color else "overlay",
+                      showlegend=bool(color), margin=dict(l=50, r=10, t=60, b=40),
+                      yaxis_title=y_title or y, xaxis_title=x)
+    return fig
+
+
+def total_by_relative_depth(betti: pd.DataFrame, *, series: str, by=("seed",), title: str = "") -> go.Figure:
+    """Sum of Betti numbers, divided by the input's, against depth / number of layers.
+
+    ``betti`` is a tidy sweep table (columns ``by``, ``series``, ``label``, ``depth``,
+    ``n_layers``, ``betti``); one line per value of ``series`` (e.g. architecture), one panel
+    per class, mean over networks with the standard deviation as a band-free error bar. Lets
+    networks of different depths share one axis: 0 is the input, 1 the logits.
+    """
+    keys = [series, *by, "label"]
+    needed = set(keys) | {"depth", "n_layers", "betti"}
+    if not needed <= set(betti.columns):
+        raise ValueError(f"betti lacks columns {sorted(needed - set(betti.columns))}")
+    totals = betti.groupby(keys + ["depth", "n_layers"])["betti"].sum().reset_index()
+    first = totals[totals["depth"] == 0].set_index(keys)["betti"].rename("input_total")
+    totals = totals.join(first, on=keys)
+    totals["relative"] = totals["betti"] / totals["input_total"]
+    totals["x"] = totals["depth"] / totals["n_layers"]
+    stats = (totals.groupby(["label", series, "x"])["relative"].agg(["mean", "std", "count"])
+             .reset_index().fillna({"std": 0.0}))
+    labels = sorted(stats["label"].unique())
+    fig = make_subplots(rows=1, cols=len(labels), shared_yaxes=True,
+                        subplot_titles=[f"class {label}" for label in labels])
+    for column, label in enumerate(labels, start=1):
+        for i, (name, rows) in enumerate(stats[stats["label"] == label].groupby(series, sort=False)):
+            fig.add_trace(go.Scatter(
+                x=rows["x"], y=rows["mean"], error_y=dict(type="data", array=rows["std"]),
+                mode="lines+markers", name=str(name), legendgroup=str(name),
+                showlegend=column == 1, line=dict(color=SERIES_COLOURS[i % len(SERIES_COLOURS)]),
+                customdata=rows[["count"]],
+                hovertemplate="%{x:.2f} of the depth: %{y:.2f} of the input's total, "
+                              "over %{customdata[0]} networks<extra></extra>"), row=1, col=column)
+        fig.update_xaxes(title_text="depth / number of layers", row=1, col=column)
+    fig.update_yaxes(title_text="sum of Betti numbers / input's", row=1, col=1, rangemode="tozero")
+    fig.update_layout(title=title, height=380, margin=dict(l=50, r=10, t=60, b=40))
+    return fig

@@ -48,3 +48,27 @@ def test_show_emits_html_without_plotlyjs(monkeypatch):
     assert "Plotly.newPlot" in shown["text/html"]
     assert len(shown["text/html"]) < 100_000  # plotly.js (3 MB) is not embedded
     assert shown["application/vnd.plotly.v1+json"]["data"]
+
+
+def test_by_group_and_relative_depth_figures():
+    import pandas as pd
+
+    from tdnn_utils import plotting as p
+
+    rows = []
+    for arch, n_layers in (("3×15", 4), ("9×15", 10)):
+        for seed in (0, 1):
+            for depth in range(n_layers + 1):
+                for dim, b in enumerate((max(1, 9 - 2 * depth), 0)):
+                    rows.append({"architecture": arch, "seed": seed, "label": 0, "depth": depth,
+                                 "n_layers": n_layers, "dim": dim, "betti": b})
+    betti = pd.DataFrame(rows)
+    fig = p.total_by_relative_depth(betti, series="architecture")
+    assert [t.name for t in fig.data] == ["3×15", "9×15"]
+    assert fig.data[0].x[-1] == 1.0 and fig.data[0].y[0] == 1.0  # relative to the input
+    values = pd.DataFrame({"activation": ["relu", "tanh"] * 3, "layers": [1, 4, 2, 5, 1, 6],
+                           "problem": ["D-I"] * 6, "seed": range(6)})
+    box = p.by_group(values, x="activation", y="layers", color="problem", hover=("seed",))
+    assert len(box.data) == 1 and list(box.data[0].y) == [1, 4, 2, 5, 1, 6]
+    with pytest.raises(ValueError, match="lacks columns"):
+        p.by_group(values, x="activation", y="missing")

@@ -1,0 +1,115 @@
+"""Image data: scikit-learn's digits (ships with scikit-learn), MNIST-format files from a folder.
+
+Nothing is downloaded. :func:`load_digits_images` needs nothing; :func:`load_idx_images`
+reads MNIST or Fashion-MNIST from their standard IDX files (``train-images-idx3-ubyte``,
+``train-labels-idx1-ubyte``, ``t10k-...``, optionally gzipped) that you put in a folder;
+when they are missing the error says which files to put where.
+
+:func:`one_vs_rest_pca` makes Naitzat et al.'s real-data problem: images projected on their
+first principal components, one digit (label 1) against the rest (label 0).
+"""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import numpy as np
+
+IDX_FILES = {
+    "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+    "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
+}
+_IDX_TYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+
+
+def load_digits_images() -> tuple[np.ndarray, np.ndarray]:
+    """scikit-learn's 1,797 handwritten digits: images (1797, 8, 8) in [0, 1], labels (1797,)."""
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    return (digits.images / 16.0).astype(np.float32), digits.target.astype(np.int64)
+
+
+def read_idx(path) -> np.ndarray:
+    """One IDX file (the MNIST format, gzipped or not) as a numpy array of its stored shape."""
+    path = Path(path)
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rb") as handle:
+        data = handle.read()
+    if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] not in _IDX_TYPES:
+        raise ValueError(f"{path} is not an IDX file (bad magic number {data[:4]!r})")
+    n_dims = data[3]
+    shape = tuple(int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(n_dims))
+    dtype = np.dtype(_IDX_TYPES[data[2]])
+    expected = 4 + 4 * n_dims + int(np.prod(shape)) * dtype.itemsize
+    if len(data) != expected:
+        raise ValueError(f"{path}: {len(data)} bytes, but its header {shape} of {dtype} needs {expected}")
+    return np.frombuffer(data, dtype=dtype, offset=4 + 4 * n_dims).reshape(shape)
+
+
+def _find(folder: Path, stem: str) -> Path | None:
+    for name in (stem, stem + ".gz", stem.replace("-idx", ".idx"), stem.replace("-idx", ".idx") + ".gz"):
+        if (folder / name).exists():
+            return folder / name
+    return None
+
+
+def load_idx_images(folder, split: str = "train") -> tuple[np.ndarray, np.ndarray]:
+    """MNIST or Fashion-MNIST from its IDX files in ``folder``.
+
+    Returns images (n, 28, 28) as float32 in [0, 1] and labels (n,) as int64. ``split`` is
+    "train" or "test". Raises :class:`FileNotFoundError` naming the files to put there.
+    """
+    if split not in IDX_FILES:
+        raise ValueError(f"split={split!r} is unknown; use one of {sorted(IDX_FILES)}")
+    folder = Path(folder)
+    found = [_find(folder, stem) for stem in IDX_FILES[split]]
+    if None in found:
+        raise FileNotFoundError(
+            f"MNIST-format files for split {split!r} are missing from {folder.resolve()}: put "
+            f"{' and '.join(IDX_FILES[split])} (optionally .gz) there, as distributed by "
+            "MNIST or Fashion-MNIST. This book never downloads them.")
+    images, labels = (read_idx(path) for path in found)
+    if images.ndim != 3 or labels.shape != (len(images),):
+        raise ValueError(f"{found[0]} holds {images.shape} and {found[1]} holds {labels.shape}; "
+                         "expected (n, rows, cols) images and (n,) labels")
+    return (images.astype(np.float32) / 255.0), labels.astype(np.int64)
+
+
+def one_vs_rest_pca(images, labels, digit: int, n_components: int = 50, *,
+                    n_points: int | None = None, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Naitzat et al.'s real-data problem: PCA of the images, ``digit`` against the rest.
+
+    Parameters
+    ----------
+    images : array (n, ...) of images; flattened per row.
+    labels : int array (n,).
+    digit : the class that becomes label 1; every other image is label 0.
+    n_components : principal components kept (the paper: 50 for MNIST).
+    n_points : a random subset of this many images first (all by default).
+    seed : seeds that subset.
+
+    Returns
+    -------
+    X : float32 (n_points, n_components), the components, scaled to unit overall variance.
+    y : int64 (n_points,), 1 for ``digit``, 0 for the rest.
+    """
+    from sklearn.decomposition import PCA
+
+    images = np.asarray(images, dtype=np.float32).reshape(len(images), -1)
+    labels = np.asarray(labels)
+    if labels.shape != (len(images),):
+        raise ValueError(f"labels has shape {labels.shape}; expected ({len(images)},)")
+    if digit not in set(labels.tolist()):
+        raise ValueError(f"digit={digit!r} does not occur; labels are {sorted(set(labels.tolist()))}")
+    if not 1 <= n_components <= min(images.shape):
+        raise ValueError(f"n_components={n_components!r} must be in 1..{min(images.shape)}")
+    if n_points is not None:
+        if not 2 <= n_points <= len(images):
+            raise ValueError(f"n_points={n_points!r} must be in 2..{len(images)}")
+        keep = np.random.default_rng(seed).permutation(len(images))[:n_points]
+        images, labels = images[keep], labels[keep]
+    components = PCA(n_components=n_components, random_state=seed).fit_transform(images)
+    components /= np.sqrt((components ** 2).sum(axis=1).mean())
+    return components.astype(np.float32), (labels == digit).astype(np.int64)

@@ -1,0 +1,383 @@
+"""Sweeps over (data set, architecture, activation, seed), as Naitzat et al. run them.
+
+Each network is trained to 100% training accuracy (fresh starts allowed, counted), then the
+Betti numbers of each class are measured on every layer with one fixed metric. The sweep
+runs networks in parallel (joblib's process pool on one machine, or a Dask cluster), and
+saves every finished network to its own file in a cache folder as soon as it finishes: an
+interrupted sweep resumes where it stopped, and a re-run with the same parameters reuses
+what is there.
+
+- :class:`Problem`: one data set as the sweep sees it (training points, measured points, metric).
+- :class:`Protocol`: the training protocol (full-batch Adam, step decay, attempts).
+- :class:`NetworkSpec`: one network of the sweep; :func:`grid` makes them.
+- :func:`train_and_measure`: one network, start to finish (what a worker runs).
+- :func:`run_sweep`: all of them, with a progress bar, cache and back end.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+import torch
+from tqdm.auto import tqdm
+
+from . import topology
+from .models import ACTIVATIONS, FFNet, layer_activations
+from .training import fit_until_perfect
+
+BACKENDS = ("loky", "dask")
+NETWORK_COLUMNS = ["problem", "architecture", "hidden", "activation", "seed", "perfect",
+                   "attempts", "steps", "train_seconds", "topology_seconds", "key"]
+BETTI_COLUMNS = ["problem", "architecture", "activation", "seed", "layer", "depth",
+                 "n_layers", "label", "dim", "betti"]
+
+
+@dataclass(frozen=True, eq=False)
+class Problem:
+    """One data set as the sweep sees it.
+
+    Parameters
+    ----------
+    name : a short name (e.g. "D-I"), used in tables and cache folders.
+    X_train, y_train : training points (n_train, n_features) and int labels (n_train,).
+    X_measure, y_measure : the points whose Betti numbers are measured on every layer
+        (the paper's homology subset).
+    k, scale, maxdim : the metric, fixed on the input and kept for every layer: hop counts
+        in the symmetrised k-NN graph, Vietoris-Rips complex at ``scale`` hops, dimensions
+        0 to ``maxdim``.
+    """
+
+    name: str
+    X_train: np.ndarray
+    y_train: np.ndarray
+    X_measure: np.ndarray
+    y_measure: np.ndarray
+    k: int
+    scale: float = 2.5
+    maxdim: int = 1
+
+    def __post_init__(self):
+        for part in ("train", "measure"):
+            X = topology.check_point_cloud(getattr(self, f"X_{part}"), name=f"X_{part}")
+            y = np.asarray(getattr(self, f"y_{part}"))
+            if y.shape != (len(X),):
+                raise ValueError(f"{self.name}: y_{part} has shape {y.shape}; expected ({len(X)},)")
+            object.__setattr__(self, f"X_{part}", X.astype(np.float32))
+            object.__setattr__(self, f"y_{part}", y.astype(np.int64))
+        if self.X_train.shape[1] != self.X_measure.shape[1]:
+            raise ValueError(f"{self.name}: X_train has {self.X_train.shape[1]} features but "
+                             f"X_measure has {self.X_measure.shape[1]}")
+        if not isinstance(self.k, (int, np.integer)) or self.k < 1:
+            raise ValueError(f"{self.name}: k={self.k!r} must be a positive integer")
+
+    @property
+    def n_features(self) -> int:
+        return self.X_train.shape[1]
+
+    def fingerprint(self) -> str:
+        """A hash of the data and the metric: a cached network is reused only for the same."""
+        digest = hashlib.sha1()
+        for array in (self.X_train, self.y_train, self.X_measure, self.y_measure):
+            digest.update(np.ascontiguousarray(array).tobytes())
+        digest.update(json.dumps([self.name, int(self.k), float(self.scale), int(self.maxdim)]).encode())
+        return digest.hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class Protocol:
+    """How every network of a sweep is trained (Naitzat et al.: full-batch Adam, step decay).
+
+    ``steps`` is the budget of one attempt; ``max_attempts`` fresh starts are allowed to
+    reach exactly 100% training accuracy. ``lr`` is halved every ``lr_halving_every`` steps.
+    ``device`` is "cpu", "cuda", "mps" or "auto".
+    """
+
+    steps: int = 10_000
+    lr: float = 0.01
+    lr_halving_every: int = 2_500
+    max_attempts: int = 3
+    negative_slope: float = 0.2
+    device: str = "cpu"
+
+    def __post_init__(self):
+        for name in ("steps", "lr_halving_every", "max_attempts"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, np.integer)) or value < 1:
+                raise ValueError(f"Protocol.{name}={value!r} must be a positive integer")
+        if not self.lr > 0:
+            raise ValueError(f"Protocol.lr={self.lr!r} must be positive")
+
+
+@dataclass(frozen=True)
+class NetworkSpec:
+    """One network of a sweep: which data, which hidden widths, which activation, which seed."""
+
+    problem: str
+    architecture: str
+    hidden: tuple = field(default=(15,) * 9)
+    activation: str = "relu"
+    seed: int = 0
+
+    def __post_init__(self):
+        if self.activation not in ACTIVATIONS:
+            raise ValueError(f"activation {self.activation!r} is unknown; use one of {sorted(ACTIVATIONS)}")
+        hidden = tuple(int(w) for w in self.hidden)
+        if not hidden or min(hidden) < 1:
+            raise ValueError(f"{self.architecture}: hidden widths {self.hidden!r} must be positive")
+        object.__setattr__(self, "hidden", hidden)
+
+    def key(self, problem: Problem, protocol: Protocol) -> str:
+        """The cache key: this network, the problem's data and metric, the protocol."""
+        text = json.dumps([asdict(self), problem.fingerprint(), asdict(protocol)], sort_keys=True)
+        return hashlib.sha1(text.encode()).hexdigest()[:20]
+
+
+def grid(problems: Sequence[str], architectures: Mapping[str, Sequence[int]],
+         activations: Sequence[str], seeds) -> list[NetworkSpec]:
+    """Every combination of problem, architecture (name -> hidden widths), activation, seed."""
+    seeds = range(seeds) if isinstance(seeds, (int, np.integer)) else seeds
+    return [NetworkSpec(problem, name, tuple(architectures[name]), activation, int(seed))
+            for problem, name, activation, seed
+            in itertools.product(problems, architectures, activations, seeds)]
+
+
+def train_and_measure(spec: NetworkSpec, problem: Problem, protocol: Protocol,
+                      threads: int = 1) -> dict:
+    """Train one network to 100% (or run out of attempts), then measure every layer.
+
+    Runs with ``threads`` torch threads (restored afterwards), so parallel workers do not
+    compete for cores. Returns ``{"network": {...}, "betti": [rows]}``, JSON-ready; a network
+    that never reached 100% has no Betti rows, as the paper discards it.
+    """
+    if spec.problem != problem.name:
+        raise ValueError(f"spec is for problem {spec.problem!r} but got {problem.name!r}")
+    previous_threads = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        widths = [problem.n_features, *spec.hidden, int(problem.y_train.max()) + 1]
+
+        def build():
+            return FFNet(widths, spec.activation, negative_slope=protocol.negative_slope)
+
+        start = time.perf_counter()
+        model, history, attempts = fit_until_perfect(
+            build, problem.X_train, problem.y_train, max_attempts=protocol.max_attempts,
+            seed=spec.seed, steps=protocol.steps, lr=protocol.lr,
+            lr_halving_every=protocol.lr_halving_every, device=protocol.device, progress=False)
+        train_seconds = time.perf_counter() - start
+        betti_rows = []
+        start = time.perf_counter()
+        if history.reached_perfect:
+            table = topology.betti_by_layer(layer_activations(model, problem.X_measure),
+                                            problem.y_measure, problem.scale, k=problem.k,
+                                            maxdim=problem.maxdim)
+            betti_rows = table.to_dict("records")
+        topology_seconds = time.perf_counter() - start
+    finally:
+        torch.set_num_threads(previous_threads)
+    network = {"problem": spec.problem, "architecture": spec.architecture,
+               "hidden": "×".join(map(str, spec.hidden)), "activation": spec.activation,
+               "seed": spec.seed, "perfect": bool(history.reached_perfect),
+               "attempts": int(attempts), "steps": int(history.steps_taken),
+               "train_seconds": round(train_seconds, 3),
+               "topology_seconds": round(topology_seconds, 3)}
+    return {"network": network, "betti": betti_rows}
+
+
+@dataclass
+class SweepResult:
+    """A finished sweep: one row per network, and the tidy Betti table of the perfect ones.
+
+    ``networks`` has :data:`NETWORK_COLUMNS`; ``betti`` has :data:`BETTI_COLUMNS`
+    (``depth`` 0 is the input, ``n_layers`` is the network's last depth, the logits).
+    ``computed`` and ``reused`` count networks trained now and read from the cache.
+    """
+
+    networks: pd.DataFrame
+    betti: pd.DataFrame
+    computed: int
+    reused: int
+
+
+def _cache_path(cache_dir: Path, spec: NetworkSpec, key: str) -> Path:
+    return cache_dir / spec.problem / f"{spec.architecture}-{spec.activation}-{spec.seed}-{key}.json"
+
+
+def _write_atomic(path: Path, record: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".tmp{os.getpid()}")
+    tmp.write_text(json.dumps(record))
+    os.replace(tmp, path)
+
+
+def _read_cached(path: Path) -> dict | None:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None  # missing, or a half-written file from a killed run: compute again
+
+
+def _check_backend(backend, n_jobs):
+    if backend not in BACKENDS:
+        raise ValueError(f"backend {backend!r} is unknown; use one of {BACKENDS}")
+    if not isinstance(n_jobs, (int, np.integer)) or n_jobs < 1:
+        raise ValueError(f"n_jobs={n_jobs!r} must be a positive integer")
+
+
+def _run_loky(tasks, n_jobs):
+    from joblib import Parallel, delayed
+
+    parallel = Parallel(n_jobs=n_jobs, return_as="generator_unordered")
+    yield from parallel(delayed(_task)(*task) for task in tasks)
+
+
+def _run_dask(tasks, n_jobs, address):
+    from distributed import Client, LocalCluster, as_completed
+
+    cluster = None
+    if address is None:
+        cluster = LocalCluster(n_workers=n_jobs, threads_per_worker=1, processes=True,
+                               dashboard_address=None)
+    client = Client(cluster if cluster is not None else address)
+    try:
+        problems = {}
+        for _, problem, _, _ in tasks:
+            if problem.name not in problems:
+                problems[problem.name] = client.scatter(problem, broadcast=True)
+        futures = [client.submit(_task, key, problems[problem.name], spec, protocol, pure=False)
+                   for key, problem, spec, protocol in tasks]
+        for future in as_completed(futures):
+            yield future.result()
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def _task(key, problem, spec, protocol):
+    return key, train_and_measure(spec, problem, protocol)
+
+
+def run_sweep(specs: Sequence[NetworkSpec], problems: Mapping[str, Problem],
+              protocol: Protocol = Protocol(), *, cache_dir=None, n_jobs: int = 1,
+              backend: str = "loky", dask_address: str | None = None,
+              progress: bool = True) -> SweepResult:
+    """Train and measure every network in ``specs``; reuse and extend the cache.
+
+    Parameters
+    ----------
+    specs : the networks (see :func:`grid`); each names a problem in ``problems``.
+    problems : problem name -> :class:`Problem`.
+    protocol : the training protocol, the same for every network.
+    cache_dir : folder of per-network result files; ``None`` keeps nothing. A network whose
+        file exists (same spec, data, metric and protocol) is read, not recomputed; each new
+        one is written as soon as it finishes.
+    n_jobs : parallel workers (processes; one torch thread each).
+    backend : "loky" (joblib's process pool on this machine) or "dask" (a Dask cluster:
+        the one at ``dask_address``, e.g. "tcp://scheduler:8786", or a local cluster of
+        ``n_jobs`` worker processes started for this call).
+    progress : show a progress bar.
+
+    Returns
+    -------
+    :class:`SweepResult`, rows in the order of ``specs`` whatever order they finished in.
+    """
+    _check_backend(backend, n_jobs)
+    unknown = sorted({spec.problem for spec in specs} - set(problems))
+    if unknown:
+        raise ValueError(f"specs name problems {unknown}; known: {sorted(problems)}")
+    cache_dir = None if cache_dir is None else Path(cache_dir)
+    keys = [spec.key(problems[spec.problem], protocol) for spec in specs]
+    done: dict[str, dict] = {}
+    if cache_dir is not None:
+        for spec, key in zip(specs, keys):
+            cached = _read_cached(_cache_path(cache_dir, spec, key))
+            if cached is not None:
+                done[key] = cached
+    reused = len(done)
+    pending, seen = [], set(done)
+    for spec, key in zip(specs, keys):
+        if key not in seen:
+            seen.add(key)
+            pending.append((key, problems[spec.problem], spec, protocol))
+    spec_of = {key: spec for spec, key in zip(specs, keys)}
+
+    bar = tqdm(total=len(seen), initial=reused, desc="networks", disable=not progress,
+               mininterval=2.0)
+    results = _run_loky(pending, n_jobs) if backend == "loky" else _run_dask(pending, n_jobs, dask_address)
+    for key, record in results:
+        done[key] = record
+        if cache_dir is not None:
+            _write_atomic(_cache_path(cache_dir, spec_of[key], key), record)
+        bar.update(1)
+    bar.close()
+    return _collect(specs, keys, done, computed=len(pending), reused=reused)
+
+
+def _collect(specs, keys, done, *, computed, reused) -> SweepResult:
+    networks, betti = [], []
+    for key in dict.fromkeys(keys):
+        record = done[key]
+        networks.append({**record["network"], "key": key})
+        rows = record["betti"]
+        n_layers = max((row["depth"] for row in rows), default=0)
+        identity = {name: record["network"][name]
+                    for name in ("problem", "architecture", "activation", "seed")}
+        betti += [{**identity, **row, "n_layers": n_layers} for row in rows]
+    return SweepResult(pd.DataFrame(networks, columns=NETWORK_COLUMNS),
+                       pd.DataFrame(betti, columns=BETTI_COLUMNS), computed, reused)
+
+
+def naitzat_problem(name: str, *, n_train: int | None = None, train_on_measured: bool = False,
+                    k: int | None = None, scale: float = 2.5, maxdim: int = 1,
+                    seed: int = 0) -> Problem:
+    """A :class:`Problem` from Naitzat et al.'s D-I, D-II or D-III, measured as the paper does.
+
+    The training set is ``naitzat(name, seed, n_train)`` (the paper's size by default); the
+    measured points are every ``divisor``-th training point (3 for D-I, 4 for D-II and
+    D-III), the authors' homology subset. With ``train_on_measured`` the networks are
+    trained on the measured points alone (a quarter of the paper's training set for D-II
+    and D-III, at the same density where it is measured): a CPU-sized protocol. ``k``
+    defaults to the paper's (in :func:`tdnn_utils.topology.knn_graph` units,
+    :data:`~tdnn_utils.datasets.NAITZAT_SCALE`); with fewer points than the paper,
+    calibrate it with :func:`tdnn_utils.topology.calibrate_k` first.
+    """
+    from .datasets import NAITZAT_SCALE, NAITZAT_SIZES, naitzat
+
+    X, y = naitzat(name, seed=seed, n_points=n_train)
+    divisor = NAITZAT_SIZES[name]["divisor"]
+    X_measure, y_measure = X[::divisor], y[::divisor]
+    if train_on_measured:
+        X, y = X_measure, y_measure
+    k = NAITZAT_SCALE[name]["k_topology"] if k is None else k
+    return Problem(name, X, y, X_measure, y_measure, k=k, scale=scale, maxdim=maxdim)
+
+
+def architectures(depths=(9,), widths=(15,), *, bottleneck: bool = False,
+                  base_depth: int = 9, base_width: int = 15) -> dict[str, tuple]:
+    """Named hidden-layer widths for a sweep: ``"{depth}×{width}"`` -> (width,) * depth.
+
+    ``depths`` vary the number of hidden layers at ``base_width``, ``widths`` the width at
+    ``base_depth`` (the paper's main network is 9 hidden layers of width 15, plus the
+    output). ``bottleneck`` adds ``"bottleneck"``: the main network with its third hidden
+    layer 3 units wide.
+    """
+    names = {}
+    for depth in depths:
+        names[f"{depth}×{base_width}"] = (base_width,) * depth
+    for width in widths:
+        names[f"{base_depth}×{width}"] = (width,) * base_depth
+    if bottleneck:
+        hidden = [base_width] * base_depth
+        hidden[2] = 3
+        names["bottleneck"] = tuple(hidden)
+    return names

@@ -1,0 +1,152 @@
+"""Turning tidy Betti tables into the numbers a verdict rests on, and the verdict rules.
+
+Every rule is stated in its docstring and shown on the chapter page, so the reader can
+check a verdict against the data it came from.
+
+- :func:`simplification_verdict`: "a trained network simplifies each class" from a
+  :func:`tdnn_utils.topology.simplification` summary.
+- :func:`layers_to_simplify`: per (network, class), the first layer where the class is one
+  piece with no holes, censored at one past the last layer when it never is.
+- :func:`rank_test`: one-sided Mann-Whitney test that one group's values are smaller.
+- :func:`ordering_verdict`: "A is faster than B, which is faster than C" from rank tests.
+- :func:`last_layer_share`: how much of a network's simplification happens at its end.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from .topology import simplification
+
+#: Significance level of every rank test in the book.
+ALPHA = 0.05
+
+
+def simplification_verdict(summary: pd.DataFrame) -> tuple[str, dict]:
+    """Verdict on "each class ends as one piece without holes", from per-pair summaries.
+
+    ``summary`` is :func:`tdnn_utils.topology.simplification`'s output (one row per network
+    and class). Rule: **confirmed** when at least 90% of pairs end simple (beta_0 = 1,
+    beta_k = 0) *and* at least 90% never gain topology from one layer to the next;
+    **partly** when at least half end simpler than they started; otherwise **not
+    reproduced** (also when there is nothing to judge). Returns ``(verdict, shares)`` with
+    the shares ``simplified``, ``monotone``, ``reduced`` and the number of ``pairs``.
+    """
+    pairs = len(summary)
+    if pairs == 0:
+        return "not reproduced", {"pairs": 0, "simplified": 0.0, "monotone": 0.0, "reduced": 0.0}
+    shares = {
+        "pairs": pairs,
+        "simplified": float(summary["simplified"].mean()),
+        "monotone": float(summary["monotone"].mean()),
+        "reduced": float((summary["output_total"] < summary["input_total"]).mean()),
+    }
+    if shares["simplified"] >= 0.9 and shares["monotone"] >= 0.9:
+        return "confirmed", shares
+    if shares["reduced"] >= 0.5:
+        return "partly", shares
+    return "not reproduced", shares
+
+
+def layers_to_simplify(betti: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
+    """First layer at which each class of each network is simple (beta_0 = 1, beta_k = 0).
+
+    ``betti`` is a tidy table (columns ``by``, ``depth``, ``label``, ``dim``, ``betti``);
+    ``by`` names the columns that identify one network (e.g. problem, architecture,
+    activation, seed). Returns :func:`~tdnn_utils.topology.simplification`'s columns plus
+    ``n_layers`` (last depth), ``layers`` (the first simple depth, or ``n_layers + 1`` when
+    the class never becomes simple: a censored value that ranks after every real one),
+    ``censored`` and ``fraction`` (``layers / n_layers``, for comparing depths).
+    """
+    summary = simplification(betti, by=tuple(by))
+    last = betti.groupby(list(by))["depth"].max().rename("n_layers").reset_index()
+    summary = summary.merge(last, on=list(by))
+    summary["censored"] = summary["first_simple_depth"].isna()
+    summary["layers"] = summary["first_simple_depth"].fillna(summary["n_layers"] + 1).astype(int)
+    summary["fraction"] = summary["layers"] / summary["n_layers"]
+    return summary
+
+
+def rank_test(smaller, larger) -> dict:
+    """One-sided Mann-Whitney U test that ``smaller``'s values tend to be below ``larger``'s.
+
+    Returns ``{"n_a", "n_b", "median_a", "median_b", "p"}``; ``p`` is NaN when either group
+    is empty. Ties (e.g. two censored values) are handled by the test's midranks.
+    """
+    a = np.asarray(smaller, dtype=float)
+    b = np.asarray(larger, dtype=float)
+    result = {"n_a": len(a), "n_b": len(b),
+              "median_a": float(np.median(a)) if len(a) else np.nan,
+              "median_b": float(np.median(b)) if len(b) else np.nan, "p": np.nan}
+    if len(a) and len(b):
+        if np.ptp(np.concatenate([a, b])) == 0:
+            result["p"] = 1.0  # all equal: no evidence of any order
+        else:
+            result["p"] = float(stats.mannwhitneyu(a, b, alternative="less").pvalue)
+    return result
+
+
+def ordering_verdict(values: pd.DataFrame, group: str, value: str, order: Sequence[str],
+                     alpha: float = ALPHA) -> tuple[str, pd.DataFrame]:
+    """Verdict on "``order[0]`` < ``order[1]`` < ..." for ``value``, from consecutive rank tests.
+
+    Rule: **confirmed** when every consecutive pair's one-sided test has p < ``alpha``;
+    **partly** when some do, or when none do but every median is in the claimed order (not
+    reversed) with at least one strict step; **not reproduced** otherwise. Returns
+    ``(verdict, tests)``, one row per consecutive pair.
+    """
+    rows = []
+    for a, b in zip(order, order[1:]):
+        test = rank_test(values.loc[values[group] == a, value], values.loc[values[group] == b, value])
+        rows.append({"faster": a, "slower": b, **test})
+    tests = pd.DataFrame(rows)
+    significant = (tests["p"] < alpha).to_numpy()
+    in_order = (tests["median_a"] <= tests["median_b"]).to_numpy()
+    strict = (tests["median_a"] < tests["median_b"]).to_numpy()
+    if len(tests) and significant.all():
+        return "confirmed", tests
+    if significant.any() or (len(tests) and in_order.all() and strict.any()):
+        return "partly", tests
+    return "not reproduced", tests
+
+
+def last_layer_share(betti: pd.DataFrame, by: Sequence[str], last: int = 1) -> pd.DataFrame:
+    """Share of each (network, class)'s total simplification made in its last ``last`` steps.
+
+    With T(d) the sum of Betti numbers at depth d (0 = input, L = logits), the share is
+    ``(T(L - last) - T(L)) / (T(0) - T(L))``: near 1 when the topology changes abruptly at
+    the end, small when the change is spread over the layers. Rows whose class did not
+    simplify at all (T(0) <= T(L)) get NaN. Returns columns ``by``, ``label``, ``share``.
+    """
+    keys = list(by) + ["label"]
+    totals = betti.groupby(keys + ["depth"])["betti"].sum().reset_index()
+    rows = []
+    for key, group in totals.sort_values("depth").groupby(keys, sort=True):
+        total = group["betti"].to_numpy()
+        if len(total) <= last:
+            raise ValueError(f"{key}: {len(total)} depths, too few for last={last}")
+        drop = total[0] - total[-1]
+        share = (total[-1 - last] - total[-1]) / drop if drop > 0 else np.nan
+        rows.append({**dict(zip(keys, key)), "share": float(share)})
+    return pd.DataFrame(rows)
+
+
+def combine(verdicts_: Sequence[str]) -> str:
+    """One verdict from several (e.g. one per data set): all confirmed -> confirmed; all
+    not reproduced (or none given) -> not reproduced; anything else -> partly."""
+    verdicts_ = list(verdicts_)
+    if verdicts_ and all(v == "confirmed" for v in verdicts_):
+        return "confirmed"
+    if all(v == "not reproduced" for v in verdicts_):
+        return "not reproduced"
+    return "partly"
+
+
+def describe_tests(tests: pd.DataFrame) -> str:
+    """One sentence per rank test of :func:`ordering_verdict`: medians, p-value, group sizes."""
+    return "; ".join(f"{t.faster} vs {t.slower}: medians {t.median_a:g} and {t.median_b:g}, "
+                     f"p = {t.p:.3g} (n = {t.n_a}, {t.n_b})" for t in tests.itertuples())

@@ -1,0 +1,68 @@
+"""Image loaders, tested on IDX files written here in the real format, and the PCA problem."""
+
+import gzip
+
+import numpy as np
+import pytest
+
+from tdnn_utils import images
+
+
+def write_idx(path, array, type_code=0x08):
+    header = bytes([0, 0, type_code, array.ndim]) + b"".join(int(n).to_bytes(4, "big") for n in array.shape)
+    data = header + array.astype(">u1" if type_code == 0x08 else ">i4").tobytes()
+    (gzip.open if path.suffix == ".gz" else open)(path, "wb").write(data)
+
+
+@pytest.mark.parametrize("suffix", ["", ".gz"])
+def test_idx_files_load_as_mnist(tmp_path, suffix):
+    rng = np.random.default_rng(0)
+    pixels = rng.integers(0, 256, size=(7, 28, 28), dtype=np.uint8)
+    labels = rng.integers(0, 10, size=7, dtype=np.uint8)
+    write_idx(tmp_path / f"t10k-images-idx3-ubyte{suffix}", pixels)
+    write_idx(tmp_path / f"t10k-labels-idx1-ubyte{suffix}", labels)
+    X, y = images.load_idx_images(tmp_path, "test")
+    assert X.shape == (7, 28, 28) and X.dtype == np.float32 and X.max() <= 1.0
+    np.testing.assert_allclose(X * 255, pixels)
+    np.testing.assert_array_equal(y, labels)
+
+
+def test_missing_files_say_what_to_put_where(tmp_path):
+    with pytest.raises(FileNotFoundError, match="train-images-idx3-ubyte and train-labels-idx1-ubyte"):
+        images.load_idx_images(tmp_path)
+    with pytest.raises(ValueError, match="split='val' is unknown"):
+        images.load_idx_images(tmp_path, "val")
+
+
+def test_bad_idx_files_are_refused(tmp_path):
+    (tmp_path / "bad").write_bytes(b"\x01\x02\x03\x04")
+    with pytest.raises(ValueError, match="not an IDX file"):
+        images.read_idx(tmp_path / "bad")
+    write_idx(tmp_path / "short", np.zeros((2, 3), dtype=np.uint8))
+    (tmp_path / "short").write_bytes((tmp_path / "short").read_bytes()[:-1])
+    with pytest.raises(ValueError, match="needs"):
+        images.read_idx(tmp_path / "short")
+    write_idx(tmp_path / "ints", np.arange(6).reshape(2, 3), type_code=0x0C)
+    np.testing.assert_array_equal(images.read_idx(tmp_path / "ints"), np.arange(6).reshape(2, 3))
+
+
+def test_digits_one_against_the_rest():
+    pixels, labels = images.load_digits_images()
+    assert pixels.shape == (1797, 8, 8) and 0 <= pixels.min() and pixels.max() <= 1
+    X, y = images.one_vs_rest_pca(pixels, labels, digit=3, n_components=50)
+    assert X.shape == (1797, 50) and X.dtype == np.float32
+    assert y.sum() == (labels == 3).sum()
+    np.testing.assert_allclose((X ** 2).sum(axis=1).mean(), 1.0, rtol=1e-4)
+    X_small, y_small = images.one_vs_rest_pca(pixels, labels, digit=3, n_components=10, n_points=300)
+    assert X_small.shape == (300, 10)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"digit": 11}, "digit=11 does not occur"),
+    ({"digit": 1, "n_components": 65}, "n_components=65"),
+    ({"digit": 1, "n_points": 1}, "n_points=1"),
+])
+def test_one_vs_rest_rejects_bad_values(kwargs, message):
+    pixels, labels = images.load_digits_images()
+    with pytest.raises(ValueError, match=message):
+        images.one_vs_rest_pca(pixels, labels, **kwargs)

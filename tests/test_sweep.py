@@ -1,0 +1,156 @@
+"""The sweep: protocol, per-network cache (resume, reuse), loky and Dask back ends."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tdnn_utils import sweep
+from tdnn_utils.sweep import NetworkSpec, Problem, Protocol, grid, naitzat_problem, run_sweep
+
+TIMES = ["train_seconds", "topology_seconds"]
+
+
+@pytest.fixture(scope="module")
+def problem():
+    return naitzat_problem("D-I", n_train=600, k=8, maxdim=1)
+
+
+@pytest.fixture(scope="module")
+def specs():
+    return grid(["D-I"], {"3x25": (25, 25, 25)}, ["relu", "tanh"], seeds=2)
+
+
+PROTOCOL = Protocol(steps=1000, lr=0.02, lr_halving_every=500, max_attempts=2)
+
+
+@pytest.fixture(scope="module")
+def reference(problem, specs, tmp_path_factory):
+    cache = tmp_path_factory.mktemp("cache")
+    result = run_sweep(specs, {"D-I": problem}, PROTOCOL, cache_dir=cache, progress=False)
+    return result, cache
+
+
+def same(a, b):
+    pd.testing.assert_frame_equal(a.networks.drop(columns=TIMES), b.networks.drop(columns=TIMES))
+    pd.testing.assert_frame_equal(a.betti, b.betti)
+
+
+def test_problem_measures_every_divisor_th_training_point(problem):
+    assert problem.X_train.shape == (600, 2) and problem.X_measure.shape == (200, 2)
+    np.testing.assert_array_equal(problem.X_measure, problem.X_train[::3])
+
+
+def test_sweep_trains_measures_and_caches_each_network(reference, specs):
+    result, cache = reference
+    assert (result.computed, result.reused) == (4, 0)
+    assert len(list(cache.rglob("*.json"))) == 4
+    assert result.networks[["activation", "seed"]].values.tolist() == \
+        [["relu", 0], ["relu", 1], ["tanh", 0], ["tanh", 1]]
+    perfect = result.networks[result.networks["perfect"]]
+    assert len(perfect) >= 1, "no network reached 100%: the test cannot check the Betti table"
+    # every perfect network has input, 3 hidden layers and logits, 2 classes, dims 0-1
+    counts = result.betti.groupby(["activation", "seed"]).size()
+    assert set(counts) == {5 * 2 * 2}
+    assert len(counts) == len(perfect)
+    assert (result.betti["n_layers"] == 4).all()
+    # the input is measured with the problem's metric, so each class has D-I's topology there
+    first = result.betti[result.betti["depth"] == 0].groupby(["label", "dim"])["betti"].unique()
+    assert all(len(values) == 1 for values in first)
+
+
+def test_rerun_reuses_every_network(reference, problem, specs):
+    result, cache = reference
+    again = run_sweep(specs, {"D-I": problem}, PROTOCOL, cache_dir=cache, progress=False)
+    assert (again.computed, again.reused) == (0, 4)
+    same(result, again)
+    pd.testing.assert_frame_equal(result.networks, again.networks)  # times come from the cache
+
+
+def test_interrupted_sweep_resumes_where_it_stopped(reference, problem, specs, tmp_path):
+    result, cache = reference
+    files = sorted(cache.rglob("*.json"))
+    for path in files[:2]:  # as if the sweep had stopped after two networks
+        (tmp_path / path.parent.name).mkdir(exist_ok=True)
+        (tmp_path / path.parent.name / path.name).write_text(path.read_text())
+    (tmp_path / files[2].parent.name / files[2].name).write_text('{"network": ')  # killed mid-write
+    resumed = run_sweep(specs, {"D-I": problem}, PROTOCOL, cache_dir=tmp_path, progress=False)
+    assert (resumed.computed, resumed.reused) == (2, 2)
+    same(result, resumed)
+    assert json.loads((tmp_path / files[2].parent.name / files[2].name).read_text())["network"]
+
+
+def test_changed_protocol_or_data_is_not_reused(reference, problem, specs):
+    _, cache = reference
+    other_protocol = Protocol(steps=1001, lr=0.02, lr_halving_every=500, max_attempts=2)
+    keys = {spec.key(problem, PROTOCOL) for spec in specs}
+    assert not keys & {spec.key(problem, other_protocol) for spec in specs}
+    other_problem = naitzat_problem("D-I", n_train=600, k=9, maxdim=1)
+    assert not keys & {spec.key(other_problem, PROTOCOL) for spec in specs}
+
+
+def test_two_loky_workers_give_the_sequential_results(reference, problem, specs):
+    result, _ = reference
+    parallel = run_sweep(specs, {"D-I": problem}, PROTOCOL, n_jobs=2, progress=False)
+    same(result, parallel)
+
+
+@pytest.mark.slow
+def test_local_dask_cluster_gives_the_local_results(reference, problem, specs):
+    pytest.importorskip("distributed")
+    result, _ = reference
+    on_dask = run_sweep(specs, {"D-I": problem}, PROTOCOL, n_jobs=2, backend="dask", progress=False)
+    assert on_dask.computed == 4
+    same(result, on_dask)
+
+
+def test_protocol_keeps_only_perfect_networks_and_counts_attempts(problem):
+    spec = NetworkSpec("D-I", "tiny", (2,), "tanh", seed=0)
+    record = sweep.train_and_measure(spec, problem, Protocol(steps=5, max_attempts=3))
+    assert record["network"]["perfect"] is False
+    assert record["network"]["attempts"] == 3
+    assert record["betti"] == []
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"backend": "spark"}, "backend 'spark' is unknown"),
+    ({"n_jobs": 0}, "n_jobs=0"),
+])
+def test_bad_sweep_arguments_fail_early(problem, specs, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        run_sweep(specs, {"D-I": problem}, PROTOCOL, progress=False, **kwargs)
+
+
+def test_unknown_problem_and_bad_specs_fail_early(problem, specs):
+    with pytest.raises(ValueError, match=r"name problems \['D-I'\]; known: \['D-II'\]"):
+        run_sweep(specs, {"D-II": problem}, PROTOCOL, progress=False)
+    with pytest.raises(ValueError, match="activation 'swish' is unknown"):
+        NetworkSpec("D-I", "x", (5,), "swish")
+    with pytest.raises(ValueError, match="must be positive"):
+        NetworkSpec("D-I", "x", (5, 0), "relu")
+    with pytest.raises(ValueError, match="steps=0"):
+        Protocol(steps=0)
+
+
+def test_problem_rejects_bad_data():
+    X = np.zeros((10, 2))
+    with pytest.raises(ValueError, match="y_train has shape"):
+        Problem("p", X, np.zeros(9), X, np.zeros(10), k=3)
+    with pytest.raises(ValueError, match="NaN"):
+        Problem("p", np.full((10, 2), np.nan), np.zeros(10), X, np.zeros(10), k=3)
+    with pytest.raises(ValueError, match="k=0"):
+        Problem("p", X, np.zeros(10), X, np.zeros(10), k=0)
+
+
+def test_architectures_name_the_papers_variants():
+    names = sweep.architectures(depths=(3, 9), widths=(5, 15), bottleneck=True)
+    assert list(names) == ["3×15", "9×15", "9×5", "bottleneck"]
+    assert names["9×5"] == (5,) * 9 and names["3×15"] == (15,) * 3
+    assert names["bottleneck"] == (15, 15, 3, 15, 15, 15, 15, 15, 15)
+
+
+def test_training_on_the_measured_points_only():
+    problem = naitzat_problem("D-I", n_train=600, train_on_measured=True, k=8)
+    assert len(problem.X_train) == 200
+    np.testing.assert_array_equal(problem.X_train, problem.X_measure)
