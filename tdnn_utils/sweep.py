@@ -28,7 +28,8 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 import torch
-from tqdm.auto import tqdm
+# Plain tqdm: a text bar, so executed chapters hold no widget state to load from a CDN.
+from tqdm import tqdm
 
 from . import topology
 from .models import ACTIVATIONS, FFNet, layer_activations

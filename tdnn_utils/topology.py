@@ -291,6 +291,13 @@ def persistence_entropy(diagram) -> float:
     return float(-(shares * np.log(shares)).sum())
 
 
+def median_distance(X) -> float:
+    """Median Euclidean distance between two distinct points of ``X`` (n_points, n_features)."""
+    X = check_point_cloud(X)
+    distances = distance_matrix(X)
+    return float(np.median(distances[np.triu_indices(len(X), 1)]))
+
+
 # ---------------------------------------------------------------------------- calibration
 def calibrate_k(clouds: Mapping, expected: Mapping, candidates, *, scale: float = 2.0,
                 maxdim: int = 1) -> tuple[int | None, pd.DataFrame]:

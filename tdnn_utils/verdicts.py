@@ -94,43 +94,48 @@ def ordering_verdict(values: pd.DataFrame, group: str, value: str, order: Sequen
                      alpha: float = ALPHA) -> tuple[str, pd.DataFrame]:
     """Verdict on "``order[0]`` < ``order[1]`` < ..." for ``value``, from consecutive rank tests.
 
-    Rule: **confirmed** when every consecutive pair's one-sided test has p < ``alpha``;
-    **partly** when some do, or when none do but every median is in the claimed order (not
-    reversed) with at least one strict step; **not reproduced** otherwise. Returns
-    ``(verdict, tests)``, one row per consecutive pair.
+    Rule, over the consecutive pairs that can be tested (both groups have values):
+    **confirmed** when every pair was tested and every one's one-sided test has
+    p < ``alpha``; **partly** when some tested pair is significant, or when none is but
+    every median is in the claimed order (not reversed) with at least one strict step;
+    **not reproduced** otherwise, and when no pair can be tested.
+    Returns ``(verdict, tests)``, one row per consecutive pair (untested pairs have p NaN).
     """
     rows = []
     for a, b in zip(order, order[1:]):
         test = rank_test(values.loc[values[group] == a, value], values.loc[values[group] == b, value])
         rows.append({"faster": a, "slower": b, **test})
     tests = pd.DataFrame(rows)
-    significant = (tests["p"] < alpha).to_numpy()
-    in_order = (tests["median_a"] <= tests["median_b"]).to_numpy()
-    strict = (tests["median_a"] < tests["median_b"]).to_numpy()
-    if len(tests) and significant.all():
-        return "confirmed", tests
-    if significant.any() or (len(tests) and in_order.all() and strict.any()):
+    tested = tests[(tests["n_a"] > 0) & (tests["n_b"] > 0)]
+    if tested.empty:
+        return "not reproduced", tests
+    significant = (tested["p"] < alpha).to_numpy()
+    in_order = (tested["median_a"] <= tested["median_b"]).to_numpy()
+    strict = (tested["median_a"] < tested["median_b"]).to_numpy()
+    if significant.all():
+        return ("confirmed" if len(tested) == len(tests) else "partly"), tests
+    if significant.any() or (in_order.all() and strict.any()):
         return "partly", tests
     return "not reproduced", tests
 
 
 def last_layer_share(betti: pd.DataFrame, by: Sequence[str], last: int = 1) -> pd.DataFrame:
-    """Share of each (network, class)'s total simplification made in its last ``last`` steps.
+    """Share of each (network, class)'s topological change made in its last ``last`` steps.
 
-    With T(d) the sum of Betti numbers at depth d (0 = input, L = logits), the share is
-    ``(T(L - last) - T(L)) / (T(0) - T(L))``: near 1 when the topology changes abruptly at
-    the end, small when the change is spread over the layers. Rows whose class did not
-    simplify at all (T(0) <= T(L)) get NaN. Returns columns ``by``, ``label``, ``share``.
+    With T(d) the sum of Betti numbers at depth d (0 = input, L = logits), the change is
+    counted step by step as |T(d) - T(d - 1)|; the share is the last ``last`` steps' part of
+    the total, in [0, 1]: near 1 when the topology changes abruptly at the end, small when
+    the change is spread over the layers. A class whose T never changes gets NaN. Returns
+    columns ``by``, ``label``, ``share``.
     """
     keys = list(by) + ["label"]
     totals = betti.groupby(keys + ["depth"])["betti"].sum().reset_index()
     rows = []
     for key, group in totals.sort_values("depth").groupby(keys, sort=True):
-        total = group["betti"].to_numpy()
-        if len(total) <= last:
-            raise ValueError(f"{key}: {len(total)} depths, too few for last={last}")
-        drop = total[0] - total[-1]
-        share = (total[-1 - last] - total[-1]) / drop if drop > 0 else np.nan
+        steps = np.abs(np.diff(group["betti"].to_numpy()))
+        if len(steps) < last:
+            raise ValueError(f"{key}: {len(steps) + 1} depths, too few for last={last}")
+        share = steps[-last:].sum() / steps.sum() if steps.sum() > 0 else np.nan
         rows.append({**dict(zip(keys, key)), "share": float(share)})
     return pd.DataFrame(rows)
 
@@ -148,5 +153,10 @@ def combine(verdicts_: Sequence[str]) -> str:
 
 def describe_tests(tests: pd.DataFrame) -> str:
     """One sentence per rank test of :func:`ordering_verdict`: medians, p-value, group sizes."""
-    return "; ".join(f"{t.faster} vs {t.slower}: medians {t.median_a:g} and {t.median_b:g}, "
-                     f"p = {t.p:.3g} (n = {t.n_a}, {t.n_b})" for t in tests.itertuples())
+    def sentence(t):
+        if t.n_a == 0 or t.n_b == 0:
+            missing = " and ".join(name for name, n in ((t.faster, t.n_a), (t.slower, t.n_b)) if n == 0)
+            return f"{t.faster} vs {t.slower}: not tested (no values for {missing})"
+        return (f"{t.faster} vs {t.slower}: medians {t.median_a:.3g} and {t.median_b:.3g}, "
+                f"p = {t.p:.3g} (n = {t.n_a}, {t.n_b})")
+    return "; ".join(sentence(t) for t in tests.itertuples())

@@ -174,3 +174,13 @@ def test_simplification_reads_runs():
     assert summary.loc[0, "first_simple_depth"] == 2 and summary.loc[0, "output_total"] == 1
     assert not summary.loc[1, "simplified"] and not summary.loc[1, "monotone"]
     assert np.isnan(summary.loc[1, "first_simple_depth"])
+
+
+def test_median_distance_of_a_square():
+    from tdnn_utils.topology import median_distance
+
+    square = np.array([[0, 0], [1, 0], [0, 1], [1, 1]], dtype=float)
+    # 4 sides of length 1 and 2 diagonals of length sqrt(2): the median is 1
+    assert median_distance(square) == 1.0
+    with pytest.raises(ValueError, match="at least 2"):
+        median_distance(np.zeros((1, 2)))

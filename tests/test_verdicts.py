@@ -65,7 +65,17 @@ def test_simplification_verdict_follows_its_rule():
 
 def test_last_layer_share_measures_abrupt_endings():
     shares = verdicts.last_layer_share(table(RUNS), by=["activation", "seed"])
-    # relu 0: 9 -> 1, all of it before the last step; tanh 1: 9 -> 2, all of it in the last step
-    assert shares["share"].tolist() == [0.0, 0.0, pytest.approx(3 / 8), 1.0]
+    # relu 0: 9 -> 3 -> 1 -> 1, no change in the last step; tanh 0: 9 -> 10 -> 4 -> 1, changes
+    # 1 + 6 + 3 of which 3 in the last step; tanh 1: 9 -> 9 -> 9 -> 2, all of it in the last step
+    assert shares["share"].tolist() == [0.0, 0.0, pytest.approx(3 / 10), 1.0]
     flat = table({("relu", 0): [(1, 0), (1, 0)]})
     assert np.isnan(verdicts.last_layer_share(flat, by=["activation", "seed"])["share"].iloc[0])
+
+
+def test_untestable_pairs_are_skipped_and_said():
+    values = pd.DataFrame({"group": ["b"] * 8 + ["c"] * 8,
+                           "v": [3, 4, 3, 4, 3, 3, 4, 4] + [6, 7, 6, 7, 6, 6, 7, 6]})
+    verdict, tests = verdicts.ordering_verdict(values, "group", "v", ["a", "b", "c"])
+    assert verdict == "partly" and np.isnan(tests["p"].iloc[0])  # the a-b step is untested
+    assert "a vs b: not tested (no values for a)" in verdicts.describe_tests(tests)
+    assert verdicts.ordering_verdict(values, "group", "v", ["a", "x"])[0] == "not reproduced"

@@ -56,7 +56,7 @@ import numpy as np
 import pandas as pd
 from IPython.display import Markdown, display
 
-from tdnn_utils import plotting, topology
+from tdnn_utils import plotting, topology, verdicts
 from tdnn_utils.datasets import ENTANGLED_TORI_BETTI, entangled_tori
 from tdnn_utils.models import FFNet, layer_activations
 from tdnn_utils.runs import record, record_claim, save_results
@@ -172,12 +172,8 @@ layers stretch and shrink the cloud. The median distance between two points of t
 per layer of each tutorial network, shows by how much:
 """),
     code("""
-def median_distance(points):
-    distances = topology.distance_matrix(points)
-    return float(np.median(distances[np.triu_indices(len(points), 1)]))
-
 spacing = pd.DataFrame({
-    activation: {name: median_distance(values)
+    activation: {name: topology.median_distance(values)
                  for name, values in layer_activations(model, X[batch], stage="pre").items()}
     for activation, model in tutorial_models.items()})
 spread = float(spacing.values.max() / spacing.values.min())
@@ -275,18 +271,10 @@ both, **partly** when most end simpler than they started but not that consistent
 """),
     code("""
 n_networks = int(runs["perfect"].sum())
-pairs = len(summary)
-simplified = float(summary["simplified"].mean()) if pairs else 0.0
-monotone = float(summary["monotone"].mean()) if pairs else 0.0
-reduced = float((summary["output_total"] < summary["input_total"]).mean()) if pairs else 0.0
-if not calibrated or pairs == 0:
+verdict, shares = verdicts.simplification_verdict(summary)
+if not calibrated:
     verdict = "not reproduced"
-elif simplified >= 0.9 and monotone >= 0.9:
-    verdict = "confirmed"
-elif reduced >= 0.5:
-    verdict = "partly"
-else:
-    verdict = "not reproduced"
+pairs, simplified, monotone, reduced = (shares[key] for key in ("pairs", "simplified", "monotone", "reduced"))
 per_activation = "; ".join(
     f"{a}: {row.simplified:.0%} simplified, {row.monotone:.0%} layer by layer"
     for a, row in by_activation.iterrows())
