@@ -20,6 +20,15 @@ from plotly.subplots import make_subplots
 CLASS_COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b")
 DIMENSION_COLOURS = ("#1f77b4", "#d62728", "#2ca02c")
 SERIES_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2")
+#: One colour per activation, the same in every figure of the book.
+ACTIVATION_COLOURS = {"relu": "#2ca02c", "leaky_relu": "#ff7f0e", "tanh": "#d62728",
+                      "sigmoid": "#8c564b", "gelu": "#1f77b4", "silu": "#9467bd",
+                      "elu": "#e377c2", "softplus": "#7f7f7f"}
+
+
+def series_colour(name, i: int) -> str:
+    """The colour of series ``name``, the ``i``-th drawn: its activation's colour if it is one."""
+    return ACTIVATION_COLOURS.get(str(name), SERIES_COLOURS[i % len(SERIES_COLOURS)])
 
 
 def show(fig: go.Figure) -> None:
@@ -109,7 +118,7 @@ def betti_by_layer(table: pd.DataFrame, *, series: str = "label", facet: str = "
                 x=rows["depth"], y=rows["mean"], error_y=error, mode="lines+markers",
                 name=f"{series} {name}" if series == "label" else str(name),
                 legendgroup=str(name), showlegend=column == 1,
-                line=dict(color=SERIES_COLOURS[i % len(SERIES_COLOURS)]),
+                line=dict(color=series_colour(name, i)),
                 customdata=rows[["count"]],
                 hovertemplate="depth %{x}: mean %{y:.2f} over %{customdata[0]} runs<extra></extra>",
             ), row=1, col=column)
@@ -153,11 +162,12 @@ def persistence_diagrams(diagrams: Mapping[str, list], *, title: str = "", cols:
 
 
 def by_group(values: pd.DataFrame, *, x: str, y: str, color: str | None = None, title: str = "",
-             y_title: str = "", hover: tuple = ()) -> go.Figure:
+             y_title: str = "", hover: tuple = (), order=None) -> go.Figure:
     """A box per value of ``x`` (and of ``color``, side by side), with every point shown.
 
     ``values`` is tidy, one row per observation (e.g. one network and class). ``hover``
-    names extra columns shown when hovering a point.
+    names extra columns shown when hovering a point; ``order`` lists the ``x`` values in
+    the order to draw them (default: as they come).
     """
     needed = {x, y} | ({color} if color else set()) | set(hover)
     if not needed <= set(values.columns):
@@ -167,7 +177,7 @@ def by_group(values: pd.DataFrame, *, x: str, y: str, color: str | None = None, 
     for i, (name, rows) in enumerate(groups):
         fig.add_trace(go.Box(
             x=rows[x].astype(str), y=rows[y], name=str(name), boxpoints="all", jitter=0.4,
-            pointpos=0, marker=dict(size=4, color=SERIES_COLOURS[i % len(SERIES_COLOURS)]),
+            pointpos=0, marker=dict(size=4, color=series_colour(name, i)),
             customdata=rows[list(hover)] if hover else None,
             hovertemplate=("%{y}<br>" + "<br>".join(f"{h}: %{{customdata[{j}]}}" for j, h in enumerate(hover))
                            + "<extra></extra>") if hover else None,
@@ -175,6 +185,8 @@ def by_group(values: pd.DataFrame, *, x: str, y: str, color: str | None = None, 
     fig.update_layout(title=title, height=380, boxmode="group" if color else "overlay",
                       showlegend=bool(color), margin=dict(l=50, r=10, t=60, b=40),
                       yaxis_title=y_title or y, xaxis_title=x)
+    if order is not None:
+        fig.update_xaxes(categoryorder="array", categoryarray=[str(v) for v in order])
     return fig
 
 

@@ -160,3 +160,12 @@ def describe_tests(tests: pd.DataFrame) -> str:
         return (f"{t.faster} vs {t.slower}: medians {t.median_a:.3g} and {t.median_b:.3g}, "
                 f"p = {t.p:.3g} (n = {t.n_a}, {t.n_b})")
     return "; ".join(sentence(t) for t in tests.itertuples())
+
+
+def tests_table(tests: pd.DataFrame) -> pd.DataFrame:
+    """:func:`ordering_verdict`'s tests for display: medians to 3 digits, p to 2 significant."""
+    shown = tests.copy()
+    for column in ("median_a", "median_b"):
+        shown[column] = shown[column].round(3)
+    shown["p"] = shown["p"].map(lambda p: "not tested" if np.isnan(p) else f"{p:.2g}")
+    return shown

@@ -79,3 +79,11 @@ def test_untestable_pairs_are_skipped_and_said():
     assert verdict == "partly" and np.isnan(tests["p"].iloc[0])  # the a-b step is untested
     assert "a vs b: not tested (no values for a)" in verdicts.describe_tests(tests)
     assert verdicts.ordering_verdict(values, "group", "v", ["a", "x"])[0] == "not reproduced"
+
+
+def test_tests_table_keeps_small_p_values_readable():
+    values = pd.DataFrame({"group": ["a"] * 30 + ["b"] * 30, "v": list(range(30)) + list(range(100, 130))})
+    _, tests = verdicts.ordering_verdict(values, "group", "v", ["a", "b", "c"])
+    shown = verdicts.tests_table(tests)
+    assert shown["p"].iloc[0].startswith(("1.", "2.", "3.", "4.", "5.", "6.", "7.", "8.", "9.")) and "e-" in shown["p"].iloc[0]
+    assert shown["p"].iloc[1] == "not tested"
