@@ -6,6 +6,7 @@ One job per module:
 - :mod:`tdnn_utils.images`: image data (scikit-learn digits, MNIST-format files) and PCA problems;
 - :mod:`tdnn_utils.topology`: distances, Betti numbers at a scale, persistence, summaries;
 - :mod:`tdnn_utils.models`: fully connected networks and reading their layers;
+- :mod:`tdnn_utils.cnn`: ResNet, DenseNet, EfficientNet families (tiny / small / standard) and LeNet;
 - :mod:`tdnn_utils.training`: one training loop with seeds, device choice and a history;
 - :mod:`tdnn_utils.sweep`: sweeps of networks, trained and measured in parallel, cached per network;
 - :mod:`tdnn_utils.verdicts`: the numbers a verdict rests on, and the verdict rules;

@@ -113,3 +113,57 @@ def one_vs_rest_pca(images, labels, digit: int, n_components: int = 50, *,
     components = PCA(n_components=n_components, random_state=seed).fit_transform(images)
     components /= np.sqrt((components ** 2).sum(axis=1).mean())
     return components.astype(np.float32), (labels == digit).astype(np.int64)
+
+
+CIFAR10_FILES = {"train": [f"data_batch_{i}" for i in range(1, 6)], "test": ["test_batch"]}
+
+
+def load_cifar10(folder, split: str = "train") -> tuple[np.ndarray, np.ndarray]:
+    """CIFAR-10 from its "python version" batches in ``folder`` (``cifar-10-batches-py``).
+
+    Returns images (n, 3, 32, 32) as float32 in [0, 1] and labels (n,) as int64. Raises
+    :class:`FileNotFoundError` naming the files to put there.
+    """
+    import pickle
+
+    if split not in CIFAR10_FILES:
+        raise ValueError(f"split={split!r} is unknown; use one of {sorted(CIFAR10_FILES)}")
+    folder = Path(folder)
+    missing = [name for name in CIFAR10_FILES[split] if not (folder / name).exists()]
+    if missing:
+        raise FileNotFoundError(
+            f"CIFAR-10 files for split {split!r} are missing from {folder.resolve()}: put "
+            f"{', '.join(missing)} there (the 'python version' of CIFAR-10, folder "
+            "cifar-10-batches-py). This book never downloads them.")
+    images, labels = [], []
+    for name in CIFAR10_FILES[split]:
+        with open(folder / name, "rb") as handle:
+            batch = pickle.load(handle, encoding="bytes")
+        data = np.asarray(batch[b"data"], dtype=np.uint8)
+        if data.ndim != 2 or data.shape[1] != 3 * 32 * 32:
+            raise ValueError(f"{folder / name}: data has shape {data.shape}; expected (n, 3072)")
+        images.append(data.reshape(-1, 3, 32, 32))
+        labels.append(np.asarray(batch[b"labels"], dtype=np.int64))
+    return np.concatenate(images).astype(np.float32) / 255.0, np.concatenate(labels)
+
+
+def corrupt_labels(labels, fraction: float, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Permute the labels of a random ``fraction`` of the samples, once (fixed across epochs).
+
+    Corneanu et al.'s memorisation experiments: with ``fraction`` p, a random p-share of the
+    samples is chosen and their labels are shuffled among them, so the label counts stay
+    the same. Returns ``(corrupted_labels, chosen)``: a new int64 array and the boolean
+    mask of the chosen samples (some keep their label by chance).
+    """
+    labels = np.asarray(labels)
+    if labels.ndim != 1:
+        raise ValueError(f"labels must be 1-D; got shape {labels.shape}")
+    if not 0.0 <= fraction <= 1.0:
+        raise ValueError(f"fraction={fraction!r} must be in [0, 1]")
+    rng = np.random.default_rng(seed)
+    chosen = np.zeros(len(labels), dtype=bool)
+    index = rng.choice(len(labels), int(round(fraction * len(labels))), replace=False)
+    chosen[index] = True
+    corrupted = labels.astype(np.int64).copy()
+    corrupted[index] = labels[rng.permutation(index)]
+    return corrupted, chosen

@@ -66,3 +66,34 @@ def test_one_vs_rest_rejects_bad_values(kwargs, message):
     pixels, labels = images.load_digits_images()
     with pytest.raises(ValueError, match=message):
         images.one_vs_rest_pca(pixels, labels, **kwargs)
+
+
+def test_cifar10_batches_load_in_the_real_format(tmp_path):
+    import pickle
+
+    rng = np.random.default_rng(1)
+    for name, n in (("test_batch", 5),):
+        data = rng.integers(0, 256, size=(n, 3072), dtype=np.uint8)
+        with open(tmp_path / name, "wb") as handle:
+            pickle.dump({b"data": data, b"labels": list(range(n)), b"batch_label": b"testing batch 1 of 1"}, handle)
+    X, y = images.load_cifar10(tmp_path, "test")
+    assert X.shape == (5, 3, 32, 32) and X.dtype == np.float32
+    np.testing.assert_allclose(X[2, 1] * 255, data[2, 1024:2048].reshape(32, 32))  # channel-major rows
+    np.testing.assert_array_equal(y, np.arange(5))
+    with pytest.raises(FileNotFoundError, match="data_batch_1, data_batch_2"):
+        images.load_cifar10(tmp_path, "train")
+
+
+@pytest.mark.parametrize("fraction", [0.0, 0.5, 1.0])
+def test_label_corruption_permutes_a_fixed_share(fraction):
+    labels = np.repeat(np.arange(10), 50)
+    corrupted, chosen = images.corrupt_labels(labels, fraction, seed=3)
+    assert chosen.sum() == round(fraction * 500)
+    np.testing.assert_array_equal(corrupted[~chosen], labels[~chosen])
+    np.testing.assert_array_equal(np.bincount(corrupted), np.bincount(labels))  # a permutation
+    if fraction == 1.0:
+        assert (corrupted != labels).mean() > 0.8
+    again, _ = images.corrupt_labels(labels, fraction, seed=3)
+    np.testing.assert_array_equal(corrupted, again)
+    with pytest.raises(ValueError, match="fraction=1.5"):
+        images.corrupt_labels(labels, 1.5)
