@@ -7,7 +7,9 @@ One job per module:
 - :mod:`tdnn_utils.topology`: distances, Betti numbers at a scale, persistence, summaries;
 - :mod:`tdnn_utils.models`: fully connected networks and reading their layers;
 - :mod:`tdnn_utils.cnn`: ResNet, DenseNet, EfficientNet families (tiny / small / standard) and LeNet;
-- :mod:`tdnn_utils.training`: one training loop with seeds, device choice and a history;
+- :mod:`tdnn_utils.training`: one training loop with seeds, device choice, callbacks and a history;
+- :mod:`tdnn_utils.functional`: Corneanu et al.'s functional graph (1 - |r| between units) and its persistence;
+- :mod:`tdnn_utils.dynamics`: a training callback that records every block's topology at chosen epochs;
 - :mod:`tdnn_utils.sweep`: sweeps of networks, trained and measured in parallel, cached per network;
 - :mod:`tdnn_utils.verdicts`: the numbers a verdict rests on, and the verdict rules;
 - :mod:`tdnn_utils.plotting`: the plotly figures the chapters share;

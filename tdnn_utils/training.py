@@ -75,12 +75,14 @@ def fit(
     seed: int = 0,
     progress: bool = True,
     description: str = "training",
+    callbacks=(),
 ) -> History:
     """Train ``model`` with Adam and cross-entropy on ``(X, y)``; return its :class:`History`.
 
     Parameters
     ----------
-    X : array (n_points, n_features); y : int array (n_points,) of class labels.
+    X : array (n_points, n_features), or images (n, channels, height, width);
+    y : int array (n_points,) of class labels.
     steps / epochs : the budget, as optimiser steps or passes over the data (give one).
     batch_size : ``None`` is full-batch gradient descent, as Naitzat et al. train.
     lr_halving_every : halve the learning rate every this many steps (the paper: 2,500).
@@ -88,6 +90,9 @@ def fit(
     device : "auto", "cpu", "cuda" or "mps".
     seed : seeds the batch order (and, if the model was not yet built, nothing else: build
         the model after :func:`seed_everything` to seed its weights).
+    callbacks : functions ``callback(model, epoch)``, called before training (epoch 0) and
+        after each full pass over the data (epochs 1, 2, ...), e.g. a
+        :class:`tdnn_utils.dynamics.TopologyRecorder`.
     """
     if (steps is None) == (epochs is None):
         raise ValueError(f"give exactly one of steps={steps!r} and epochs={epochs!r}")
@@ -96,8 +101,9 @@ def fit(
         raise ValueError(f"the budget must be a positive integer; got {budget!r}")
     X = torch.as_tensor(np.asarray(X), dtype=torch.float32)
     y = torch.as_tensor(np.asarray(y), dtype=torch.long)
-    if X.ndim != 2 or y.ndim != 1 or len(X) != len(y):
-        raise ValueError(f"X must be (n, d) and y (n,); got {tuple(X.shape)} and {tuple(y.shape)}")
+    if X.ndim < 2 or y.ndim != 1 or len(X) != len(y):
+        raise ValueError(f"X must be (n, d) or (n, channels, height, width) and y (n,); "
+                         f"got {tuple(X.shape)} and {tuple(y.shape)}")
     if not torch.isfinite(X).all():
         raise ValueError("X holds NaN or infinite values")
     n_points = len(X)
@@ -121,6 +127,8 @@ def fit(
     bar = tqdm(total=total_steps, desc=description, disable=not progress, leave=False,
                mininterval=2.0)
     order = torch.randperm(n_points, generator=generator).to(torch_device)
+    for callback in callbacks:
+        callback(model, 0)
     for step in range(1, total_steps + 1):
         start = ((step - 1) % batches_per_epoch) * batch_size
         if start == 0 and batch_size < n_points:
@@ -134,6 +142,9 @@ def fit(
         if scheduler is not None:
             scheduler.step()
         bar.update(1)
+        if callbacks and step % batches_per_epoch == 0:
+            for callback in callbacks:
+                callback(model, step // batches_per_epoch)
         check = stop_at_perfect or step % log_every == 0 or step == total_steps
         if not check:
             continue

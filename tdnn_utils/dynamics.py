@@ -1,0 +1,119 @@
+"""Topology during training: a callback that measures every block at chosen epochs.
+
+:class:`TopologyRecorder` is a callback for :func:`tdnn_utils.training.fit`. At each chosen
+epoch it reads every block's output on a fixed probe set of images
+(:func:`tdnn_utils.cnn.block_activations`) and stores, as tidy tables:
+
+- per block and dimension (0 and 1): Vietoris-Rips persistence of the probe's activations
+  (Euclidean), summarised by total persistence (also divided by the block's median distance,
+  so blocks of different scales compare), persistence entropy and the number of bars;
+- optionally, the Betti curves of the functional graph (:mod:`tdnn_utils.functional`) over
+  a grid of epsilon in [0, cap].
+
+The time it spends is kept in ``seconds``, to compare with the training it measures.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pandas as pd
+import torch
+
+from . import functional, topology
+from .cnn import block_activations
+
+SUMMARY_COLUMNS = ["epoch", "block", "depth", "fraction", "dim", "total_persistence",
+                   "normalised_persistence", "entropy", "bars"]
+CURVE_COLUMNS = ["epoch", "dim", "epsilon", "betti"]
+
+
+class TopologyRecorder:
+    """Record the topology of every block at chosen epochs (a :func:`~tdnn_utils.training.fit` callback).
+
+    Parameters
+    ----------
+    probe : images (n_probe, channels, height, width), the same at every epoch.
+    epochs : the epochs to measure (0 = before training); ``None`` measures every epoch.
+    maxdim : highest homology dimension of the per-block persistence (0 or 1; 2 is slow).
+    functional_graph : also compute the functional graph's Betti curves.
+    max_units, cap, functional_maxdim : as in :func:`tdnn_utils.functional.functional_persistence`.
+    grid_points : number of epsilon values of the Betti curves, from 0 to ``cap``.
+    seed : seeds the subsampling of units.
+    """
+
+    def __init__(self, probe, *, epochs=None, maxdim: int = 1, functional_graph: bool = True,
+                 max_units: int | None = 1000, cap: float = functional.DEFAULT_CAP,
+                 functional_maxdim: int = 1, grid_points: int = 61, seed: int = 0):
+        probe = np.asarray(probe, dtype=np.float32)
+        if probe.ndim != 4 or len(probe) < 3:
+            raise ValueError(f"probe must be (n >= 3, channels, height, width); got shape {probe.shape}")
+        if not np.isfinite(probe).all():
+            raise ValueError("probe holds NaN or infinite values")
+        if maxdim not in (0, 1, 2):
+            raise ValueError(f"maxdim={maxdim!r} is not allowed; use 0, 1 or 2")
+        self.probe = probe
+        self.epochs = None if epochs is None else set(int(e) for e in epochs)
+        self.maxdim = maxdim
+        self.functional_graph = functional_graph
+        self.max_units, self.cap, self.functional_maxdim = max_units, cap, functional_maxdim
+        self.grid = np.linspace(0.0, cap, grid_points)
+        self.seed = seed
+        self.seconds = 0.0
+        self._summaries: list[dict] = []
+        self._curves: list[dict] = []
+        self.diagrams: dict[int, dict[str, list[np.ndarray]]] = {}
+
+    def __call__(self, model: torch.nn.Module, epoch: int) -> None:
+        if self.epochs is not None and epoch not in self.epochs:
+            return
+        start = time.perf_counter()
+        activations = block_activations(model, self.probe)
+        names = list(activations)
+        self.diagrams[epoch] = {}
+        for depth, name in enumerate(names):
+            values = activations[name]
+            diagrams = topology.persistence(values, maxdim=self.maxdim)
+            self.diagrams[epoch][name] = diagrams
+            scale = topology.median_distance(values) or 1.0
+            for dim, diagram in enumerate(diagrams):
+                total = topology.total_persistence(diagram)
+                self._summaries.append({
+                    "epoch": epoch, "block": name, "depth": depth,
+                    "fraction": depth / max(1, len(names) - 1), "dim": dim,
+                    "total_persistence": total, "normalised_persistence": total / scale,
+                    "entropy": topology.persistence_entropy(diagram),
+                    "bars": int(np.isfinite(diagram[:, 1]).sum())})
+        if self.functional_graph:
+            diagrams = functional.functional_persistence(
+                activations, maxdim=self.functional_maxdim, cap=self.cap,
+                max_units=self.max_units, seed=self.seed)
+            for dim, diagram in enumerate(diagrams):
+                curve = topology.betti_curve(diagram, self.grid)
+                self._curves += [{"epoch": epoch, "dim": dim, "epsilon": float(e), "betti": int(b)}
+                                 for e, b in zip(self.grid, curve)]
+        self.seconds += time.perf_counter() - start
+
+    @property
+    def summaries(self) -> pd.DataFrame:
+        """One row per (epoch, block, dimension): :data:`SUMMARY_COLUMNS`."""
+        return pd.DataFrame(self._summaries, columns=SUMMARY_COLUMNS)
+
+    @property
+    def functional_curves(self) -> pd.DataFrame:
+        """The functional graph's Betti curves, one row per (epoch, dimension, epsilon)."""
+        return pd.DataFrame(self._curves, columns=CURVE_COLUMNS)
+
+
+def peak_epsilon(curves: pd.DataFrame, dim: int = 1) -> pd.DataFrame:
+    """Per epoch, the epsilon where the Betti curve of ``dim`` is highest (NaN if it is all 0).
+
+    Corneanu et al.'s reading: learning to generalise moves beta_1's peak to lower epsilon.
+    """
+    rows = []
+    for epoch, group in curves[curves["dim"] == dim].groupby("epoch"):
+        peak = group.loc[group["betti"].idxmax()]
+        rows.append({"epoch": epoch, "peak_epsilon": float(peak["epsilon"]) if peak["betti"] > 0 else np.nan,
+                     "peak_betti": int(peak["betti"])})
+    return pd.DataFrame(rows, columns=["epoch", "peak_epsilon", "peak_betti"])
