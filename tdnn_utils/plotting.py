@@ -225,3 +225,53 @@ def total_by_relative_depth(betti: pd.DataFrame, *, series: str, by=("seed",), t
     fig.update_yaxes(title_text="sum of Betti numbers / input's", row=1, col=1, rangemode="tozero")
     fig.update_layout(title=title, height=380, margin=dict(l=50, r=10, t=60, b=40))
     return fig
+
+
+def depth_epoch_heatmap(summaries: pd.DataFrame, *, value: str = "normalised_persistence",
+                        dims=(0, 1), title: str = "") -> go.Figure:
+    """A depth x epoch heatmap of ``value`` per dimension, from a recorder's summaries.
+
+    ``summaries`` has columns ``epoch``, ``block``, ``depth``, ``dim`` and ``value`` (see
+    :class:`tdnn_utils.dynamics.TopologyRecorder`); rows sharing (dim, depth, epoch), e.g.
+    over seeds, are averaged.
+    """
+    needed = {"epoch", "block", "depth", "dim", value}
+    if not needed <= set(summaries.columns):
+        raise ValueError(f"summaries lacks columns {sorted(needed - set(summaries.columns))}")
+    fig = make_subplots(rows=1, cols=len(dims), subplot_titles=[f"dimension {d}" for d in dims],
+                        horizontal_spacing=0.12)
+    blocks = summaries.drop_duplicates("depth").sort_values("depth")["block"].tolist()
+    for column, dim in enumerate(dims, start=1):
+        grid = (summaries[summaries["dim"] == dim]
+                .pivot_table(index="depth", columns="epoch", values=value, aggfunc="mean").sort_index())
+        fig.add_trace(go.Heatmap(
+            z=grid.to_numpy(), x=[str(e) for e in grid.columns], y=[blocks[d] for d in grid.index],
+            colorscale="Viridis", colorbar=dict(x=0.45 if column == 1 else 1.0, len=0.9),
+            hovertemplate="epoch %{x}, %{y}: %{z:.3g}<extra></extra>"), row=1, col=column)
+        fig.update_xaxes(title_text="epoch", type="category", row=1, col=column)
+    fig.update_layout(title=title, height=420, margin=dict(l=110, r=10, t=60, b=40))
+    return fig
+
+
+def curves_by_epoch(curves: pd.DataFrame, *, x: str = "epsilon", y: str = "betti", facet: str = "dim",
+                    title: str = "", x_title: str = "ε (1 − |r|)") -> go.Figure:
+    """One line per epoch (light to dark), one panel per ``facet`` value; means over other rows."""
+    needed = {"epoch", x, y, facet}
+    if not needed <= set(curves.columns):
+        raise ValueError(f"curves lacks columns {sorted(needed - set(curves.columns))}")
+    facets = sorted(curves[facet].unique())
+    epochs = sorted(curves["epoch"].unique())
+    fig = make_subplots(rows=1, cols=len(facets), subplot_titles=[
+        f"β{v}" if facet == "dim" else f"{facet} = {v}" for v in facets])
+    for column, value in enumerate(facets, start=1):
+        rows = curves[curves[facet] == value].groupby(["epoch", x])[y].mean().reset_index()
+        for i, epoch in enumerate(epochs):
+            line = rows[rows["epoch"] == epoch]
+            shade = 0.25 + 0.75 * i / max(1, len(epochs) - 1)
+            fig.add_trace(go.Scatter(x=line[x], y=line[y], mode="lines", name=f"epoch {epoch}",
+                                     legendgroup=str(epoch), showlegend=column == 1,
+                                     line=dict(color=f"rgba(31, 119, 180, {shade:.2f})")), row=1, col=column)
+        fig.update_xaxes(title_text=x_title, row=1, col=column)
+    fig.update_yaxes(title_text="Betti number", row=1, col=1)
+    fig.update_layout(title=title, height=380, margin=dict(l=50, r=10, t=60, b=40))
+    return fig

@@ -14,6 +14,9 @@ from tqdm import tqdm
 DEVICES = ("auto", "cpu", "cuda", "mps")
 
 
+OPTIMIZERS = ("adam", "sgd")
+
+
 def choose_device(name: str = "auto") -> torch.device:
     """``"auto"`` picks cuda, then mps, then cpu; a named device must be available."""
     if name not in DEVICES:
@@ -76,6 +79,9 @@ def fit(
     progress: bool = True,
     description: str = "training",
     callbacks=(),
+    optimizer: str = "adam",
+    momentum: float = 0.9,
+    weight_decay: float = 0.0,
 ) -> History:
     """Train ``model`` with Adam and cross-entropy on ``(X, y)``; return its :class:`History`.
 
@@ -90,6 +96,8 @@ def fit(
     device : "auto", "cpu", "cuda" or "mps".
     seed : seeds the batch order (and, if the model was not yet built, nothing else: build
         the model after :func:`seed_everything` to seed its weights).
+    optimizer : "adam", or "sgd" (with ``momentum``, as Corneanu et al. train); both take
+        ``weight_decay``.
     callbacks : functions ``callback(model, epoch)``, called before training (epoch 0) and
         after each full pass over the data (epochs 1, 2, ...), e.g. a
         :class:`tdnn_utils.dynamics.TopologyRecorder`.
@@ -114,7 +122,11 @@ def fit(
     torch_device = choose_device(device)
     model.to(torch_device)
     X, y = X.to(torch_device), y.to(torch_device)
-    optimiser = torch.optim.Adam(model.parameters(), lr=lr)
+    if optimizer not in OPTIMIZERS:
+        raise ValueError(f"optimizer {optimizer!r} is unknown; use one of {OPTIMIZERS}")
+    optimiser = (torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
+                 if optimizer == "adam" else
+                 torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum, weight_decay=weight_decay))
     scheduler = (torch.optim.lr_scheduler.StepLR(optimiser, lr_halving_every, gamma=0.5)
                  if lr_halving_every else None)
     generator = torch.Generator().manual_seed(seed)
@@ -165,6 +177,22 @@ def fit(
     if not history.reached_perfect:
         history.reached_perfect = training_accuracy(model, X, y) == 1.0
     return history
+
+
+@torch.no_grad()
+def accuracy(model: nn.Module, X, y, batch_size: int = 1024) -> float:
+    """Share of ``X``'s rows (arrays or tensors, any device) that ``model`` classifies as ``y``."""
+    X = torch.as_tensor(np.asarray(X), dtype=torch.float32)
+    y = torch.as_tensor(np.asarray(y), dtype=torch.long)
+    if len(X) != len(y) or len(X) == 0:
+        raise ValueError(f"X has {len(X)} rows and y {len(y)}; need the same, at least 1")
+    device = next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    correct = sum(int((model(xb.to(device)).argmax(1).cpu() == yb).sum())
+                  for xb, yb in zip(torch.split(X, batch_size), torch.split(y, batch_size)))
+    model.train(was_training)
+    return correct / len(X)
 
 
 @torch.no_grad()

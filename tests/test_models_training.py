@@ -119,3 +119,23 @@ def test_choose_device():
     if not torch.cuda.is_available():
         with pytest.raises(ValueError, match="'cuda' is not available"):
             choose_device("cuda")
+
+
+def test_sgd_and_accuracy_on_arrays():
+    import numpy as np
+    import torch
+
+    from tdnn_utils.models import FFNet
+    from tdnn_utils.training import accuracy, fit, seed_everything
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 2)).astype(np.float32)
+    y = (X[:, 0] > 0).astype(np.int64)
+    seed_everything(0)
+    model = FFNet([2, 16, 2], "relu")
+    fit(model, X, y, epochs=30, batch_size=50, lr=0.05, optimizer="sgd", weight_decay=5e-4, progress=False)
+    assert accuracy(model, X, y) > 0.9
+    with torch.no_grad():
+        assert accuracy(model, X, y) == float((model(torch.as_tensor(X)).argmax(1).numpy() == y).mean())
+    with pytest.raises(ValueError, match="optimizer 'rmsprop' is unknown"):
+        fit(model, X, y, epochs=1, optimizer="rmsprop", progress=False)

@@ -72,3 +72,21 @@ def test_by_group_and_relative_depth_figures():
     assert len(box.data) == 1 and list(box.data[0].y) == [1, 4, 2, 5, 1, 6]
     with pytest.raises(ValueError, match="lacks columns"):
         p.by_group(values, x="activation", y="missing")
+
+
+def test_heatmap_and_epoch_curves():
+    import pandas as pd
+
+    from tdnn_utils import plotting as p
+
+    summaries = pd.DataFrame([{"epoch": e, "block": f"b{d}", "depth": d, "dim": dim,
+                               "normalised_persistence": e + d + dim} for e in (0, 5) for d in range(3)
+                              for dim in (0, 1)])
+    fig = p.depth_epoch_heatmap(summaries)
+    assert len(fig.data) == 2 and list(fig.data[0].y) == ["b0", "b1", "b2"]
+    assert fig.data[1].z[2][1] == 5 + 2 + 1
+    curves = pd.DataFrame([{"epoch": e, "dim": 1, "epsilon": x, "betti": e * x} for e in (0, 1) for x in (0.1, 0.2)])
+    lines = p.curves_by_epoch(curves)
+    assert [t.name for t in lines.data] == ["epoch 0", "epoch 1"]
+    with pytest.raises(ValueError, match="lacks columns"):
+        p.depth_epoch_heatmap(summaries.drop(columns="block"))
