@@ -275,3 +275,28 @@ def curves_by_epoch(curves: pd.DataFrame, *, x: str = "epsilon", y: str = "betti
     fig.update_yaxes(title_text="Betti number", row=1, col=1)
     fig.update_layout(title=title, height=380, margin=dict(l=50, r=10, t=60, b=40))
     return fig
+
+
+def lines(table: pd.DataFrame, *, x: str, y: str, series: str, facet: str | None = None,
+          title: str = "", x_title: str = "", y_title: str = "") -> go.Figure:
+    """Mean of ``y`` against ``x``, one line per ``series`` value (std error bars), panels by ``facet``."""
+    needed = {x, y, series} | ({facet} if facet else set())
+    if not needed <= set(table.columns):
+        raise ValueError(f"table lacks columns {sorted(needed - set(table.columns))}")
+    facets = sorted(table[facet].unique()) if facet else [None]
+    fig = make_subplots(rows=1, cols=len(facets), subplot_titles=[
+        "" if v is None else (f"dimension {v}" if facet == "dim" else f"{facet} = {v}") for v in facets])
+    for column, value in enumerate(facets, start=1):
+        rows = table if value is None else table[table[facet] == value]
+        stats = rows.groupby([series, x])[y].agg(["mean", "std", "count"]).reset_index().fillna({"std": 0.0})
+        for i, (name, group) in enumerate(stats.groupby(series, sort=True)):
+            fig.add_trace(go.Scatter(
+                x=group[x], y=group["mean"], error_y=dict(type="data", array=group["std"]),
+                mode="lines+markers", name=str(name), legendgroup=str(name), showlegend=column == 1,
+                line=dict(color=series_colour(name, i)), customdata=group[["count"]],
+                hovertemplate=f"{x} %{{x}}: %{{y:.3g}} over %{{customdata[0]}} runs<extra></extra>"),
+                row=1, col=column)
+        fig.update_xaxes(title_text=x_title or x, row=1, col=column)
+    fig.update_yaxes(title_text=y_title or y, row=1, col=1)
+    fig.update_layout(title=title, height=380, margin=dict(l=50, r=10, t=60, b=40), legend_title_text=series)
+    return fig

@@ -42,7 +42,12 @@ def seed_everything(seed: int) -> None:
 
 @dataclass
 class History:
-    """What happened during :func:`fit`: one entry per logged step."""
+    """What happened during :func:`fit`: one entry per logged step.
+
+    ``accuracy`` is the accuracy on that step's batch, except where it is on the whole
+    training set: the last entry (after training), and every entry when ``fit`` stops at
+    100% with mini-batches.
+    """
 
     step: list = field(default_factory=list)
     loss: list = field(default_factory=list)
@@ -157,25 +162,27 @@ def fit(
         if callbacks and step % batches_per_epoch == 0:
             for callback in callbacks:
                 callback(model, step // batches_per_epoch)
-        check = stop_at_perfect or step % log_every == 0 or step == total_steps
-        if not check:
-            continue
-        accuracy = (logits.argmax(1) == y[index]).float().mean().item() if batch_size == n_points \
-            else training_accuracy(model, X, y)
-        if step % log_every == 0 or step == total_steps or accuracy == 1.0:
+        # The batch's accuracy (its logits came before this step's update) is free; the whole
+        # set is evaluated only where stopping at 100% needs it, and once at the end.
+        accuracy = (logits.argmax(1) == y[index]).float().mean().item()
+        if stop_at_perfect and batch_size < n_points:
+            accuracy = training_accuracy(model, X, y)
+        if step % log_every == 0 or step == total_steps or (stop_at_perfect and accuracy == 1.0):
             history.step.append(step)
             history.loss.append(loss.item())
             history.accuracy.append(accuracy)
             bar.set_postfix(loss=f"{loss.item():.3g}", acc=f"{accuracy:.3f}", refresh=False)
         if stop_at_perfect and accuracy == 1.0:
-            # Full batch: the logits came before this step's update; confirm after it.
             history.reached_perfect = training_accuracy(model, X, y) == 1.0
             if history.reached_perfect:
                 history.accuracy[-1] = 1.0
                 break
     bar.close()
     if not history.reached_perfect:
-        history.reached_perfect = training_accuracy(model, X, y) == 1.0
+        final = training_accuracy(model, X, y)
+        history.reached_perfect = final == 1.0
+        if history.step and history.step[-1] == step:
+            history.accuracy[-1] = final  # the last entry is the whole set's, after training
     return history
 
 
