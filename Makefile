@@ -39,6 +39,7 @@ runs: ## re-run chapters: make runs PRESET=book [ONLY=01] [DEVICE=cuda]
 benchmark: ## speed benchmarks, printing ratios against their references
 	$(BIN)/python benchmarks/bench_betti_layers.py
 	$(BIN)/python benchmarks/bench_sweep.py
+	$(BIN)/python benchmarks/bench_topology_callback.py
 
 clean:
 	rm -rf _build
