@@ -239,14 +239,14 @@ def depth_epoch_heatmap(summaries: pd.DataFrame, *, value: str = "normalised_per
     if not needed <= set(summaries.columns):
         raise ValueError(f"summaries lacks columns {sorted(needed - set(summaries.columns))}")
     fig = make_subplots(rows=1, cols=len(dims), subplot_titles=[f"dimension {d}" for d in dims],
-                        horizontal_spacing=0.12)
+                        horizontal_spacing=0.28)
     blocks = summaries.drop_duplicates("depth").sort_values("depth")["block"].tolist()
     for column, dim in enumerate(dims, start=1):
         grid = (summaries[summaries["dim"] == dim]
                 .pivot_table(index="depth", columns="epoch", values=value, aggfunc="mean").sort_index())
         fig.add_trace(go.Heatmap(
             z=grid.to_numpy(), x=[str(e) for e in grid.columns], y=[blocks[d] for d in grid.index],
-            colorscale="Viridis", colorbar=dict(x=0.45 if column == 1 else 1.0, len=0.9),
+            colorscale="Viridis", colorbar=dict(x=0.37 if column == 1 else 1.0, len=0.9, thickness=14),
             hovertemplate="epoch %{x}, %{y}: %{z:.3g}<extra></extra>"), row=1, col=column)
         fig.update_xaxes(title_text="epoch", type="category", row=1, col=column)
     fig.update_layout(title=title, height=420, margin=dict(l=110, r=10, t=60, b=40))

@@ -54,6 +54,7 @@ batch_size = 64
 lr = 0.01                      # Adam for the CNN families
 lenet_epochs = 10              # Corneanu et al.'s LeNet, SGD with momentum
 lenet_lr = 0.05
+lenet_weight_decay = 5e-4      # Corneanu et al.'s; 0 lets permuted labels be memorised sooner
 lenet_measure_every = 5        # functional graph at epochs 0, lenet_measure_every, ..., lenet_epochs
 corruption = [0.0, 1.0]        # fractions of permuted training labels (memorisation)
 max_units = 300                # functional graph: units kept (random subsample)
@@ -179,7 +180,9 @@ profiles
 
 LeNet-5 as in Corneanu et al.'s code, trained with SGD and momentum 0.9. At every epoch, the
 recorder correlates the probe-set activations of (a random subsample of) all units, and
-computes Vietoris-Rips persistence of 1 − |r| up to ε = 0.3, their cap. A unit that never
+computes Vietoris-Rips persistence of 1 − |r| up to a cap (their code stops at ε = 0.3;
+where the β1 curve still rises at the cap, its peak cannot be read, so the presets may
+raise it). A unit that never
 varies on the probe set (a dead ReLU) has no correlation with anything: it sits at distance
 1 and never makes a NaN. Each row of the figure is one corruption level p: the share of
 training labels permuted once before training (p = 0 is ordinary learning, p = 1 pure
@@ -197,7 +200,7 @@ for p in corruption:
                                              max_units=max_units, cap=cap, functional_maxdim=functional_maxdim,
                                              seed=seed)
         fit(model, X_train, y_used, epochs=lenet_epochs, batch_size=128, lr=lenet_lr, optimizer="sgd",
-            weight_decay=5e-4, device=device, seed=seed, callbacks=[recorder], description=f"LeNet p={p} seed {seed}")
+            weight_decay=lenet_weight_decay, device=device, seed=seed, callbacks=[recorder], description=f"LeNet p={p} seed {seed}")
         curves.append(recorder.functional_curves.assign(p=p, seed=seed))
         lenet_runs.append({"p": p, "seed": seed, "train_accuracy": accuracy(model, X_train, y_used),
                            "test_accuracy": accuracy(model, X_test, y_test), "topology_s": recorder.seconds})
@@ -234,7 +237,9 @@ verdicts.tests_table(c3_tests)
 Corneanu et al. (2020) regress the gap between training and test accuracy on the *life*
 (mean bar length) and *midlife* (mean of birth and death) of the functional graph's
 diagrams. With every LeNet above as one data point (corruption levels and seeds), a linear
-fit scored by leave-one-out error, against always predicting the mean gap.
+fit scored by leave-one-out error, against always predicting the mean gap: **confirmed** when
+the fit's error is at most half the baseline's, **partly** at most 80% of it, **not
+reproduced** otherwise (at least 5 networks are needed).
 """),
     code("""
 features = []
@@ -253,8 +258,9 @@ for i in range(len(features)):
     loo_model.append(abs(A[i] @ coef - features["gap"].iloc[i]))
     loo_mean.append(abs(features["gap"][keep].mean() - features["gap"].iloc[i]))
 loo = {"model": float(np.mean(loo_model)), "mean": float(np.mean(loo_mean)), "networks": len(features)}
-c4 = "confirmed" if len(features) >= 5 and loo["model"] < 0.5 * loo["mean"] else \\
-     "partly" if len(features) >= 5 and loo["model"] < loo["mean"] else "not reproduced"
+ratio = loo["model"] / loo["mean"] if loo["mean"] > 0 else float("inf")
+c4 = "confirmed" if len(features) >= 5 and ratio <= 0.5 else \\
+     "partly" if len(features) >= 5 and ratio <= 0.8 else "not reproduced"
 record("gap_loo_error", loo)
 features.round(3)
 """),
