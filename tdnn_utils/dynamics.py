@@ -64,6 +64,7 @@ class TopologyRecorder:
         self._summaries: list[dict] = []
         self._curves: list[dict] = []
         self.diagrams: dict[int, dict[str, list[np.ndarray]]] = {}
+        self.functional_diagrams: dict[int, list[np.ndarray]] = {}
 
     def __call__(self, model: torch.nn.Module, epoch: int) -> None:
         if self.epochs is not None and epoch not in self.epochs:
@@ -89,6 +90,7 @@ class TopologyRecorder:
             diagrams = functional.functional_persistence(
                 activations, maxdim=self.functional_maxdim, cap=self.cap,
                 max_units=self.max_units, seed=self.seed)
+            self.functional_diagrams[epoch] = diagrams
             for dim, diagram in enumerate(diagrams):
                 curve = topology.betti_curve(diagram, self.grid)
                 self._curves += [{"epoch": epoch, "dim": dim, "epsilon": float(e), "betti": int(b)}
@@ -104,6 +106,19 @@ class TopologyRecorder:
     def functional_curves(self) -> pd.DataFrame:
         """The functional graph's Betti curves, one row per (epoch, dimension, epsilon)."""
         return pd.DataFrame(self._curves, columns=CURVE_COLUMNS)
+
+
+def life_and_midlife(diagram, cap: float) -> tuple[float, float]:
+    """Corneanu et al. (2020)'s summaries of one diagram: mean bar length and mean bar centre.
+
+    Bars still alive at the filtration cap (death ``inf``) are cut at ``cap``, as the capped
+    computation sees them. Returns ``(nan, nan)`` for an empty diagram.
+    """
+    bars = np.asarray(diagram, dtype=np.float64).reshape(-1, 2)
+    if len(bars) == 0:
+        return float("nan"), float("nan")
+    death = np.minimum(bars[:, 1], cap)
+    return float((death - bars[:, 0]).mean()), float(((death + bars[:, 0]) / 2).mean())
 
 
 def peak_epsilon(curves: pd.DataFrame, dim: int = 1) -> pd.DataFrame:

@@ -33,6 +33,7 @@ def test_recorder_measures_the_chosen_epochs_during_fit(digits):
     dim0 = table[(table["dim"] == 0) & (table["block"] == "stem")]
     assert (dim0["bars"] == 39).all()
     curves = recorder.functional_curves
+    assert set(recorder.functional_diagrams) == {0, 2} and len(recorder.functional_diagrams[2]) == 2
     assert set(curves["epoch"]) == {0, 2} and curves["epsilon"].max() == pytest.approx(0.3)
     assert recorder.seconds > 0 and history.steps_taken == 8
 
@@ -61,3 +62,10 @@ def test_recorder_rejects_bad_probes():
         dynamics.TopologyRecorder(np.zeros((10, 8, 8)))
     with pytest.raises(ValueError, match="NaN"):
         dynamics.TopologyRecorder(np.full((5, 1, 8, 8), np.nan))
+
+
+def test_life_and_midlife_cut_bars_at_the_cap():
+    diagram = np.array([[0.1, 0.3], [0.2, np.inf]])
+    life, midlife = dynamics.life_and_midlife(diagram, cap=0.5)
+    assert life == pytest.approx((0.2 + 0.3) / 2) and midlife == pytest.approx((0.2 + 0.35) / 2)
+    assert np.isnan(dynamics.life_and_midlife(np.zeros((0, 2)), cap=0.5)[0])

@@ -202,8 +202,10 @@ for p in corruption:
         fit(model, X_train, y_used, epochs=lenet_epochs, batch_size=128, lr=lenet_lr, optimizer="sgd",
             weight_decay=lenet_weight_decay, device=device, seed=seed, callbacks=[recorder], description=f"LeNet p={p} seed {seed}")
         curves.append(recorder.functional_curves.assign(p=p, seed=seed))
+        life, midlife = dynamics.life_and_midlife(recorder.functional_diagrams[lenet_epochs][1], cap)
         lenet_runs.append({"p": p, "seed": seed, "train_accuracy": accuracy(model, X_train, y_used),
-                           "test_accuracy": accuracy(model, X_test, y_test), "topology_s": recorder.seconds})
+                           "test_accuracy": accuracy(model, X_test, y_test), "topology_s": recorder.seconds,
+                           "life": life, "midlife": midlife})
 curves, lenet_runs = pd.concat(curves, ignore_index=True), pd.DataFrame(lenet_runs)
 for p in corruption:
     plotting.show(plotting.curves_by_epoch(curves[curves["p"] == p],
@@ -242,13 +244,7 @@ the fit's error is at most half the baseline's, **partly** at most 80% of it, **
 reproduced** otherwise (at least 5 networks are needed).
 """),
     code("""
-features = []
-for (p, seed), rows in curves[(curves["epoch"] == lenet_epochs)].groupby(["p", "seed"]):
-    beta = rows[rows["dim"] == 1].sort_values("epsilon")
-    area = float(np.trapz(beta["betti"], beta["epsilon"]))
-    centre = float((beta["betti"] * beta["epsilon"]).sum() / max(1, beta["betti"].sum()))
-    features.append({"p": p, "seed": seed, "life": area, "midlife": centre})
-features = pd.DataFrame(features).merge(lenet_runs, on=["p", "seed"])
+features = lenet_runs.dropna(subset=["life", "midlife"]).reset_index(drop=True)
 features["gap"] = features["train_accuracy"] - features["test_accuracy"]
 loo_model, loo_mean = [], []
 A = np.column_stack([np.ones(len(features)), features[["life", "midlife"]].to_numpy()])
@@ -265,9 +261,8 @@ record("gap_loo_error", loo)
 features.round(3)
 """),
     markdown("""
-Here *life* and *midlife* are read off the β1 Betti curve of the last epoch (its area, and the
-mean ε weighted by it), which carry the same information as the diagram's mean bar length
-and centre for this capped filtration.
+*Life* and *midlife* are those of the last epoch's β1 diagram; bars still alive at the cap
+are cut there. A network whose diagram has no β1 bar is left out.
 
 ## What we found
 """),
