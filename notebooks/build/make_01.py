@@ -4,12 +4,9 @@ Edit the cells here and run ``python notebooks/build/make_01.py``; the notebook 
 artefact that papermill, nbmake and Colab use.
 """
 
-from pathlib import Path
+from nbbuild import code, colab_install_cell, colab_url, markdown, write_chapter
 
-from nbbuild import code, markdown, write_notebook
-
-COLAB = ("https://colab.research.google.com/github/tdnn-book/tdnn-book/blob/main/"
-         "notebooks/01_entangled_tori.ipynb")
+COLAB = colab_url("01_entangled_tori")
 
 cells = [
     markdown(f"""
@@ -27,13 +24,7 @@ then does the measurement the way the paper does it and checks the claim on data
 Vietoris-Rips complex at a scale, and a little PyTorch. Everything runs on a CPU; the
 defaults below are the small *smoke* preset, and the book's pages show the *book* preset.
 """),
-    code("""
-# On Colab: install what the runtime lacks (giotto-ph and this book's helpers).
-import sys
-
-if "google.colab" in sys.modules:
-    %pip install -q giotto-ph "tdnn_utils @ git+https://github.com/tdnn-book/tdnn-book.git"
-"""),
+    colab_install_cell(),
     code("""
 n_pts = 20                  # giotto-deep's n_pts: each torus has n_pts**2 points (tutorial: 50)
 tutorial_epochs = 7         # the tutorial's training: Adam, lr 0.01, batch 200
@@ -315,4 +306,4 @@ save_results(results_path, "01_entangled_tori");
 """),
 ]
 
-write_notebook(cells, Path(__file__).resolve().parents[1] / "01_entangled_tori.ipynb")
+write_chapter(cells, "01_entangled_tori")

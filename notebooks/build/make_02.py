@@ -4,12 +4,9 @@ Edit the cells here and run ``python notebooks/build/make_02.py``; the notebook 
 artefact that papermill, nbmake and Colab use.
 """
 
-from pathlib import Path
+from nbbuild import code, colab_install_cell, colab_url, markdown, write_chapter
 
-from nbbuild import code, markdown, write_notebook
-
-COLAB = ("https://colab.research.google.com/github/tdnn-book/tdnn-book/blob/main/"
-         "notebooks/02_activation_functions.ipynb")
+COLAB = colab_url("02_activation_functions")
 
 cells = [
     markdown(f"""
@@ -32,13 +29,7 @@ paper's own data sets, networks, training protocol and metric:
 why networks must reach 100% before they are measured). Everything runs on a CPU; the
 defaults below are the small *smoke* preset, and the book's pages show the *book* preset.
 """),
-    code("""
-# On Colab: install what the runtime lacks (giotto-ph and this book's helpers).
-import sys
-
-if "google.colab" in sys.modules:
-    %pip install -q giotto-ph "tdnn_utils @ git+https://github.com/tdnn-book/tdnn-book.git"
-"""),
+    colab_install_cell(),
     code("""
 # Data sets: name -> training size (None: the paper's), whether to train on the measured
 # points only, the k-NN sizes to try on the input (hop metric), the highest dimension, and
@@ -425,4 +416,4 @@ save_results(results_path, "02_activation_functions");
 """),
 ]
 
-write_notebook(cells, Path(__file__).resolve().parents[1] / "02_activation_functions.ipynb")
+write_chapter(cells, "02_activation_functions")

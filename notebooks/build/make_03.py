@@ -4,12 +4,9 @@ Edit the cells here and run ``python notebooks/build/make_03.py``; the notebook 
 artefact that papermill, nbmake and Colab use.
 """
 
-from pathlib import Path
+from nbbuild import code, colab_install_cell, colab_url, markdown, write_chapter
 
-from nbbuild import code, markdown, write_notebook
-
-COLAB = ("https://colab.research.google.com/github/tdnn-book/tdnn-book/blob/main/"
-         "notebooks/03_cnn_training_dynamics.ipynb")
+COLAB = colab_url("03_cnn_training_dynamics")
 
 cells = [
     markdown(f"""
@@ -32,13 +29,7 @@ cells = [
 **Prerequisites.** Chapter 1 (persistence diagrams, Betti curves); a little PyTorch. The
 defaults below are the *smoke* preset: tiny models, a few epochs, on scikit-learn's digits.
 """),
-    code("""
-# On Colab: install what the runtime lacks (giotto-ph and this book's helpers).
-import sys
-
-if "google.colab" in sys.modules:
-    %pip install -q giotto-ph "tdnn_utils @ git+https://github.com/tdnn-book/tdnn-book.git"
-"""),
+    colab_install_cell(),
     code("""
 families = ["resnet", "densenet", "efficientnet"]  # the CNN families followed across depth
 size = "tiny"                  # "tiny", "small" (CPU) or "standard" (ResNet-18, DenseNet-121, B0)
@@ -306,4 +297,4 @@ save_results(results_path, "03_cnn_training_dynamics");
 """),
 ]
 
-write_notebook(cells, Path(__file__).resolve().parents[1] / "03_cnn_training_dynamics.ipynb")
+write_chapter(cells, "03_cnn_training_dynamics")
