@@ -24,6 +24,9 @@ import torch
 from torch import nn
 
 FAMILIES = ("resnet", "densenet", "efficientnet", "lenet")
+#: Parameters of the reference models (torchvision's ResNet-18, DenseNet-121, EfficientNet-B0)
+#: at 1,000 classes and 3 input channels: what ``size="standard"`` must have.
+REFERENCE_PARAMETERS = {"resnet": 11_689_512, "densenet": 7_978_856, "efficientnet": 5_288_548}
 SIZES = ("tiny", "small", "standard")
 
 

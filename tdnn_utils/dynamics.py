@@ -108,6 +108,24 @@ class TopologyRecorder:
         return pd.DataFrame(self._curves, columns=CURVE_COLUMNS)
 
 
+def depth_profiles(summaries: pd.DataFrame, epoch: int, by=("family", "seed"),
+                   value: str = "normalised_persistence") -> pd.DataFrame:
+    """Where each run's ``value`` is lowest across depth at ``epoch``, per dimension.
+
+    ``summaries`` is :attr:`TopologyRecorder.summaries` stacked with the ``by`` columns.
+    Returns one row per (``by``, dim): ``minimum_at`` (the block) and ``falls_then_rises``
+    (the minimum is at an interior block, so both ends are higher).
+    """
+    rows = []
+    at_epoch = summaries[summaries["epoch"] == epoch]
+    for key, group in at_epoch.groupby(list(by) + ["dim"]):
+        group = group.sort_values("depth")
+        low = int(np.argmin(group[value].to_numpy()))
+        rows.append({**dict(zip(list(by) + ["dim"], key)), "minimum_at": group["block"].iloc[low],
+                     "falls_then_rises": bool(0 < low < len(group) - 1)})
+    return pd.DataFrame(rows)
+
+
 def life_and_midlife(diagram, cap: float) -> tuple[float, float]:
     """Corneanu et al. (2020)'s summaries of one diagram: mean bar length and mean bar centre.
 

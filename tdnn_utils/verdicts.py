@@ -169,3 +169,32 @@ def tests_table(tests: pd.DataFrame) -> pd.DataFrame:
         shown[column] = shown[column].round(3)
     shown["p"] = shown["p"].map(lambda p: "not tested" if np.isnan(p) else f"{p:.2g}")
     return shown
+
+
+def share_verdict(share: float, confirmed: float = 0.8, partly: float = 0.5) -> str:
+    """**confirmed** when ``share`` (of runs showing the effect) is at least ``confirmed``,
+    **partly** when at least ``partly``, **not reproduced** otherwise (and for NaN)."""
+    if share >= confirmed:
+        return "confirmed"
+    return "partly" if share >= partly else "not reproduced"
+
+
+def leave_one_out(features, target) -> dict:
+    """Leave-one-out mean absolute error of a linear fit (with intercept) against the mean.
+
+    ``features`` (n, k) and ``target`` (n,). Each point is predicted by a least-squares fit
+    on the others, and by the others' mean. Returns ``{"model", "mean", "networks"}``.
+    """
+    features = np.asarray(features, dtype=float).reshape(len(target), -1)
+    target = np.asarray(target, dtype=float)
+    if len(target) < 2:
+        raise ValueError(f"leave-one-out needs at least 2 points; got {len(target)}")
+    design = np.column_stack([np.ones(len(target)), features])
+    model_errors, mean_errors = [], []
+    for i in range(len(target)):
+        keep = np.arange(len(target)) != i
+        coef, *_ = np.linalg.lstsq(design[keep], target[keep], rcond=None)
+        model_errors.append(abs(design[i] @ coef - target[i]))
+        mean_errors.append(abs(target[keep].mean() - target[i]))
+    return {"model": float(np.mean(model_errors)), "mean": float(np.mean(mean_errors)),
+            "networks": len(target)}

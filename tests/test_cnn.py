@@ -14,6 +14,7 @@ from tdnn_utils import cnn
 ])
 def test_standard_sizes_have_the_reference_parameter_counts(family, expected):
     assert cnn.count_parameters(cnn.build(family, "standard", num_classes=1000)) == expected
+    assert cnn.REFERENCE_PARAMETERS[family] == expected
 
 
 @pytest.mark.parametrize("family", cnn.FAMILIES)

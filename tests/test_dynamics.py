@@ -69,3 +69,12 @@ def test_life_and_midlife_cut_bars_at_the_cap():
     life, midlife = dynamics.life_and_midlife(diagram, cap=0.5)
     assert life == pytest.approx((0.2 + 0.3) / 2) and midlife == pytest.approx((0.2 + 0.35) / 2)
     assert np.isnan(dynamics.life_and_midlife(np.zeros((0, 2)), cap=0.5)[0])
+
+
+def test_depth_profiles_find_interior_minima():
+    rows = [{"family": "f", "seed": 0, "epoch": 3, "dim": d, "depth": i, "block": f"b{i}",
+             "normalised_persistence": v} for d, values in ((0, [3, 1, 2]), (1, [3, 2, 1]))
+            for i, v in enumerate(values)]
+    profiles = dynamics.depth_profiles(pd.DataFrame(rows), epoch=3)
+    assert profiles["minimum_at"].tolist() == ["b1", "b2"]
+    assert profiles["falls_then_rises"].tolist() == [True, False]

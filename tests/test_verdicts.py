@@ -87,3 +87,17 @@ def test_tests_table_keeps_small_p_values_readable():
     shown = verdicts.tests_table(tests)
     assert shown["p"].iloc[0].startswith(("1.", "2.", "3.", "4.", "5.", "6.", "7.", "8.", "9.")) and "e-" in shown["p"].iloc[0]
     assert shown["p"].iloc[1] == "not tested"
+
+
+def test_share_verdict_thresholds():
+    assert [verdicts.share_verdict(s) for s in (0.9, 0.8, 0.6, 0.4, float("nan"))] == \
+        ["confirmed", "confirmed", "partly", "not reproduced", "not reproduced"]
+    assert verdicts.share_verdict(0.9, confirmed=1.0) == "partly"
+
+
+def test_leave_one_out_beats_the_mean_on_a_linear_target():
+    x = np.arange(10.0)
+    exact = verdicts.leave_one_out(x, 2 * x + 1)
+    assert exact["model"] == pytest.approx(0, abs=1e-9) and exact["mean"] > 1 and exact["networks"] == 10
+    noise = verdicts.leave_one_out(np.random.default_rng(0).normal(size=12), np.arange(12.0))
+    assert noise["model"] > 0.8 * noise["mean"]

@@ -124,9 +124,9 @@ record("n_train", {name: len(problem.X_train) for name, problem in problem_data.
 ## 2. The sweep: train to 100%, then measure every layer
 
 Networks as in the paper: fully connected, 9 hidden layers of width 15 and a 2-unit output
-(`9×15`); depth variants (3, 5, 7 hidden layers, so 4, 6, 8 layers with the output) and
-width variants (5, 25, 50; and a `bottleneck`, the main network with a 3-unit third layer)
-on the first data set. Training is the paper's: full-batch Adam on softmax cross-entropy,
+(`9×15`); depth variants (`variant_depths` hidden layers of width 15, plus the output) and
+width variants (9 hidden layers of each of `variant_widths`; and, with `bottleneck`, the
+main network with a 3-unit third layer) on the first data set; the cell prints this run's. Training is the paper's: full-batch Adam on softmax cross-entropy,
 the learning rate halved every 2,500 steps, and a network is kept only if it reaches
 *exactly* 100% training accuracy; otherwise it gets a fresh start, up to `max_attempts`.
 
@@ -156,6 +156,7 @@ problem_data[real_name] = Problem(real_name, X_real, y_real, X_real, y_real, k=d
                                   scale=scale, maxdim=1)
 specs += grid([real_name], {f"{len(digits_hidden)}×{digits_hidden[0]}": digits_hidden},
               activations, digits_seeds)
+print("variants on", first, ":", ", ".join(variant_arch))
 
 protocol = Protocol(steps=steps, lr=lr, lr_halving_every=lr_halving_every,
                     max_attempts=max_attempts, device=torch_device)
@@ -218,7 +219,7 @@ next; `reduced`, the share that end simpler than they started.
 ## 4. Claim 2: ReLU simplifies faster than leaky ReLU, which is faster than tanh
 
 *Layers to simplify*: the first layer at which a class is one piece without holes (1 =
-the first hidden layer, 10 = the logits; 11 when it never is, a censored value that ranks
+the first hidden layer, L = the logits; L + 1 when it never is, a censored value that ranks
 after every real one). A one-sided Mann-Whitney test compares consecutive activations in
 the paper's order; the claim is **confirmed** on a data set when both steps are significant
 (p < 0.05), **partly** when one is, or when the medians are in order without significance.
@@ -254,7 +255,7 @@ ranking
     markdown("""
 ## 5. Claims 3 and 4: depth and width
 
-**Depth.** For networks of 4 to 10 layers, the sum of Betti numbers (relative to the input's)
+**Depth.** For the networks of different depths, the sum of Betti numbers (relative to the input's)
 against the fraction of depth; and the share of each class's simplification that happens in
 the *last* layer: with T the sum of Betti numbers at a depth, the last step's change
 |T(L) − T(L−1)| as a share of all the steps' changes |T(d) − T(d−1)|. The paper's claim predicts a large share for shallow networks and a small one for
@@ -278,8 +279,8 @@ record("c3_tests", c3_tests.to_dict("records"))
 verdicts.tests_table(c3_tests)
 """),
     markdown("""
-**Width.** Layers to simplify for networks of 9 hidden layers and widths 5 to 50, and for
-the bottleneck. The claim predicts more layers for wider networks (tested
+**Width.** Layers to simplify for networks of 9 hidden layers and the widths of
+`variant_widths` and 15, and for the bottleneck. The claim predicts more layers for wider networks (tested
 between consecutive widths) and fewer for the bottleneck than for width 15.
 """),
     code("""
@@ -378,7 +379,7 @@ claims.append(("ch2-c5", "Real data (one digit against the rest, 50 principal co
                c5_verdict,
                f"On {real_name} ({len(X_real):,} images, k = {digits_k}), classes that are not "
                f"already simple at the input: median layers to simplify with ReLU {relu_median:g} "
-               f"(11 = never); sum of Betti numbers at the logits, {verdicts.describe_tests(c5_tests)}."))
+               f"({int(real_speed['n_layers'].max()) + 1} = never); sum of Betti numbers at the logits, {verdicts.describe_tests(c5_tests)}."))
 lines = []
 for claim_id, claim, verdict, evidence in claims:
     record_claim(claim_id, claim, verdict, evidence)

@@ -95,12 +95,11 @@ probe = X_test[:n_probe]
 n_classes, channels, side = int(labels.max()) + 1, X_train.shape[1], X_train.shape[-1]
 record("data", {"name": data, "n_train": n_train, "n_test": n_test, "n_probe": n_probe})
 
-reference = {"resnet": 11_689_512, "densenet": 7_978_856, "efficientnet": 5_288_548}
 sizes = pd.DataFrame([{"family": f, "size": s,
                        "parameters": cnn.count_parameters(cnn.build(f, s, num_classes=1000 if s == "standard" else n_classes,
                                                                     in_channels=3 if s == "standard" else channels))}
                       for f in families for s in cnn.SIZES])
-sizes["reference (1,000 classes)"] = [reference[f] if s == "standard" else None for f, s in zip(sizes["family"], sizes["size"])]
+sizes["reference (1,000 classes)"] = [cnn.REFERENCE_PARAMETERS[f] if s == "standard" else None for f, s in zip(sizes["family"], sizes["size"])]
 sizes
 """),
     markdown("""
@@ -117,7 +116,7 @@ blocks of different scales compare.
 """),
     code("""
 measure_epochs = sorted(set(range(0, epochs + 1, measure_every)) | {epochs})
-runs, summaries, seconds = [], [], []
+runs, summaries = [], []
 for family in families:
     for seed in range(seeds):
         seed_everything(seed)
@@ -127,9 +126,8 @@ for family in families:
                       device=device, seed=seed, callbacks=[recorder], description=f"{family} seed {seed}")
         runs.append({"family": family, "seed": seed, "train_accuracy": accuracy(model, X_train, y_train),
                      "test_accuracy": accuracy(model, X_test, y_test),
-                     "parameters": cnn.count_parameters(model)})
+                     "parameters": cnn.count_parameters(model), "topology_s": recorder.seconds})
         summaries.append(recorder.summaries.assign(family=family, seed=seed))
-        seconds.append({"family": family, "seed": seed, "topology_s": recorder.seconds})
 runs, summaries = pd.DataFrame(runs), pd.concat(summaries, ignore_index=True)
 record("cnn_accuracy", runs.groupby("family")[["train_accuracy", "test_accuracy"]].mean().round(3).to_dict("index"))
 runs.round(3)
@@ -150,19 +148,13 @@ reproduced** below.
 """),
     code("""
 final = summaries[summaries["epoch"] == epochs]
-profiles = []
-for (family, seed, dim), rows in final.groupby(["family", "seed", "dim"]):
-    values = rows.sort_values("depth")["normalised_persistence"].to_numpy()
-    low = int(np.argmin(values))
-    profiles.append({"family": family, "seed": seed, "dim": dim, "minimum_at": rows.sort_values("depth")["block"].iloc[low],
-                     "falls_then_rises": bool(0 < low < len(values) - 1)})
-profiles = pd.DataFrame(profiles)
+profiles = dynamics.depth_profiles(summaries, epochs)
 plotting.show(plotting.lines(
     final, x="fraction", y="normalised_persistence", series="family", facet="dim",
     x_title="depth (fraction of the blocks)", y_title="total persistence / median distance",
     title=f"Against depth, at the last epoch (mean over {seeds} seed(s))"))
 share = profiles.groupby("family")["falls_then_rises"].mean()
-c1 = {f: ("confirmed" if s >= 0.8 else "partly" if s >= 0.5 else "not reproduced") for f, s in share.items()}
+c1 = {f: verdicts.share_verdict(s) for f, s in share.items()}
 record("depth_profile_share", share.round(3).to_dict())
 profiles
 """),
@@ -216,7 +208,7 @@ plotting.show(plotting.lines(peaks, x="epoch", y="peak_epsilon", series="p", y_t
                              title="Where the functional graph's β1 curve peaks, by epoch and corruption level p"))
 clean = peaks[peaks["p"] == 0.0].set_index(["seed", "epoch"])["peak_epsilon"].unstack()
 moved_down = float((clean[lenet_epochs] < clean[0]).mean()) if 0.0 in corruption else float("nan")
-c2 = "confirmed" if moved_down == 1.0 else "partly" if moved_down >= 0.5 else "not reproduced"
+c2 = verdicts.share_verdict(moved_down, confirmed=1.0)
 last = peaks[peaks["epoch"] == lenet_epochs].dropna(subset=["peak_epsilon"])
 c3, c3_tests = verdicts.ordering_verdict(last.assign(p=last["p"].astype(str)), "p", "peak_epsilon",
                                          [str(p) for p in sorted(corruption)])
@@ -237,17 +229,10 @@ reproduced** otherwise (at least 5 networks are needed).
     code("""
 features = lenet_runs.dropna(subset=["life", "midlife"]).reset_index(drop=True)
 features["gap"] = features["train_accuracy"] - features["test_accuracy"]
-loo_model, loo_mean = [], []
-A = np.column_stack([np.ones(len(features)), features[["life", "midlife"]].to_numpy()])
-for i in range(len(features)):
-    keep = np.arange(len(features)) != i
-    coef, *_ = np.linalg.lstsq(A[keep], features["gap"].to_numpy()[keep], rcond=None)
-    loo_model.append(abs(A[i] @ coef - features["gap"].iloc[i]))
-    loo_mean.append(abs(features["gap"][keep].mean() - features["gap"].iloc[i]))
-loo = {"model": float(np.mean(loo_model)), "mean": float(np.mean(loo_mean)), "networks": len(features)}
-ratio = loo["model"] / loo["mean"] if loo["mean"] > 0 else float("inf")
-c4 = "confirmed" if len(features) >= 5 and ratio <= 0.5 else \\
-     "partly" if len(features) >= 5 and ratio <= 0.8 else "not reproduced"
+loo = verdicts.leave_one_out(features[["life", "midlife"]], features["gap"])
+# The fit must at least halve the baseline's error to confirm, and beat it by 20% for partly.
+c4 = verdicts.share_verdict(1 - loo["model"] / loo["mean"], confirmed=0.5, partly=0.2) \\
+    if len(features) >= 5 and loo["mean"] > 0 else "not reproduced"
 record("gap_loo_error", loo)
 features.round(3)
 """),
