@@ -101,3 +101,4 @@ def test_leave_one_out_beats_the_mean_on_a_linear_target():
     assert exact["model"] == pytest.approx(0, abs=1e-9) and exact["mean"] > 1 and exact["networks"] == 10
     noise = verdicts.leave_one_out(np.random.default_rng(0).normal(size=12), np.arange(12.0))
     assert noise["model"] > 0.8 * noise["mean"]
+    assert np.isnan(verdicts.leave_one_out([1.0], [2.0])["model"])
