@@ -3,7 +3,7 @@
 One job per module:
 
 - :mod:`tdnn_utils.datasets`: point clouds (entangled tori, Naitzat's D-I, D-II, D-III);
-- :mod:`tdnn_utils.images`: image data (scikit-learn digits, MNIST-format files) and PCA problems;
+- :mod:`tdnn_utils.images`: image data by name (digits, MNIST-format files, CIFAR-10), PCA problems, label corruption;
 - :mod:`tdnn_utils.topology`: distances, Betti numbers at a scale, persistence, summaries;
 - :mod:`tdnn_utils.models`: fully connected networks and reading their layers;
 - :mod:`tdnn_utils.cnn`: ResNet, DenseNet, EfficientNet families (tiny / small / standard) and LeNet;
@@ -11,6 +11,8 @@ One job per module:
 - :mod:`tdnn_utils.functional`: Corneanu et al.'s functional graph (1 - |r| between units) and its persistence;
 - :mod:`tdnn_utils.dynamics`: a training callback that records every block's topology at chosen epochs;
 - :mod:`tdnn_utils.sweep`: sweeps of networks, trained and measured in parallel, cached per network;
+- :mod:`tdnn_utils.regularizers`: differentiable Vietoris-Rips persistence of a batch and topological losses;
+- :mod:`tdnn_utils.regularization`: Chapter 4's paired experiment (arms, runs, comparisons);
 - :mod:`tdnn_utils.verdicts`: the numbers a verdict rests on, and the verdict rules;
 - :mod:`tdnn_utils.plotting`: the plotly figures the chapters share;
 - :mod:`tdnn_utils.runs`: presets and the papermill runner.

@@ -62,8 +62,12 @@ class _Classifier(nn.Module):
         named["logits"] = self.head
         return named
 
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """The pooled representation before the classifier, (n, features)."""
+        return self.pool(self.body(self.stem(x)))
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.pool(self.body(self.stem(x))))
+        return self.head(self.features(x))
 
 
 # ---------------------------------------------------------------------------- ResNet

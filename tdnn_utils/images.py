@@ -167,3 +167,40 @@ def corrupt_labels(labels, fraction: float, seed: int = 0) -> tuple[np.ndarray, 
     corrupted = labels.astype(np.int64).copy()
     corrupted[index] = labels[rng.permutation(index)]
     return corrupted, chosen
+
+
+DATASETS = ("digits", "mnist", "fashion-mnist", "cifar10")
+
+
+def load_dataset(name: str, folder=None, split: str = "train",
+                 image_size: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Images (n, channels, height, width) in [0, 1] and labels (n,) of a data set by name.
+
+    ``name`` is one of :data:`DATASETS`; "digits" ships with scikit-learn (all 1,797 images,
+    whatever ``split``), the others are read from their files in ``folder`` (see
+    :func:`load_idx_images`, :func:`load_cifar10`). ``image_size`` resizes the images
+    (bilinear) to that side, e.g. 32 so that the standard-size networks, whose stems and
+    transitions divide the side by 32, fit 8x8 digits.
+    """
+    if name not in DATASETS:
+        raise ValueError(f"data set {name!r} is unknown; use one of {DATASETS}")
+    if name != "digits" and folder is None:
+        raise ValueError(f"data set {name!r} is read from files: give the folder that holds them")
+    if name == "digits":
+        pixels, labels = load_digits_images()
+        pixels = pixels[:, None]
+    elif name == "cifar10":
+        pixels, labels = load_cifar10(folder, split)
+    else:
+        pixels, labels = load_idx_images(folder, split)
+        pixels = pixels[:, None]
+    if image_size is not None and image_size != pixels.shape[-1]:
+        if not isinstance(image_size, (int, np.integer)) or image_size < 4:
+            raise ValueError(f"image_size={image_size!r} must be an integer of at least 4")
+        import torch
+        from torch.nn import functional
+
+        pixels = functional.interpolate(torch.from_numpy(np.ascontiguousarray(pixels, dtype=np.float32)),
+                                        size=(int(image_size), int(image_size)), mode="bilinear",
+                                        align_corners=False).numpy()
+    return np.ascontiguousarray(pixels, dtype=np.float32), labels

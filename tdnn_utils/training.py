@@ -87,6 +87,8 @@ def fit(
     optimizer: str = "adam",
     momentum: float = 0.9,
     weight_decay: float = 0.0,
+    objective=None,
+    batch_order=None,
 ) -> History:
     """Train ``model`` with Adam and cross-entropy on ``(X, y)``; return its :class:`History`.
 
@@ -106,6 +108,10 @@ def fit(
     callbacks : functions ``callback(model, epoch)``, called before training (epoch 0) and
         after each full pass over the data (epochs 1, 2, ...), e.g. a
         :class:`tdnn_utils.dynamics.TopologyRecorder`.
+    objective : ``objective(model, X_batch, y_batch) -> (loss, logits)``; ``None`` is plain
+        cross-entropy. E.g. a :class:`tdnn_utils.regularizers.Objective`.
+    batch_order : ``batch_order(generator) -> permutation`` of the rows for each epoch
+        (``None``: uniformly random), e.g. :func:`tdnn_utils.regularizers.grouped_order`.
     """
     if (steps is None) == (epochs is None):
         raise ValueError(f"give exactly one of steps={steps!r} and epochs={epochs!r}")
@@ -143,16 +149,26 @@ def fit(
     # Redraw at most every 2 s: executed notebooks keep every redraw of a text bar.
     bar = tqdm(total=total_steps, desc=description, disable=not progress, leave=False,
                mininterval=2.0)
-    order = torch.randperm(n_points, generator=generator).to(torch_device)
+    def new_order():
+        order = (torch.randperm(n_points, generator=generator) if batch_order is None
+                 else torch.as_tensor(batch_order(generator), dtype=torch.long))
+        if order.shape != (n_points,):
+            raise ValueError(f"batch_order gave shape {tuple(order.shape)}; expected ({n_points},)")
+        return order.to(torch_device)
+
+    order = new_order()
     for callback in callbacks:
         callback(model, 0)
     for step in range(1, total_steps + 1):
         start = ((step - 1) % batches_per_epoch) * batch_size
         if start == 0 and batch_size < n_points:
-            order = torch.randperm(n_points, generator=generator).to(torch_device)
+            order = new_order()
         index = order[start:start + batch_size]
-        logits = model(X[index])
-        loss = loss_fn(logits, y[index])
+        if objective is None:
+            logits = model(X[index])
+            loss = loss_fn(logits, y[index])
+        else:
+            loss, logits = objective(model, X[index], y[index])
         optimiser.zero_grad()
         loss.backward()
         optimiser.step()

@@ -199,3 +199,67 @@ def leave_one_out(features, target) -> dict:
         mean_errors.append(abs(target[keep].mean() - target[i]))
     return {"model": float(np.mean(model_errors)), "mean": float(np.mean(mean_errors)),
             "networks": len(target)}
+
+
+def paired_test(treated, baseline) -> dict:
+    """Paired comparison of ``treated`` with ``baseline`` (same seeds, same order), e.g. test accuracies.
+
+    Returns ``n``, ``mean_difference`` and ``sd_difference`` (treated - baseline), ``wins``,
+    ``ties`` and ``losses``, and two two-sided p-values: the paired t-test (``p``) and the
+    Wilcoxon signed-rank test (``p_wilcoxon``; with 5 pairs it cannot go below 0.0625). A
+    p-value is NaN with fewer than 2 pairs, and 1 when every difference is 0.
+    """
+    treated = np.asarray(treated, dtype=float)
+    baseline = np.asarray(baseline, dtype=float)
+    if treated.shape != baseline.shape or treated.ndim != 1:
+        raise ValueError(f"treated {treated.shape} and baseline {baseline.shape} must be 1-D and paired")
+    difference = treated - baseline
+    result = {"n": len(difference),
+              "mean_difference": float(difference.mean()) if len(difference) else np.nan,
+              "sd_difference": float(difference.std(ddof=1)) if len(difference) > 1 else np.nan,
+              "wins": int((difference > 0).sum()), "ties": int((difference == 0).sum()),
+              "losses": int((difference < 0).sum()), "p": np.nan, "p_wilcoxon": np.nan}
+    if len(difference) >= 2:
+        if np.all(difference == 0):
+            result["p"] = result["p_wilcoxon"] = 1.0
+        elif np.ptp(difference) == 0:  # a constant non-zero shift: t is infinite
+            result["p"] = 0.0
+            result["p_wilcoxon"] = float(stats.wilcoxon(difference).pvalue)
+        else:
+            result["p"] = float(stats.ttest_rel(treated, baseline).pvalue)
+            result["p_wilcoxon"] = float(stats.wilcoxon(difference).pvalue)
+    return result
+
+
+def holm(p_values) -> np.ndarray:
+    """Holm's step-down adjustment of ``p_values`` for multiple comparisons (NaN stays NaN)."""
+    p = np.asarray(p_values, dtype=float)
+    adjusted = np.full_like(p, np.nan)
+    valid = np.flatnonzero(~np.isnan(p))
+    order = valid[np.argsort(p[valid])]
+    running = 0.0
+    for rank, index in enumerate(order):
+        running = max(running, min(1.0, (len(order) - rank) * p[index]))
+        adjusted[index] = running
+    return adjusted
+
+
+def improvement_verdict(tests: pd.DataFrame, alpha: float = ALPHA) -> tuple[str, str]:
+    """Verdict on "the treatment improves on the baseline" from :func:`paired_test` rows.
+
+    ``tests`` needs ``mean_difference``, ``p`` and ``p_holm`` (Holm-adjusted over the
+    settings tried). **confirmed** when some setting improves with ``p_holm`` < ``alpha``;
+    **partly** when some improves with ``p`` < ``alpha`` but none survives the adjustment;
+    **not reproduced** otherwise. The second value says which: "improves", "improves before
+    adjustment", "hurts" (a setting is significantly worse after adjustment) or "no
+    measurable effect".
+    """
+    better = tests["mean_difference"] > 0
+    worse = tests["mean_difference"] < 0
+    if (better & (tests["p_holm"] < alpha)).any():
+        return "confirmed", "improves"
+    if (better & (tests["p"] < alpha)).any():
+        return "partly", "improves before adjustment"
+    if (worse & (tests["p_holm"] < alpha)).any():
+        return "not reproduced", "hurts"
+    return "not reproduced", "no measurable effect"

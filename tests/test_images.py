@@ -97,3 +97,25 @@ def test_label_corruption_permutes_a_fixed_share(fraction):
     np.testing.assert_array_equal(corrupted, again)
     with pytest.raises(ValueError, match="fraction=1.5"):
         images.corrupt_labels(labels, 1.5)
+
+
+def test_load_dataset_by_name_gives_channels_and_resizes(tmp_path):
+    X, y = images.load_dataset("digits")
+    assert X.shape == (1797, 1, 8, 8) and y.shape == (1797,)
+    big, _ = images.load_dataset("digits", image_size=32)
+    assert big.shape == (1797, 1, 32, 32) and big.dtype == np.float32
+    # bilinear upsampling keeps the image's mean brightness close
+    assert abs(big[0].mean() - X[0].mean()) < 0.02
+    rng = np.random.default_rng(2)
+    write_idx(tmp_path / "t10k-images-idx3-ubyte", rng.integers(0, 256, size=(3, 28, 28), dtype=np.uint8))
+    write_idx(tmp_path / "t10k-labels-idx1-ubyte", np.arange(3, dtype=np.uint8))
+    X, y = images.load_dataset("fashion-mnist", tmp_path, "test")
+    assert X.shape == (3, 1, 28, 28)
+    with pytest.raises(ValueError, match="'svhn' is unknown"):
+        images.load_dataset("svhn")
+    with pytest.raises(ValueError, match="give the folder"):
+        images.load_dataset("cifar10")
+    with pytest.raises(FileNotFoundError, match="data_batch_1"):
+        images.load_dataset("cifar10", tmp_path)
+    with pytest.raises(ValueError, match="image_size=2"):
+        images.load_dataset("digits", image_size=2)
