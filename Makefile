@@ -40,6 +40,7 @@ benchmark: ## speed benchmarks, printing ratios against their references
 	$(BIN)/python benchmarks/bench_betti_layers.py
 	$(BIN)/python benchmarks/bench_sweep.py
 	$(BIN)/python benchmarks/bench_topology_callback.py
+	$(BIN)/python benchmarks/bench_regularizers.py
 
 clean:
 	rm -rf _build

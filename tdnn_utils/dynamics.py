@@ -37,13 +37,16 @@ class TopologyRecorder:
     probe : images (n_probe, channels, height, width), the same at every epoch.
     epochs : the epochs to measure (0 = before training); ``None`` measures every epoch.
     maxdim : highest homology dimension of the per-block persistence (0 or 1; 2 is slow).
+    per_block : compute the per-block persistence summaries (off when only the functional
+        graph is wanted).
     functional_graph : also compute the functional graph's Betti curves.
     max_units, cap, functional_maxdim : as in :func:`tdnn_utils.functional.functional_persistence`.
     grid_points : number of epsilon values of the Betti curves, from 0 to ``cap``.
     seed : seeds the subsampling of units.
     """
 
-    def __init__(self, probe, *, epochs=None, maxdim: int = 1, functional_graph: bool = True,
+    def __init__(self, probe, *, epochs=None, maxdim: int = 1, per_block: bool = True,
+                 functional_graph: bool = True,
                  max_units: int | None = 1000, cap: float = functional.DEFAULT_CAP,
                  functional_maxdim: int = 1, grid_points: int = 61, seed: int = 0):
         probe = np.asarray(probe, dtype=np.float32)
@@ -56,6 +59,9 @@ class TopologyRecorder:
         self.probe = probe
         self.epochs = None if epochs is None else set(int(e) for e in epochs)
         self.maxdim = maxdim
+        if not (per_block or functional_graph):
+            raise ValueError("per_block and functional_graph are both off: the recorder would measure nothing")
+        self.per_block = per_block
         self.functional_graph = functional_graph
         self.max_units, self.cap, self.functional_maxdim = max_units, cap, functional_maxdim
         self.grid = np.linspace(0.0, cap, grid_points)
@@ -73,7 +79,7 @@ class TopologyRecorder:
         activations = block_activations(model, self.probe)
         names = list(activations)
         self.diagrams[epoch] = {}
-        for depth, name in enumerate(names):
+        for depth, name in enumerate(names if self.per_block else []):
             values = activations[name]
             diagrams = topology.persistence(values, maxdim=self.maxdim)
             self.diagrams[epoch][name] = diagrams

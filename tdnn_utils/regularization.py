@@ -120,8 +120,9 @@ def train_arm(arm: Arm, family: str, size: str, X_train, y_train, X_test, y_test
     """Train one network with ``arm`` and measure it.
 
     The weights are seeded with ``seed`` (the same for every arm). Returns a record (family,
-    arm, seed, train/test accuracy, mean cross-entropy and regulariser per step, seconds of
-    training and of persistence) and the topology of every block on ``probe`` after training
+    arm, seed, train/test accuracy, mean cross-entropy and regulariser per step, Omega of the
+    probe's logits after training (:class:`~tdnn_utils.regularizers.TotalPersistenceLoss`, the
+    total-persistence loss's own measure, for every arm), seconds of training and of persistence) and the topology of every block on ``probe`` after training
     (:attr:`tdnn_utils.dynamics.TopologyRecorder.summaries`).
     """
     n_classes = int(max(np.max(y_train), np.max(y_test))) + 1
@@ -138,12 +139,17 @@ def train_arm(arm: Arm, family: str, size: str, X_train, y_train, X_test, y_test
     seconds = time.perf_counter() - start
     recorder(model, epochs)
     steps = max(1, objective.steps)
+    model.eval()
+    with torch.no_grad():
+        probe_logits = model(torch.as_tensor(np.asarray(probe), dtype=torch.float32,
+                                             device=next(model.parameters()).device))
+        probe_omega = regularizers.TotalPersistenceLoss(maxdim)(probe_logits.double().cpu()).item()
     record = {"family": family, "arm": arm.name, "baseline": arm.baseline, "loss": arm.loss,
               "weight": arm.weight, "beta": arm.beta, "seed": seed,
               "train_accuracy": history.final_accuracy,
               "test_accuracy": accuracy(model, X_test, y_test),
               "cross_entropy": objective.cross_entropy / steps,
-              "regularizer": objective.regularizer / steps,
+              "regularizer": objective.regularizer / steps, "probe_omega": probe_omega,
               "train_seconds": seconds, "persistence_seconds": objective.persistence_seconds}
     summaries = recorder.summaries.assign(family=family, arm=arm.name, seed=seed)
     return record, summaries
@@ -159,7 +165,7 @@ def run_arms(arms_: list[Arm], families, seeds, data_for_seed, *, size: str, epo
     jobs = [(family, seed, arm) for family in families for seed in seeds for arm in arms_]
     records, summaries = [], []
     data_cache = {}
-    for family, seed, arm in tqdm(jobs, desc="networks", disable=not progress, mininterval=5.0):
+    for family, seed, arm in tqdm(jobs, desc="networks", disable=not progress, mininterval=30.0):
         if seed not in data_cache:
             data_cache = {seed: data_for_seed(seed)}
         record, summary = train_arm(arm, family, size, *data_cache[seed], seed=seed, epochs=epochs,
@@ -197,9 +203,10 @@ def compare(records: pd.DataFrame, value: str = "test_accuracy") -> pd.DataFrame
 
 def step_seconds(arm: Arm, family: str, size: str, X, y, *, batch_size: int = 64, steps: int = 20,
                  warmup: int = 3, maxdim: int = 1, group_size: int = 16, seed: int = 0) -> dict:
-    """Mean seconds per training step of ``arm`` on batches of ``batch_size``, and the share in persistence.
+    """Median seconds per training step of ``arm`` on batches of ``batch_size``, and the share in persistence.
 
-    For the benchmark: ``warmup`` steps are run first and not counted.
+    For the benchmark: ``warmup`` steps are run first and not counted; the median resists
+    the odd slow step. The share is the persistence time over the counted steps' total.
     """
     seed_everything(seed)
     model = cnn.build(family, size, num_classes=int(np.max(y)) + 1, in_channels=int(np.shape(X)[1]))
@@ -209,7 +216,7 @@ def step_seconds(arm: Arm, family: str, size: str, X, y, *, batch_size: int = 64
     optimiser = torch.optim.Adam(model.parameters(), lr=1e-3)
     objective = arm.objective(maxdim)
     model.train()
-    total = persistence_before = 0.0
+    times, persistence_before = [], 0.0
     for step in range(warmup + steps):
         order = (regularizers.grouped_order(y, group_size, generator) if arm.grouped
                  else torch.randperm(len(X), generator=generator))
@@ -222,9 +229,10 @@ def step_seconds(arm: Arm, family: str, size: str, X, y, *, batch_size: int = 64
         loss.backward()
         optimiser.step()
         if step >= warmup:
-            total += time.perf_counter() - start
+            times.append(time.perf_counter() - start)
     persistence = objective.persistence_seconds - persistence_before
-    return {"family": family, "arm": arm.name, "step_seconds": total / steps,
+    total = sum(times)
+    return {"family": family, "arm": arm.name, "step_seconds": float(np.median(times)),
             "persistence_share": persistence / total if total else 0.0}
 
 
@@ -236,3 +244,18 @@ def paired_differences(records: pd.DataFrame, value: str = "test_accuracy") -> p
     paired = treated.merge(base, on=["family", "baseline", "seed"])
     paired["difference"] = paired[value] - paired["baseline_value"]
     return paired[["family", "arm", "baseline", "loss", "weight", "beta", "seed", "difference"]]
+
+
+def with_block_persistence(records: pd.DataFrame, summaries: pd.DataFrame, block: str = "logits",
+                           value: str = "normalised_persistence") -> pd.DataFrame:
+    """``records`` with a column ``{block}_persistence``: ``value`` at ``block`` summed over dimensions.
+
+    ``summaries`` are :func:`run_arms`'s block summaries (one row per family, arm, seed,
+    block, dimension); by default the total persistence divided by the block's median
+    distance, so the column is scale-free.
+    """
+    if block not in set(summaries["block"]):
+        raise ValueError(f"block {block!r} is not in the summaries; they have {sorted(set(summaries['block']))}")
+    totals = (summaries[summaries["block"] == block].groupby(["family", "arm", "seed"])[value].sum()
+              .rename(f"{block}_persistence").reset_index())
+    return records.merge(totals, on=["family", "arm", "seed"], how="left")

@@ -244,7 +244,8 @@ def holm(p_values) -> np.ndarray:
     return adjusted
 
 
-def improvement_verdict(tests: pd.DataFrame, alpha: float = ALPHA) -> tuple[str, str]:
+def improvement_verdict(tests: pd.DataFrame, alpha: float = ALPHA,
+                        higher_is_better: bool = True) -> tuple[str, str]:
     """Verdict on "the treatment improves on the baseline" from :func:`paired_test` rows.
 
     ``tests`` needs ``mean_difference``, ``p`` and ``p_holm`` (Holm-adjusted over the
@@ -252,10 +253,11 @@ def improvement_verdict(tests: pd.DataFrame, alpha: float = ALPHA) -> tuple[str,
     **partly** when some improves with ``p`` < ``alpha`` but none survives the adjustment;
     **not reproduced** otherwise. The second value says which: "improves", "improves before
     adjustment", "hurts" (a setting is significantly worse after adjustment) or "no
-    measurable effect".
+    measurable effect". With ``higher_is_better=False`` a decrease is the improvement.
     """
-    better = tests["mean_difference"] > 0
-    worse = tests["mean_difference"] < 0
+    sign = 1 if higher_is_better else -1
+    better = sign * tests["mean_difference"] > 0
+    worse = sign * tests["mean_difference"] < 0
     if (better & (tests["p_holm"] < alpha)).any():
         return "confirmed", "improves"
     if (better & (tests["p"] < alpha)).any():

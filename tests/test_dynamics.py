@@ -62,6 +62,16 @@ def test_recorder_rejects_bad_probes():
         dynamics.TopologyRecorder(np.zeros((10, 8, 8)))
     with pytest.raises(ValueError, match="NaN"):
         dynamics.TopologyRecorder(np.full((5, 1, 8, 8), np.nan))
+    with pytest.raises(ValueError, match="measure nothing"):
+        dynamics.TopologyRecorder(np.zeros((5, 1, 8, 8)), per_block=False, functional_graph=False)
+
+
+def test_functional_graph_only_skips_the_blocks(digits):
+    X, _ = digits
+    model = cnn.build("lenet", num_classes=10, in_channels=1, image_size=8)
+    recorder = dynamics.TopologyRecorder(X[:30], per_block=False, max_units=100)
+    recorder(model, 0)
+    assert recorder.summaries.empty and len(recorder.functional_curves) > 0
 
 
 def test_life_and_midlife_cut_bars_at_the_cap():

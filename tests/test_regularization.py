@@ -58,6 +58,7 @@ def test_compare_pairs_by_seed_and_finds_a_real_shift():
     assert verdicts.improvement_verdict(null)[0] == "not reproduced"
     hurt = R.compare(_records(-0.05))
     assert verdicts.improvement_verdict(hurt) == ("not reproduced", "hurts")
+    assert verdicts.improvement_verdict(hurt, higher_is_better=False) == ("confirmed", "improves")
     diffs = R.paired_differences(_records(0.02))
     assert len(diffs) == 12 and np.allclose(diffs["difference"], 0.02, atol=0.01)
 
@@ -88,3 +89,13 @@ def test_one_small_network_per_arm_trains_and_is_measured():
     assert set(summaries["arm"]) == set(records["arm"]) and set(summaries["dim"]) == {0, 1}
     timing = R.step_seconds(arms[1], "densenet", "tiny", pixels[:64], labels[:64], batch_size=16, steps=2)
     assert timing["step_seconds"] > 0 and 0 < timing["persistence_share"] < 1
+
+
+def test_block_persistence_is_summed_over_dimensions():
+    records = pd.DataFrame([{"family": "f", "arm": "baseline", "seed": 0}])
+    summaries = pd.DataFrame([{"family": "f", "arm": "baseline", "seed": 0, "block": b, "dim": d,
+                               "normalised_persistence": v}
+                              for b, d, v in [("logits", 0, 2.0), ("logits", 1, 0.5), ("pool", 0, 9.0)]])
+    assert R.with_block_persistence(records, summaries)["logits_persistence"].item() == 2.5
+    with pytest.raises(ValueError, match="'head' is not in the summaries"):
+        R.with_block_persistence(records, summaries, block="head")

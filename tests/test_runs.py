@@ -152,3 +152,9 @@ def test_record_and_save(tmp_path):
     assert data["values"] == {"betti": [1, 2], "loss": 0.5, "nan": None}
     assert data["claims"] == [{"id": "C1", "claim": "x", "verdict": "partly", "evidence": "z"}]
     assert list(tmp_path.iterdir()) == [tmp_path / "r.json"]
+
+
+@pytest.mark.parametrize("preset", ["smoke", "book", "full"])
+def test_the_books_own_presets_name_real_notebooks_and_parameters(preset):
+    planned = runs.plan(preset)
+    assert [name for name, _ in planned] == runs.notebooks()

@@ -35,6 +35,7 @@ families = ["resnet", "densenet", "efficientnet"]  # the CNN families followed a
 size = "tiny"                  # "tiny", "small" (CPU) or "standard" (ResNet-18, DenseNet-121, B0)
 data = "digits"                # "digits" (ships with scikit-learn), "mnist", "fashion-mnist", "cifar10"
 data_folder = ""               # where the MNIST-format or CIFAR-10 files are, for those data sets
+image_size = None              # resize images to this side (the standard sizes need at least 32)
 n_train = 1000                 # training images
 n_test = 500                   # test images (the probe set is taken from them)
 n_probe = 64                   # probe images whose activations are measured at every epoch
@@ -64,9 +65,8 @@ from tdnn_utils import cnn, dynamics, images, plotting, verdicts
 from tdnn_utils.runs import record, record_claim, save_results
 from tdnn_utils.training import accuracy, choose_device, fit, seed_everything
 
-DATA = ("digits", "mnist", "fashion-mnist", "cifar10")
-if data not in DATA:
-    raise ValueError(f"data {data!r} is unknown; use one of {DATA}")
+if data not in images.DATASETS:
+    raise ValueError(f"data {data!r} is unknown; use one of {images.DATASETS}")
 print("training on", choose_device(device))
 """),
     markdown("""
@@ -78,14 +78,7 @@ the same cells run on those. The probe set, whose activations are measured at ev
 is a fixed subset of the test images.
 """),
     code("""
-if data == "digits":
-    pixels, labels = images.load_digits_images()
-    pixels = pixels[:, None]
-elif data == "cifar10":
-    pixels, labels = images.load_cifar10(data_folder, "train")
-else:
-    pixels, labels = images.load_idx_images(data_folder, "train")
-    pixels = pixels[:, None]
+pixels, labels = images.load_dataset(data, data_folder or None, "train", image_size)
 order = np.random.default_rng(0).permutation(len(pixels))
 if n_train + n_test > len(pixels):
     raise ValueError(f"n_train + n_test = {n_train + n_test} exceeds the {len(pixels)} images of {data}")
@@ -179,7 +172,7 @@ for p in corruption:
         seed_everything(seed)
         model = cnn.build("lenet", num_classes=n_classes, in_channels=channels, image_size=side)
         lenet_measured = sorted(set(range(0, lenet_epochs + 1, lenet_measure_every)) | {lenet_epochs})
-        recorder = dynamics.TopologyRecorder(probe, epochs=lenet_measured, maxdim=0,
+        recorder = dynamics.TopologyRecorder(probe, epochs=lenet_measured, per_block=False,
                                              max_units=max_units, cap=cap, functional_maxdim=functional_maxdim,
                                              seed=seed)
         fit(model, X_train, y_used, epochs=lenet_epochs, batch_size=128, lr=lenet_lr, optimizer="sgd",
