@@ -259,3 +259,35 @@ def with_block_persistence(records: pd.DataFrame, summaries: pd.DataFrame, block
     totals = (summaries[summaries["block"] == block].groupby(["family", "arm", "seed"])[value].sum()
               .rename(f"{block}_persistence").reset_index())
     return records.merge(totals, on=["family", "arm", "seed"], how="left")
+
+
+def improvement_claim(tests: pd.DataFrame, what: str = "test accuracy",
+                      higher_is_better: bool = True) -> tuple[str, str]:
+    """Verdict and evidence on "these arms improve ``what``", from :func:`compare` rows.
+
+    Each family gets :func:`tdnn_utils.verdicts.improvement_verdict` over its arms; the
+    verdict combines the families (:func:`tdnn_utils.verdicts.combine`). The evidence names
+    each family's finding and its best arm: paired difference, its spread, the seeds that
+    went the better way, p and Holm's p.
+    """
+    sign = 1 if higher_is_better else -1
+    found, best = {}, []
+    for family, rows in tests.groupby("family", sort=False):
+        found[family] = verdicts.improvement_verdict(rows, higher_is_better=higher_is_better)
+        row = rows.loc[(sign * rows["mean_difference"]).idxmax()]
+        better = row["wins"] if higher_is_better else row["losses"]
+        best.append(f"{family}: best {row['arm']} {row['mean_difference']:+.4g} {what} from "
+                    f"{row['baseline_mean']:.4g} (sd {row['sd_difference']:.3g}, {better}/{row['n']} seeds "
+                    f"better, p = {row['p']:.2g}, Holm {row['p_holm']:.2g})")
+    verdict = verdicts.combine(v for v, _ in found.values())
+    return verdict, "; ".join(f"{f}: {why}" for f, (_, why) in found.items()) + ". " + "; ".join(best)
+
+
+def harm_claim(tests: pd.DataFrame, alpha: float = verdicts.ALPHA) -> tuple[str, str]:
+    """Verdict and evidence on "these arms hurt": **confirmed** when every family's arms are
+    all significantly worse (unadjusted p < ``alpha``), **partly** when some family's are."""
+    hurt = {family: bool((rows["mean_difference"] < 0).all() and (rows["p"] < alpha).all())
+            for family, rows in tests.groupby("family", sort=False)}
+    verdict = "confirmed" if all(hurt.values()) else "partly" if any(hurt.values()) else "not reproduced"
+    return verdict, "; ".join(f"{r.family}: {r.mean_difference:+.4f} (p = {r.p:.2g}, {r.losses}/{r.n} seeds worse)"
+                              for r in tests.itertuples()) + "."

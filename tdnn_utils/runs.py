@@ -126,6 +126,16 @@ def record_claim(claim_id: str, claim: str, verdict: str, evidence: str) -> dict
     return entry
 
 
+def record_claims(claims) -> list[str]:
+    """:func:`record_claim` for each ``(id, claim, verdict, evidence)``; returns one Markdown
+    line per claim ("- **claim: verdict.** evidence"), for the chapter's "What we found"."""
+    lines = []
+    for claim_id, claim, verdict, evidence in claims:
+        record_claim(claim_id, claim, verdict, evidence)
+        lines.append(f"- **{claim}: {verdict}.** {evidence}")
+    return lines
+
+
 def results() -> dict:
     """Return a copy of what was recorded so far: ``{"values": {...}, "claims": [...]}``."""
     return {"values": dict(_REGISTRY["values"]), "claims": list(_REGISTRY["claims"].values())}

@@ -99,3 +99,12 @@ def test_block_persistence_is_summed_over_dimensions():
     assert R.with_block_persistence(records, summaries)["logits_persistence"].item() == 2.5
     with pytest.raises(ValueError, match="'head' is not in the summaries"):
         R.with_block_persistence(records, summaries, block="head")
+
+
+def test_claims_combine_families_and_name_the_best_arm():
+    verdict, evidence = R.improvement_claim(R.compare(_records(0.02)))
+    assert verdict == "confirmed" and evidence.startswith("a: improves; b: improves. a: best x +0.02")
+    verdict, evidence = R.improvement_claim(R.compare(_records(-0.05)), "error", higher_is_better=False)
+    assert verdict == "confirmed" and "6/6 seeds better" in evidence
+    assert R.harm_claim(R.compare(_records(-0.05)))[0] == "confirmed"
+    assert R.harm_claim(R.compare(_records(0.02)))[0] == "not reproduced"

@@ -158,3 +158,13 @@ def test_record_and_save(tmp_path):
 def test_the_books_own_presets_name_real_notebooks_and_parameters(preset):
     planned = runs.plan(preset)
     assert [name for name, _ in planned] == runs.notebooks()
+
+
+def test_record_claims_records_each_and_returns_markdown_lines():
+    runs.reset()
+    lines = runs.record_claims([("c1", "A holds", "confirmed", "because"), ("c2", "B holds", "partly", "half")])
+    assert lines == ["- **A holds: confirmed.** because", "- **B holds: partly.** half"]
+    assert [c["id"] for c in runs.results()["claims"]] == ["c1", "c2"]
+    with pytest.raises(ValueError, match="'maybe'"):
+        runs.record_claims([("c3", "C", "maybe", "")])
+    runs.reset()

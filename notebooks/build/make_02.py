@@ -70,7 +70,7 @@ from IPython.display import Markdown, display
 
 from tdnn_utils import images, plotting, topology, verdicts
 from tdnn_utils.datasets import NAITZAT_BETTI, NAITZAT_NAMES
-from tdnn_utils.runs import record, record_claim, save_results
+from tdnn_utils.runs import record, record_claims, save_results
 from tdnn_utils.sweep import Problem, Protocol, architectures, grid, naitzat_problem, run_sweep
 from tdnn_utils.training import choose_device
 
@@ -380,11 +380,7 @@ claims.append(("ch2-c5", "Real data (one digit against the rest, 50 principal co
                f"On {real_name} ({len(X_real):,} images, k = {digits_k}), classes that are not "
                f"already simple at the input: median layers to simplify with ReLU {relu_median:g} "
                f"({int(real_speed['n_layers'].max()) + 1} = never); sum of Betti numbers at the logits, {verdicts.describe_tests(c5_tests)}."))
-lines = []
-for claim_id, claim, verdict, evidence in claims:
-    record_claim(claim_id, claim, verdict, evidence)
-    lines.append(f"- **{claim}: {verdict}.** {evidence}")
-display(Markdown("\\n".join(lines)))
+display(Markdown("\\n".join(record_claims(claims))))
 """),
     markdown("""
 **Where this reproduction differs from the paper, and why it might.** The verdicts above

@@ -62,11 +62,9 @@ from IPython.display import Markdown, display
 from tqdm import tqdm
 
 from tdnn_utils import cnn, dynamics, images, plotting, verdicts
-from tdnn_utils.runs import record, record_claim, save_results
+from tdnn_utils.runs import record, record_claims, save_results
 from tdnn_utils.training import accuracy, choose_device, fit, seed_everything
 
-if data not in images.DATASETS:
-    raise ValueError(f"data {data!r} is unknown; use one of {images.DATASETS}")
 print("training on", choose_device(device))
 """),
     markdown("""
@@ -251,11 +249,7 @@ claims = [
      c4, f"Leave-one-out mean absolute error over {loo['networks']} LeNets: {loo['model']:.3f} with "
      f"the linear fit against {loo['mean']:.3f} for the mean gap."),
 ]
-lines = []
-for claim_id, claim, verdict, evidence in claims:
-    record_claim(claim_id, claim, verdict, evidence)
-    lines.append(f"- **{claim}: {verdict}.** {evidence}")
-display(Markdown("\\n".join(lines)))
+display(Markdown("\\n".join(record_claims(claims))))
 """),
     markdown("""
 **What this run can and cannot say.** The verdicts are on this run's preset (parameters at

@@ -64,11 +64,9 @@ from gph import ripser_parallel
 from IPython.display import Markdown, display
 
 from tdnn_utils import images, plotting, regularization, regularizers, verdicts
-from tdnn_utils.runs import record, record_claim, save_results
+from tdnn_utils.runs import record, record_claims, save_results
 from tdnn_utils.training import choose_device
 
-if data not in images.DATASETS:
-    raise ValueError(f"data {data!r} is unknown; use one of {images.DATASETS}")
 print("training on", choose_device(device))
 """),
     markdown("""
@@ -152,7 +150,8 @@ plotting.show(plotting.by_group(records, x="arm", y="test_accuracy", color="fami
                                 y_title="test accuracy",
                                 title=f"Test accuracy by arm ({seeds} seeds, {n_test_used} test images each)"))
 differences = regularization.paired_differences(records)
-figure = plotting.by_group(differences, x="arm", y="difference", color="family", order=order[1:], hover=("seed",),
+figure = plotting.by_group(differences, x="arm", y="difference", color="family", hover=("seed",),
+                           order=[a.name for a in arms if a.loss != "none"],
                            y_title="test accuracy − its baseline's",
                            title="Paired by seed: each arm minus its baseline (above 0: the loss helped)")
 figure.add_hline(y=0, line_dash="dot")
@@ -229,62 +228,28 @@ otherwise **not reproduced**, saying whether the data show *no measurable effect
 significant *harm*. A claim about both families is confirmed when it is for each.
 """),
     code("""
-def family_verdicts(tests, higher_is_better=True):
-    result = {}
-    for family, rows in tests.groupby("family", sort=False):
-        result[family] = verdicts.improvement_verdict(rows, higher_is_better=higher_is_better)
-    return result
-
-def best_row(rows):
-    return rows.sort_values("mean_difference", ascending=False).iloc[0]
-
-def evidence(tests, what):
-    parts = []
-    for family, rows in tests.groupby("family", sort=False):
-        best = best_row(rows)
-        parts.append(f"{family}: best {best['arm']} {best['mean_difference']:+.4f} {what} "
-                     f"(sd {best['sd_difference']:.4f}, {best['wins']}/{best['n']} seeds better, "
-                     f"p = {best['p']:.2g}, Holm {best['p_holm']:.2g})")
-    return "; ".join(parts)
-
-small_alpha = comparison[(comparison["loss"] == "total_persistence") & (comparison["weight"] <= 0.1)]
+setting = f"{seeds} seeds, {n_train} training and {n_test_used} test images per seed, {size} models"
+total_persistence = comparison[comparison["loss"] == "total_persistence"]
+small_alpha = total_persistence[total_persistence["weight"] <= 0.1]
+large_alpha = total_persistence[total_persistence["weight"] >= 1]
+dense = comparison[comparison["loss"] == "densified"]
+simpler = omega[omega["loss"] == "total_persistence"]
 claims = []
 if len(small_alpha):
-    found = family_verdicts(small_alpha)
+    verdict, evidence = regularization.improvement_claim(small_alpha)
     claims.append(("ch4-alpha", "Total persistence of the logits with α between 0.001 and 0.1 raises "
-                   "test accuracy of EfficientNet-B0 and DenseNet-121 families",
-                   verdicts.combine(v for v, _ in found.values()),
-                   "; ".join(f"{f}: {why}" for f, (_, why) in found.items()) + ". "
-                   + evidence(small_alpha, "test accuracy")
-                   + f"; {seeds} seeds, {n_train} training and {n_test_used} test images per seed, {size} models."))
-large_alpha = comparison[(comparison["loss"] == "total_persistence") & (comparison["weight"] >= 1)]
+                   "test accuracy of EfficientNet-B0 and DenseNet-121 families", verdict, f"{evidence}; {setting}."))
 if len(large_alpha):
-    hurt = {f: bool((rows["mean_difference"] < 0).all() and (rows["p"] < 0.05).all())
-            for f, rows in large_alpha.groupby("family", sort=False)}
-    claims.append(("ch4-alpha-large", "α = 1 hurts test accuracy",
-                   "confirmed" if all(hurt.values()) else "partly" if any(hurt.values()) else "not reproduced",
-                   "; ".join(f"{r.family}: {r.mean_difference:+.4f} (p = {r.p:.2g}, {r.losses}/{r.n} seeds worse)"
-                             for r in large_alpha.itertuples()) + "."))
-dense = comparison[comparison["loss"] == "densified"]
+    claims.append(("ch4-alpha-large", "α = 1 hurts test accuracy", *regularization.harm_claim(large_alpha)))
 if len(dense):
-    found = family_verdicts(dense)
+    verdict, evidence = regularization.improvement_claim(dense)
     claims.append(("ch4-densified", "Hofer et al.'s densified loss raises test accuracy with few training images",
-                   verdicts.combine(v for v, _ in found.values()),
-                   "; ".join(f"{f}: {why}" for f, (_, why) in found.items()) + ". "
-                   + evidence(dense, "test accuracy") + " (against the grouped-batch baseline)."))
-simpler = omega[omega["loss"] == "total_persistence"]
+                   verdict, f"{evidence} (against the grouped-batch baseline)."))
 if len(simpler):
-    found = family_verdicts(simpler, higher_is_better=False)
-    strongest = {f: rows.sort_values("mean_difference").iloc[0] for f, rows in simpler.groupby("family", sort=False)}
+    verdict, evidence = regularization.improvement_claim(simpler, "Ω of the probe logits", higher_is_better=False)
     claims.append(("ch4-logits", "The total-persistence loss lowers Ω of the logits (on held-out images)",
-                   verdicts.combine(v for v, _ in found.values()),
-                   "; ".join(f"{f}: {r['arm']} changes the probe logits' Ω by "
-                             f"{r['mean_difference']:+.3g} from {r['baseline_mean']:.3g} (p = {r['p']:.2g}, "
-                             f"Holm {r['p_holm']:.2g})" for f, r in strongest.items()) + "."))
-lines = []
-for claim_id, claim, verdict, evidence_text in claims:
-    record_claim(claim_id, claim, verdict, evidence_text)
-    lines.append(f"- **{claim}: {verdict}.** {evidence_text}")
+                   verdict, f"{evidence}."))
+lines = record_claims(claims)
 tt = comparison[comparison["loss"] == "torch_topological"]
 if len(tt):
     lines.append("- **torch-topological's loss** (unnormalised total persistence, same pairing): "
