@@ -2,16 +2,19 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-PRESET ?= book
+PRESET ?=
 DEVICE ?= auto
 ONLY   ?=
+# Where pip also looks for torch. Empty: your pip's configuration (PyPI's torch 2.13.0 brings
+# the CUDA libraries, several GB). https://download.pytorch.org/whl/cpu: the CPU-only build.
+TORCH_INDEX ?=
 
-.PHONY: install test unit notebooks browser book runs benchmark clean
+.PHONY: install test unit notebooks browser book runs sync check-sources benchmark clean
 
-install: ## make .venv with the pinned CPU environment, and Chromium for the browser test
+install: ## make .venv with the pinned environment, and Chromium for the browser test
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --upgrade pip
-	$(BIN)/python -m pip install -r requirements.txt
+	$(BIN)/python -m pip install $(if $(TORCH_INDEX),--extra-index-url $(TORCH_INDEX)) -r requirements.txt
 	$(BIN)/python -m pip install --no-deps -e .
 	@if [ -x /usr/bin/chromium ]; then echo "chromium: found /usr/bin/chromium"; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
@@ -33,8 +36,15 @@ book: ## render _build/html from the committed executed chapters (no execution)
 	$(BIN)/python -m tdnn_utils.runs --claims-page
 	$(BIN)/jupyter-book build . --builder html
 
-runs: ## re-run chapters: make runs PRESET=book [ONLY=01] [DEVICE=cuda]
+runs: ## re-run chapters: make runs PRESET=smoke|book|full [ONLY=01] [DEVICE=cuda]
+	@if [ -z "$(PRESET)" ]; then echo "make runs needs PRESET=smoke, book or full (book and full rewrite the committed book; smoke writes to _runs/smoke/)"; exit 2; fi
 	$(BIN)/python -m tdnn_utils.runs --preset $(PRESET) --device $(DEVICE) $(if $(ONLY),--only $(ONLY))
+
+sync: ## after editing a chapter's notebooks/NN_x.md (or .ipynb): sync the pair, install cell, Colab link
+	$(BIN)/python -m tdnn_utils.chapters sync
+
+check-sources: ## fail if a chapter pair is out of sync or its install cell / Colab link drifted
+	$(BIN)/python -m tdnn_utils.chapters check
 
 benchmark: ## speed benchmarks, printing ratios against their references
 	$(BIN)/python benchmarks/bench_betti_layers.py

@@ -16,7 +16,8 @@ from __future__ import annotations
 from typing import Mapping
 
 import numpy as np
-from gph import ripser_parallel
+
+from . import engines
 
 #: The filtration cap of Corneanu et al.'s code (1 - |r| <= 0.3).
 DEFAULT_CAP = 0.3
@@ -90,6 +91,5 @@ def functional_persistence(activations: Mapping[str, np.ndarray], *, maxdim: int
     if maxdim not in (0, 1, 2):
         raise ValueError(f"maxdim={maxdim!r} is not allowed; use 0, 1 or 2")
     signals, _ = unit_signals(activations, max_units=max_units, seed=seed)
-    result = ripser_parallel(correlation_distance(signals), metric="precomputed", maxdim=maxdim,
-                             thresh=cap, collapse_edges=maxdim > 0)
-    return [np.asarray(d, dtype=np.float64).reshape(-1, 2) for d in result["dgms"]]
+    return engines.rips(correlation_distance(signals), maxdim=maxdim, thresh=cap,
+                        collapse_edges=maxdim > 0)

@@ -1,7 +1,7 @@
 """Differentiable Vietoris-Rips persistence of a batch, and the topological losses built on it.
 
-giotto-ph finds the persistence *pairing* of a point cloud: which edges create and which
-destroy each bar. The bars' values are then gathered from the cloud's own distances in torch,
+The persistence engine (:mod:`tdnn_utils.engines`: giotto-ph, or gudhi) finds the persistence
+*pairing* of a point cloud: which edges create and which destroy each bar. The bars' values are then gathered from the cloud's own distances in torch,
 so gradients reach the points (the standard construction; torch-topological does the same):
 
 - dimension 0: every finite bar is born at 0 and dies at the length of one edge of a minimum
@@ -27,9 +27,10 @@ import time
 
 import numpy as np
 import torch
-from gph import ripser_parallel
 from torch import nn
 from torch.nn import functional as F
+
+from . import engines
 
 TARGETS = ("logits", "features")
 
@@ -42,14 +43,14 @@ def _check_points(points: torch.Tensor, name: str = "points") -> None:
         raise ValueError(f"{name} holds NaN or infinite values")
 
 
-def pairing(points: torch.Tensor, maxdim: int = 1) -> list[np.ndarray]:
-    """giotto-ph's persistence pairing of the finite bars, as vertex indices.
+def pairing(points: torch.Tensor, maxdim: int = 1, engine: str | None = None) -> list[np.ndarray]:
+    """The persistence pairing of the finite bars, as vertex indices (see :func:`tdnn_utils.engines.rips_pairing`).
 
     Returns ``[edges0, edges1, ...]``: ``edges0`` is (n_bars, 2), the edge whose length each
     dimension-0 bar dies at; ``edgesk`` (k >= 1) is (n_bars, 4), the creating edge then the
     destroying edge of each bar. The essential dimension-0 bar (born 0, never dies) has no edge
-    and is left out, as the losses only use finite bars; so are bars of length 0 (giotto-ph
-    drops them: duplicate points add no bar).
+    and is left out, as the losses only use finite bars; so are bars of length 0 (duplicate
+    points add no bar).
     """
     _check_points(points)
     if maxdim not in (0, 1, 2):
@@ -57,11 +58,7 @@ def pairing(points: torch.Tensor, maxdim: int = 1) -> list[np.ndarray]:
     if len(points) < 2:
         return [np.zeros((0, 2), dtype=np.int64)] + [np.zeros((0, 4), dtype=np.int64)] * maxdim
     cloud = points.detach().to("cpu", torch.float64).numpy()
-    gens = ripser_parallel(cloud, maxdim=maxdim, return_generators=True, n_threads=1)["gens"]
-    edges0 = np.asarray(gens[0], dtype=np.int64).reshape(-1, 3)[:, 1:]
-    higher = [np.asarray(g, dtype=np.int64).reshape(-1, 4) for g in gens[1]]
-    higher += [np.zeros((0, 4), dtype=np.int64)] * (maxdim - len(higher))
-    return [edges0] + higher
+    return engines.rips_pairing(engines.euclidean_distances(cloud), maxdim=maxdim, engine=engine)
 
 
 def edge_lengths(points: torch.Tensor, edges) -> torch.Tensor:

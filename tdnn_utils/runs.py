@@ -1,15 +1,19 @@
 """Presets, the papermill runner, and the results files the chapters write.
 
 Data flow: ``notebooks/<name>.ipynb`` + ``notebooks/presets.yml`` -> papermill ->
-``book/chapters/<name>.ipynb`` + ``book/results/<name>.json``, then ``book/claims.md``.
+``book/chapters/<name>.ipynb`` + ``book/results/<name>.json``, then ``book/claims.md`` and the
+chapter table of ``README.md``. Only the presets the book publishes (:data:`PUBLISHED_PRESETS`)
+write into ``book/``; any other preset (``smoke``, or one of your own) writes the same files
+under the gitignored scratch folder ``_runs/<preset>/`` and leaves the book alone.
 
 Command line::
 
     python -m tdnn_utils.runs --preset book [--only 01] [--device cuda]
-    python -m tdnn_utils.runs --claims-page
+    python -m tdnn_utils.runs --claims-page     # claims page and README table from book/results
 
 Exit status: 0 on success, 1 when a chapter failed (the remaining chapters are still run),
-2 when the request is invalid (nothing was run), 130 when interrupted.
+2 when the request is invalid (nothing was run), 130 when interrupted (SIGINT or SIGTERM;
+the chapter in progress leaves no temporary file and the book's copy unchanged).
 
 A chapter's ``parameters`` cell must declare ``results_path = ""`` and may declare
 ``device = "auto"``; the chapter ends with ``save_results(results_path, "<name>")``.
@@ -22,8 +26,10 @@ import ast
 import json
 import math
 import os
+import signal
 import sys
 import tempfile
+import time
 import warnings
 from datetime import datetime, timezone
 from pathlib import Path
@@ -31,7 +37,11 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
-VERDICTS = ("confirmed", "partly", "not reproduced")
+#: Every verdict a claim can get; the rules that give them are in :mod:`tdnn_utils.verdicts`.
+VERDICTS = ("confirmed", "partly", "not reproduced", "inconclusive", "untestable")
+#: Presets whose runs are the book: they write book/chapters, book/results and the claims page.
+PUBLISHED_PRESETS = ("book", "full")
+SCRATCH = "_runs"
 DEVICES = ("auto", "cpu", "cuda", "mps")
 KERNEL = "python3"
 
@@ -49,6 +59,20 @@ class ChapterError(RuntimeError):
 def _paths(root):
     root = Path(root) if root is not None else ROOT
     return root, root / "notebooks", root / "book" / "chapters", root / "book" / "results"
+
+
+def output_folders(preset: str | None, root=None) -> tuple[Path, Path]:
+    """Where a run of ``preset`` writes its executed chapters and results files.
+
+    The book's own folders (``book/chapters``, ``book/results``) for a published preset
+    (:data:`PUBLISHED_PRESETS`), ``_runs/<preset>/chapters`` and ``_runs/<preset>/results``
+    (gitignored) for any other.
+    """
+    root, _, chapter_dir, results_dir = _paths(root)
+    if preset in PUBLISHED_PRESETS:
+        return chapter_dir, results_dir
+    scratch = root / SCRATCH / str(preset or "unnamed")
+    return scratch / "chapters", scratch / "results"
 
 
 def _readable(path) -> None:
@@ -116,7 +140,8 @@ def record_claim(claim_id: str, claim: str, verdict: str, evidence: str) -> dict
     """Keep a verdict on one of the paper's claims; recording the same id again replaces it.
 
     Takes an id (e.g. "C1"), the claim as the paper makes it, a verdict among
-    ``VERDICTS`` ("confirmed", "partly", "not reproduced"), and one sentence of evidence
+    ``VERDICTS`` ("confirmed", "partly", "not reproduced", "inconclusive", "untestable"), and
+    one sentence of evidence
     (may quote recorded values). Returns the stored claim as a dict.
     """
     if verdict not in VERDICTS:
@@ -176,7 +201,13 @@ def load_presets(root=None) -> dict:
     path = _paths(root)[1] / "presets.yml"
     if not path.exists():
         raise RunConfigError(f"no presets file at {path}")
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f"{path}, line {mark.line + 1}" if mark is not None else str(path)
+        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+        raise RunConfigError(f"{where}: not valid YAML ({problem})") from None
     if not isinstance(data, dict):
         raise RunConfigError(f"{path} must map preset names to notebooks")
     out = {}
@@ -275,18 +306,20 @@ def plan(preset: str, only=None, device: str | None = None, root=None) -> list[t
 # --- running ------------------------------------------------------------------------------
 
 
-def _tidy(nb_path: Path, tmp_results: str, name: str) -> None:
+def _tidy(nb_path: Path, tmp_results: str, name: str, results_file: Path, chapter_file: Path,
+          root: Path) -> None:
     import nbformat
 
     nb = nbformat.read(str(nb_path), as_version=4)
-    final = f"../book/results/{name}.json"
+    final = os.path.relpath(results_file, root / "notebooks")
     for cell in nb.cells:
         if "injected-parameters" in cell.get("metadata", {}).get("tags", []):
             cell.source = cell.source.replace(tmp_results, final)
     meta = nb.metadata.get("papermill", {})
     if "parameters" in meta:
         meta["parameters"]["results_path"] = final
-    meta.update(input_path=f"notebooks/{name}.ipynb", output_path=f"book/chapters/{name}.ipynb")
+    meta.update(input_path=f"notebooks/{name}.ipynb",
+                output_path=os.path.relpath(chapter_file, root))
     nbformat.write(nb, str(nb_path))
 
 
@@ -294,22 +327,27 @@ def run_chapter(name: str, parameters: dict, root=None, preset: str | None = Non
     """Execute one chapter with papermill and put its notebook and results JSON in place.
 
     Takes the notebook name, its parameters (``results_path`` is added), the repository
-    root and the preset's name (stored in the JSON). Runs with kernel ``python3`` in
-    ``notebooks/``, into temporary files beside the targets; only when the notebook ran and
-    saved its results are both moved into ``book/chapters`` and ``book/results``. Returns
-    the chapter's path; raises ``ChapterError`` otherwise, leaving the previous files as
-    they were.
+    root and the preset's name (stored in the JSON, with the run's wall time in
+    ``seconds``). Runs with kernel ``python3`` in ``notebooks/``, into temporary files beside
+    the targets (:func:`output_folders`: the book's folders for a published preset, the
+    scratch folder otherwise); only when the notebook ran and saved its results are both
+    moved into place. Prints each file it wrote and the time taken. Returns the chapter's
+    path; raises ``ChapterError`` otherwise, leaving the previous files as they were.
     """
     import papermill as pm
 
-    _, nb_dir, chapter_dir, results_dir = _paths(root)
+    root = _paths(root)[0]
+    nb_dir = root / "notebooks"
+    chapter_dir, results_dir = output_folders(preset, root)
     chapter_dir.mkdir(parents=True, exist_ok=True)
     results_dir.mkdir(parents=True, exist_ok=True)
+    chapter_file, results_file = chapter_dir / f"{name}.ipynb", results_dir / f"{name}.json"
     fd, tmp_nb = tempfile.mkstemp(prefix=f".{name}.", suffix=".ipynb.tmp", dir=chapter_dir)
     os.close(fd)
     fd, tmp_res = tempfile.mkstemp(prefix=f".{name}.", suffix=".json.tmp", dir=results_dir)
     os.close(fd)
     os.unlink(tmp_res)
+    start = time.perf_counter()
     try:
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message="The specified file")
@@ -319,14 +357,15 @@ def run_chapter(name: str, parameters: dict, root=None, preset: str | None = Non
             )
         if not os.path.exists(tmp_res):
             raise ChapterError(f"{name} ran but did not call save_results(results_path, {name!r})")
+        seconds = round(time.perf_counter() - start, 1)
         data = json.loads(Path(tmp_res).read_text(encoding="utf-8"))
-        data.update(preset=preset, parameters=parameters)
+        data.update(preset=preset, parameters=parameters, seconds=seconds)
         Path(tmp_res).write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-        _tidy(Path(tmp_nb), tmp_res, name)
+        _tidy(Path(tmp_nb), tmp_res, name, results_file, chapter_file, root)
         _readable(tmp_nb)
         _readable(tmp_res)
-        os.replace(tmp_nb, chapter_dir / f"{name}.ipynb")
-        os.replace(tmp_res, results_dir / f"{name}.json")
+        os.replace(tmp_nb, chapter_file)
+        os.replace(tmp_res, results_file)
     except pm.PapermillExecutionError as err:
         raise ChapterError(f"{name} failed in cell [{err.exec_count}]: {err.ename}: {err.evalue}") from err
     except ChapterError:
@@ -336,24 +375,37 @@ def run_chapter(name: str, parameters: dict, root=None, preset: str | None = Non
     finally:
         Path(tmp_nb).unlink(missing_ok=True)
         Path(tmp_res).unlink(missing_ok=True)
-    return chapter_dir / f"{name}.ipynb"
+    for path in (chapter_file, results_file):
+        print(f"   wrote {os.path.relpath(path, root)}", flush=True)
+    print(f"   {name}: {_duration(seconds)}", flush=True)
+    return chapter_file
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
 
 
 def run_preset(preset: str, only=None, device=None, root=None, progress_bar=True) -> dict[str, str]:
     """Validate, then run every selected chapter of a preset, going on after a failure.
 
     Takes the same arguments as ``plan``. Returns ``{notebook: error message}`` for the
-    chapters that failed (empty when all ran), and rewrites the claims page at the end.
+    chapters that failed (empty when all ran). A published preset then rewrites the claims
+    page and the README's chapter table; any other preset leaves the book untouched.
     """
     failures = {}
+    chapter_dir, _ = output_folders(preset, root)
+    where = "the book" if preset in PUBLISHED_PRESETS else os.path.relpath(chapter_dir.parent, _paths(root)[0])
     for name, params in plan(preset, only, device, root):
-        print(f"== {name} ({preset}): {params}", flush=True)
+        print(f"== {name} ({preset}, into {where}): {params}", flush=True)
         try:
             run_chapter(name, params, root, preset, progress_bar)
         except ChapterError as err:
             failures[name] = str(err)
             print(f"!! {err}", file=sys.stderr, flush=True)
-    claims_page(root)
+    if preset in PUBLISHED_PRESETS:
+        for path in (claims_page(root), readme_table(root)):
+            if path is not None:
+                print(f"   wrote {os.path.relpath(path, _paths(root)[0])}", flush=True)
     return failures
 
 
@@ -386,12 +438,15 @@ def claims_page(root=None) -> Path:
     lines = [
         "# Claims and verdicts", "",
         "Each chapter tests claims from the papers it reproduces and records a verdict: "
-        "*confirmed*, *partly* or *not reproduced*. This page is generated from the results "
-        "files the chapter runs wrote (`book/results/*.json`).", "",
+        "*confirmed*, *partly*, *not reproduced*, *inconclusive* (no effect found, but the "
+        "design could only have detected a larger one: the evidence gives that size) or "
+        "*untestable* (a precondition failed, or every value was censored). The rules are "
+        "`tdnn_utils.verdicts`'. This page is generated from the results files the chapter "
+        "runs wrote (`book/results/*.json`).", "",
     ]
-    files = sorted(results_dir.glob("*.json")) if results_dir.exists() else []
+    files = _chapter_results(root)
     if not files:
-        lines += ["No results yet: run `make runs` to execute the chapters.", ""]
+        lines += ["No results yet: run `make runs PRESET=book` to execute the chapters.", ""]
     for path in files:
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
@@ -414,7 +469,61 @@ def claims_page(root=None) -> Path:
     return page
 
 
+def _chapter_results(root) -> list[Path]:
+    """The results files of chapters (``book/results/NN_x.json`` for a notebook ``NN_x``)."""
+    root, _, _, results_dir = _paths(root)
+    chapters = set(notebooks(root))
+    return sorted(p for p in results_dir.glob("*.json") if p.stem in chapters) if results_dir.exists() else []
+
+
+README_START = "<!-- chapter table: written by `python -m tdnn_utils.runs --claims-page` -->"
+README_END = "<!-- end of chapter table -->"
+
+
+def chapter_table(root=None) -> str:
+    """The README's chapter table, from ``book/results``: run, date, wall time, verdicts."""
+    root = _paths(root)[0]
+    lines = ["| chapter | committed run | wall time (2-core CPU) | verdicts |", "|---|---|---|---|"]
+    for name in notebooks(root):
+        path = root / "book" / "results" / f"{name}.json"
+        title = _title(root / "book" / "chapters" / f"{name}.ipynb", name)
+        link = f"[{_cell(title)}](notebooks/{name}.md)"
+        if not path.exists():
+            lines.append(f"| {link} | not run yet | | |")
+            continue
+        data = json.loads(path.read_text(encoding="utf-8"))
+        written = str(data.get("written", ""))[:10]
+        seconds = data.get("seconds")
+        counts = {}
+        for claim in data.get("claims") or []:
+            counts[claim.get("verdict")] = counts.get(claim.get("verdict"), 0) + 1
+        verdicts = ", ".join(f"{n} {v}" for v in VERDICTS if (n := counts.get(v)))
+        lines.append(f"| {link} | `{data.get('preset')}` preset, {written} | "
+                     f"{_duration(seconds) if seconds else 'not recorded'} | {verdicts or 'no claims'} |")
+    return "\n".join(lines)
+
+
+def readme_table(root=None) -> Path | None:
+    """Rewrite the chapter table of ``README.md`` (between its two marker comments).
+
+    Returns the README's path, or None when the tree has no README (a test tree)."""
+    path = _paths(root)[0] / "README.md"
+    if not path.exists():
+        return None
+    text = path.read_text(encoding="utf-8")
+    if README_START not in text or README_END not in text:
+        raise RunConfigError(f"{path} lacks the chapter-table markers {README_START!r} and {README_END!r}")
+    head, rest = text.split(README_START, 1)
+    _, tail = rest.split(README_END, 1)
+    _write_atomic(path, f"{head}{README_START}\n{chapter_table(root)}\n{README_END}{tail}")
+    return path
+
+
 # --- command line -------------------------------------------------------------------------
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt(f"signal {signum}")
 
 
 def main(argv=None) -> int:
@@ -423,12 +532,14 @@ def main(argv=None) -> int:
     parser.add_argument("--preset", help="preset from notebooks/presets.yml (smoke, book, full)")
     parser.add_argument("--only", action="append", help="notebook name or prefix (e.g. 01); repeat or comma separate")
     parser.add_argument("--device", choices=DEVICES, help="injected as the notebook's `device` parameter")
-    parser.add_argument("--claims-page", action="store_true", help="only write book/claims.md from book/results")
+    parser.add_argument("--claims-page", action="store_true",
+                        help="only write book/claims.md and README.md's chapter table from book/results")
     parser.add_argument("--root", help="repository root (default: the one holding tdnn_utils)")
     parser.add_argument("--no-progress", action="store_true", help="hide papermill's progress bar")
     args = parser.parse_args(argv)
     if not args.preset and not args.claims_page:
         parser.error("give --preset NAME or --claims-page")
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         if args.preset:
             failures = run_preset(args.preset, args.only, args.device, args.root, not args.no_progress)
@@ -436,7 +547,9 @@ def main(argv=None) -> int:
                 print(f"{len(failures)} chapter(s) failed: {', '.join(failures)}", file=sys.stderr)
                 return 1
         else:
-            print(claims_page(args.root))
+            for path in (claims_page(args.root), readme_table(args.root)):
+                if path is not None:
+                    print(path)
     except RunConfigError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

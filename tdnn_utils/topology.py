@@ -9,8 +9,20 @@ Two metrics on a point cloud ``X`` of shape ``(n_points, n_features)``:
   different components are never joined.
 
 Betti numbers are *unreduced*: a connected cloud has ``beta_0 = 1``. Persistence comes from
-giotto-ph's ``ripser_parallel``; for one scale only the edges up to that scale are handed over,
-as a sparse matrix, which is what makes :func:`betti_numbers` cheap.
+:mod:`tdnn_utils.engines` (giotto-ph, or gudhi where giotto-ph has no wheel; both give the same
+diagrams); for one scale only the edges up to that scale are handed over, as a sparse matrix,
+which is what makes :func:`betti_numbers` cheap.
+
+**Coincident points.** A point cloud is a *set*: rows of ``X`` that are exactly equal (after
+rounding to float32, the precision the networks compute in) are one point, and Betti numbers
+are measured on the distinct points (``coincident="merge"``, the default of
+:func:`betti_numbers`). Why it matters: ReLU maps many inputs onto exactly the same point. In
+the k-NN graph, m copies of a point are each other's nearest neighbours at distance 0; with
+m > k they form a clique cut off from the rest (a spurious component), and which of several
+equidistant neighbours wins a tie decides which edges exist (spurious loops). On the distinct
+points the graph is the same whatever the multiplicities. When fewer than ``k + 1`` distinct
+points remain, each is joined to all the others. ``coincident="keep"`` measures the rows as
+they are (the behaviour before the rule, kept to show the difference).
 """
 
 from __future__ import annotations
@@ -19,12 +31,16 @@ from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
-from gph import ripser_parallel
 from scipy import sparse
 from sklearn.neighbors import NearestNeighbors
 
+from . import engines
+
 METRICS = ("euclidean", "hop")
+COINCIDENT_RULES = ("merge", "keep")
 MAX_DIMENSION = 2
+#: Largest dense distance matrix :func:`persistence` builds, in bytes (it refuses beyond).
+DENSE_LIMIT_BYTES = 4 * 2**30
 
 
 # ---------------------------------------------------------------------------- validation
@@ -116,12 +132,9 @@ def distance_matrix(X, metric: str = "euclidean", *, k: int | None = None) -> np
     """
     X = check_point_cloud(X)
     metric = _check_metric(metric, k)
+    _check_dense_memory(X.shape[0], "distance_matrix")
     if metric == "euclidean":
-        squared = (X * X).sum(axis=1)
-        gram = squared[:, None] + squared[None, :] - 2.0 * X @ X.T
-        dense = np.sqrt(np.clip(gram, 0.0, None))
-        np.fill_diagonal(dense, 0.0)
-        return dense
+        return engines.euclidean_distances(X)
     dense = hop_distances(X, k).toarray()
     dense[dense == 0] = np.inf
     np.fill_diagonal(dense, 0.0)
@@ -139,6 +152,45 @@ def _check_metric(metric: str, k) -> str:
 
 
 # ---------------------------------------------------------------------------- persistence
+def distinct_points(X) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct rows of ``X`` (after float32 rounding) and, per row, its distinct point.
+
+    Returns ``(points, index)``: ``points`` (n_distinct, n_features) float64 in the order they
+    first occur, and ``index`` (n_points,) with ``X[i] == points[index[i]]``. See the module's
+    note on coincident points.
+    """
+    X = check_point_cloud(X, min_points=1)
+    rounded = np.ascontiguousarray(X.astype(np.float32))
+    _, first, index = np.unique(rounded, axis=0, return_index=True, return_inverse=True)
+    order = np.argsort(first)
+    rank = np.empty_like(order)
+    rank[order] = np.arange(len(order))
+    return rounded[first[order]].astype(np.float64), rank[index.ravel()]
+
+
+def _check_dense_memory(n_points: int, what: str) -> None:
+    needed = 8 * n_points**2
+    if needed > DENSE_LIMIT_BYTES:
+        raise MemoryError(
+            f"{what} on {n_points:,} points needs a dense {n_points:,} x {n_points:,} distance "
+            f"matrix, about {needed / 2**30:.1f} GiB (the limit is "
+            f"{DENSE_LIMIT_BYTES / 2**30:.0f} GiB, topology.DENSE_LIMIT_BYTES): subsample the "
+            f"points, use metric='hop', or give a finite thresh so that only short edges are kept")
+
+
+def _radius_graph(X: np.ndarray, thresh: float) -> sparse.csr_matrix:
+    """Euclidean distances up to ``thresh`` as a sparse matrix (longer pairs not stored)."""
+    graph = NearestNeighbors(radius=thresh).fit(X).radius_neighbors_graph(X, mode="distance")
+    graph.setdiag(0)
+    graph.eliminate_zeros()
+    coincident = NearestNeighbors(radius=0.0).fit(X).radius_neighbors_graph(X, mode="connectivity")
+    coincident.setdiag(0)
+    coincident.eliminate_zeros()
+    if coincident.nnz:  # distance 0 between distinct rows: keep those edges, at a tiny value
+        graph = graph + coincident.multiply(np.finfo(np.float32).tiny)
+    return graph.tocsr()
+
+
 def persistence(
     X,
     maxdim: int = 1,
@@ -146,7 +198,8 @@ def persistence(
     *,
     k: int | None = None,
     thresh: float = np.inf,
-    n_threads: int = -1,
+    n_threads: int = 1,
+    engine: str | None = None,
 ) -> list[np.ndarray]:
     """Vietoris-Rips persistence diagrams of the point cloud ``X``.
 
@@ -155,7 +208,11 @@ def persistence(
     X : array of shape (n_points, n_features)
     maxdim : highest homology dimension, 0 to 2.
     metric : "euclidean", or "hop" (hop counts in the symmetrised k-NN graph; needs ``k``).
-    thresh : largest filtration value; bars still alive there die at ``np.inf``.
+    thresh : largest filtration value; bars still alive there die at ``np.inf``. With the
+        Euclidean metric a finite ``thresh`` keeps only the short edges (sparse), so large
+        clouds fit in memory; without it a dense matrix of ``8 n**2`` bytes is built, and more
+        than :data:`DENSE_LIMIT_BYTES` is refused before anything is allocated.
+    engine : "giotto-ph" or "gudhi" (default: :func:`tdnn_utils.engines.default_engine`).
 
     Returns
     -------
@@ -165,25 +222,38 @@ def persistence(
     X = check_point_cloud(X)
     maxdim = _check_maxdim(maxdim)
     metric = _check_metric(metric, k)
+    thresh = _check_thresh(thresh)
     if metric == "hop":
         k = _check_k(k, X.shape[0])
         max_hops = None if np.isinf(thresh) else max(1, int(np.floor(thresh)))
-        result = ripser_parallel(
-            hop_distances(X, k, max_hops),
-            maxdim=maxdim,
-            thresh=thresh,
-            metric="precomputed",
-            collapse_edges=maxdim > 0,
-            n_threads=n_threads,
-        )
+        distances = hop_distances(X, k, max_hops)
+    elif np.isfinite(thresh):
+        distances = _radius_graph(X, thresh)
     else:
-        result = ripser_parallel(
-            X, maxdim=maxdim, thresh=thresh, collapse_edges=maxdim > 0, n_threads=n_threads
-        )
-    return [np.asarray(d, dtype=np.float64).reshape(-1, 2) for d in result["dgms"]]
+        _check_dense_memory(X.shape[0], "Euclidean persistence without a threshold")
+        distances = engines.euclidean_distances(X)
+    return engines.rips(distances, maxdim=maxdim, thresh=thresh, engine=engine,
+                        n_threads=n_threads)
 
 
-def betti_numbers(X, scale: float, *, k: int | None = None, maxdim: int = 1) -> np.ndarray:
+def _check_thresh(thresh) -> float:
+    try:
+        thresh = float(thresh)
+    except (TypeError, ValueError):
+        raise ValueError(f"thresh={thresh!r} must be a positive number or np.inf") from None
+    if not thresh > 0:
+        raise ValueError(f"thresh={thresh!r} must be a positive number or np.inf")
+    return thresh
+
+
+def _check_coincident(rule) -> str:
+    if rule not in COINCIDENT_RULES:
+        raise ValueError(f"coincident={rule!r} is unknown; use one of {COINCIDENT_RULES}")
+    return rule
+
+
+def betti_numbers(X, scale: float, *, k: int | None = None, maxdim: int = 1,
+                  coincident: str = "merge", engine: str | None = None) -> np.ndarray:
     """Unreduced Betti numbers of the Vietoris-Rips complex of ``X`` at ``scale``.
 
     Parameters
@@ -194,15 +264,27 @@ def betti_numbers(X, scale: float, *, k: int | None = None, maxdim: int = 1) -> 
     k : if given, distances are hop counts in the symmetrised k-nearest-neighbour graph
         (Naitzat et al.'s metric); otherwise Euclidean.
     maxdim : highest dimension, 0 to 2.
+    coincident : "merge" (default): equal rows are one point (the module's note explains
+        why); "keep": measure the rows as they are.
+    engine : as in :func:`persistence`.
 
     Returns
     -------
     int array of shape (maxdim + 1,): beta_0, ..., beta_maxdim.
     """
     scale = _check_scale(scale)
-    diagrams = persistence(
-        X, maxdim=maxdim, metric="euclidean" if k is None else "hop", k=k, thresh=scale
-    )
+    maxdim = _check_maxdim(maxdim)
+    X = check_point_cloud(X)
+    if k is not None:
+        k = _check_k(k, X.shape[0])
+    if _check_coincident(coincident) == "merge":
+        X, _ = distinct_points(X)
+        if len(X) == 1:
+            return np.array([1] + [0] * maxdim, dtype=np.int64)
+        if k is not None:
+            k = min(k, len(X) - 1)
+    diagrams = persistence(X, maxdim=maxdim, metric="euclidean" if k is None else "hop", k=k,
+                           thresh=scale, engine=engine)
     return np.array([betti_at(diagram, scale) for diagram in diagrams], dtype=np.int64)
 
 

@@ -3,6 +3,7 @@
 import json
 import subprocess
 import sys
+import time
 
 import nbformat
 import numpy as np
@@ -116,12 +117,15 @@ def test_cli_exit_codes(tree):
     bad = subprocess.run([*cli, "--preset", "nope"], capture_output=True, text=True)
     assert bad.returncode == 2 and "'nope'" in bad.stderr and "smoke, book, full" in bad.stderr
     assert runs.main(["--root", str(tree), "--no-progress", "--preset", "smoke"]) == 1
-    assert (tree / "book/chapters/01_toy.ipynb").exists() and not (tree / "book/chapters/02_broken.ipynb").exists()
+    scratch = tree / "_runs/smoke/chapters"
+    assert (scratch / "01_toy.ipynb").exists() and not (scratch / "02_broken.ipynb").exists()
     page = subprocess.run([*cli, "--claims-page"], capture_output=True, text=True)
     assert page.returncode == 0 and (tree / "book/claims.md").exists()
 
 
 def test_claims_page(tmp_path):
+    (tmp_path / "notebooks").mkdir()
+    make_notebook(tmp_path / "notebooks" / "01_toy.ipynb")
     page = runs.claims_page(tmp_path).read_text()
     assert page.startswith("# Claims and verdicts") and "No results yet" in page
     results = tmp_path / "book/results"
@@ -168,3 +172,74 @@ def test_record_claims_records_each_and_returns_markdown_lines():
     with pytest.raises(ValueError, match="'maybe'"):
         runs.record_claims([("c3", "C", "maybe", "")])
     runs.reset()
+
+
+def test_only_published_presets_write_the_book(tree, capsys):
+    assert runs.run_preset("smoke", only="01", root=tree, progress_bar=False) == {}
+    assert not (tree / "book").exists(), "a smoke run wrote into book/"
+    assert (tree / "_runs/smoke/results/01_toy.json").exists()
+    out = capsys.readouterr().out
+    assert "wrote _runs/smoke/chapters/01_toy.ipynb" in out and "wrote _runs/smoke/results/01_toy.json" in out
+    assert runs.output_folders("book", tree) == (tree / "book/chapters", tree / "book/results")
+    assert runs.output_folders("mine", tree) == (tree / "_runs/mine/chapters", tree / "_runs/mine/results")
+
+
+def test_a_run_records_its_wall_time_and_prints_what_it_wrote(tree, capsys):
+    (tree / "README.md").write_text(f"# Toy\n\n{runs.README_START}\nold\n{runs.README_END}\n\nMore.\n")
+    assert runs.run_preset("book", only="01", root=tree, progress_bar=False) == {}
+    data = json.loads((tree / "book/results/01_toy.json").read_text())
+    assert isinstance(data["seconds"], float) and data["seconds"] > 0
+    out = capsys.readouterr().out
+    for written in ("book/chapters/01_toy.ipynb", "book/results/01_toy.json", "book/claims.md", "README.md"):
+        assert f"wrote {written}" in out, out
+    assert "01_toy: " in out
+    readme = (tree / "README.md").read_text()
+    assert "old" not in readme and readme.endswith("\n\nMore.\n")
+    row = next(line for line in readme.splitlines() if "01_toy" in line)
+    assert "`book` preset" in row and "1 confirmed" in row
+
+
+def test_readme_without_markers_is_refused(tree):
+    (tree / "README.md").write_text("# Toy\n")
+    with pytest.raises(runs.RunConfigError, match="markers"):
+        runs.readme_table(tree)
+
+
+def test_claims_page_lists_only_chapters(tmp_path):
+    (tmp_path / "notebooks").mkdir()
+    make_notebook(tmp_path / "notebooks" / "01_toy.ipynb")
+    results = tmp_path / "book/results"
+    results.mkdir(parents=True)
+    runs.reset()
+    runs.record_claim("C1", "x", "untestable", "no network reached 100%")
+    runs.save_results(results / "01_toy.json", "01_toy")
+    (results / "gdeep_reference.json").write_text('{"versions": {}}')
+    page = runs.claims_page(tmp_path).read_text()
+    assert "01_toy" in page and "gdeep_reference" not in page and "**untestable**" in page
+
+
+def test_malformed_presets_exit_2_naming_file_and_line(tree):
+    (tree / "notebooks/presets.yml").write_text("smoke:\n  01_toy: {}\nbook: [unclosed\n")
+    done = subprocess.run([sys.executable, "-m", "tdnn_utils.runs", "--root", str(tree), "--preset", "book"],
+                          capture_output=True, text=True)
+    assert done.returncode == 2, done.stderr
+    assert "presets.yml, line" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_sigterm_stops_the_run_and_leaves_no_temporary_file(tree):
+    make_notebook(tree / "notebooks" / "03_slow.ipynb", body="import time\ntime.sleep(60)")
+    presets = yaml.safe_load((tree / "notebooks/presets.yml").read_text())
+    presets["book"]["03_slow"] = {}
+    (tree / "notebooks/presets.yml").write_text(yaml.safe_dump(presets))
+    run = subprocess.Popen([sys.executable, "-m", "tdnn_utils.runs", "--root", str(tree), "--no-progress",
+                            "--preset", "book", "--only", "03"], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 60
+    while not list((tree / "book/chapters").glob(".03_slow.*")) and time.time() < deadline:
+        time.sleep(0.2)
+    time.sleep(3)  # the kernel is running the sleep
+    run.terminate()
+    _, err = run.communicate(timeout=60)
+    assert run.returncode == 130, err
+    assert leftovers(tree) == []
+    assert not (tree / "book/chapters/03_slow.ipynb").exists()
