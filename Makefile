@@ -23,8 +23,13 @@ install: ## make .venv with the pinned environment, and Chromium for the browser
 
 test: unit notebooks browser ## everything CI runs
 
-unit: ## unit tests of tdnn_utils and the runner
+# The tests of everything that computes persistence, run again with the other engine.
+ENGINE_TESTS := tests/test_engines.py tests/test_topology.py tests/test_regularizers.py \
+                tests/test_functional.py tests/test_dynamics.py tests/test_datasets.py
+
+unit: ## unit tests of tdnn_utils and the runner (persistence tests under both engines)
 	$(BIN)/python -m pytest -m "not browser" tests/
+	TDNN_ENGINE=gudhi $(BIN)/python -m pytest -q -m "not browser" $(ENGINE_TESTS)
 
 notebooks: ## every chapter at its smoke defaults
 	$(BIN)/python -m pytest --nbmake --nbmake-timeout=300 notebooks/
@@ -51,6 +56,7 @@ benchmark: ## speed benchmarks, printing ratios against their references
 	$(BIN)/python benchmarks/bench_sweep.py
 	$(BIN)/python benchmarks/bench_topology_callback.py
 	$(BIN)/python benchmarks/bench_regularizers.py
+	$(BIN)/python benchmarks/bench_engines.py
 
 clean:
 	rm -rf _build

@@ -151,7 +151,7 @@ def rips(distances, *, maxdim: int, thresh: float = np.inf, engine: str | None =
                                  collapse_edges=collapse_edges, n_threads=n_threads)
         return [np.asarray(d, dtype=np.float64).reshape(-1, 2) for d in result["dgms"]]
     tree = _gudhi_tree(distances, n_points, maxdim, thresh, collapse=maxdim > 0)
-    tree.compute_persistence(homology_coeff_field=2, persistence_dim_max=False)
+    _gudhi_persistence(tree, maxdim)
     return [_sorted(np.asarray(tree.persistence_intervals_in_dimension(dim), dtype=np.float64))
             for dim in range(maxdim + 1)]
 
@@ -175,6 +175,13 @@ def _gudhi_tree(distances, n_points: int, maxdim: int, thresh: float, *, collaps
             before = after
     tree.expansion(maxdim + 1)
     return tree
+
+
+def _gudhi_persistence(tree, maxdim: int) -> None:
+    """Persistence mod 2 of dimensions 0..maxdim. gudhi skips the complex's top dimension
+    unless told, so it is included when the (collapsed) complex has no simplex above maxdim."""
+    tree.compute_persistence(homology_coeff_field=2,
+                             persistence_dim_max=tree.dimension() <= maxdim)
 
 
 def _sorted(diagram: np.ndarray) -> np.ndarray:
@@ -204,7 +211,7 @@ def rips_pairing(distances, *, maxdim: int, engine: str | None = None) -> list[n
         finite0, finite_higher = gens[0], gens[1]
     else:
         tree = _gudhi_tree(distances, distances.shape[0], maxdim, np.inf, collapse=False)
-        tree.compute_persistence(homology_coeff_field=2, persistence_dim_max=False)
+        _gudhi_persistence(tree, maxdim)
         finite0, finite_higher, _, _ = tree.flag_persistence_generators()
     values = filtration_values(distances)
     edges0 = np.asarray(finite0, dtype=np.int64).reshape(-1, 3)[:, 1:]

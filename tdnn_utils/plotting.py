@@ -48,6 +48,24 @@ def show(fig: go.Figure) -> None:
     display(bundle, raw=True)
 
 
+def wrap_title(title: str, width: int = 70) -> str:
+    """``title`` broken into lines of at most ``width`` characters (plotly does not wrap)."""
+    import textwrap
+
+    return "<br>".join(textwrap.wrap(str(title), width)) if title else ""
+
+
+def _layout(fig: go.Figure, title: str, height: int, *, top: int = 60, **margins) -> go.Figure:
+    """The book's layout: a wrapped, left-aligned title with room for its lines, no fixed width."""
+    text = wrap_title(title)
+    lines = text.count("<br>") + 1 if text else 0
+    margin = dict(l=60, r=20, t=top + 18 * max(0, lines - 1), b=50)
+    margin.update(margins)
+    fig.update_layout(title=dict(text=text, x=0.01, xanchor="left", font=dict(size=15)),
+                      height=height + 18 * max(0, lines - 1), margin=margin, autosize=True)
+    return fig
+
+
 def subsample(n_points: int, max_points: int, seed: int = 0) -> np.ndarray:
     """Sorted indices of at most ``max_points`` of ``n_points`` rows, drawn without replacement."""
     if n_points <= max_points:
@@ -79,12 +97,14 @@ def point_cloud(X, y, *, max_points: int = 3000, seed: int = 0, title: str = "",
         else:
             fig.add_trace(go.Scattergl(x=points[:, 0], y=points[:, 1], mode="markers",
                                        marker=marker, name=name))
-    fig.update_layout(title=title + shown, height=500, margin=dict(l=0, r=0, t=40, b=0),
-                      legend=dict(itemsizing="constant"))
+    _layout(fig, title + shown, 500, l=10, r=10, b=10)
+    fig.update_layout(legend=dict(itemsizing="constant"))
     if X.shape[1] == 3:
-        fig.update_layout(scene=dict(aspectmode="data"))
+        fig.update_layout(scene=dict(aspectmode="data", xaxis_title="x", yaxis_title="y",
+                                     zaxis_title="z"))
     else:
-        fig.update_yaxes(scaleanchor="x")
+        fig.update_xaxes(title_text="x")
+        fig.update_yaxes(title_text="y", scaleanchor="x")
     return fig
 
 
@@ -123,10 +143,9 @@ def betti_by_layer(table: pd.DataFrame, *, series: str = "label", facet: str = "
                 hovertemplate="depth %{x}: mean %{y:.2f} over %{customdata[0]} runs<extra></extra>",
             ), row=1, col=column)
         fig.update_xaxes(tickvals=layer_names["depth"], ticktext=layer_names["layer"],
-                         row=1, col=column)
+                         title_text="layer", row=1, col=column)
     fig.update_yaxes(title_text="Betti number", row=1, col=1, rangemode="tozero")
-    fig.update_layout(title=title, height=380, margin=dict(l=50, r=10, t=60, b=40))
-    return fig
+    return _layout(fig, title, 400)
 
 
 def persistence_diagrams(diagrams: Mapping[str, list], *, title: str = "", cols: int = 4) -> go.Figure:
@@ -139,7 +158,7 @@ def persistence_diagrams(diagrams: Mapping[str, list], *, title: str = "", cols:
     names = list(diagrams)
     rows = -(-len(names) // cols)
     fig = make_subplots(rows=rows, cols=min(cols, len(names)), subplot_titles=names,
-                        horizontal_spacing=0.05, vertical_spacing=0.12)
+                        horizontal_spacing=0.07, vertical_spacing=0.16)
     for i, name in enumerate(names):
         row, col = i // cols + 1, i % cols + 1
         finite = [d[np.isfinite(d).all(axis=1)] for d in diagrams[name]]
@@ -157,8 +176,9 @@ def persistence_diagrams(diagrams: Mapping[str, list], *, title: str = "", cols:
         fig.add_trace(go.Scatter(x=[0, top], y=[top, top], mode="lines", showlegend=False,
                                  line=dict(color="grey", width=1, dash="dash"), hoverinfo="skip"),
                       row=row, col=col)
-    fig.update_layout(title=title, height=280 * rows, margin=dict(l=40, r=10, t=70, b=30))
-    return fig
+        fig.update_xaxes(title_text="birth", title_standoff=2, row=row, col=col)
+        fig.update_yaxes(title_text="death", title_standoff=2, row=row, col=col)
+    return _layout(fig, title, 300 * rows, top=70)
 
 
 def by_group(values: pd.DataFrame, *, x: str, y: str, color: str | None = None, title: str = "",
@@ -182,8 +202,8 @@ def by_group(values: pd.DataFrame, *, x: str, y: str, color: str | None = None, 
             hovertemplate=("%{y}<br>" + "<br>".join(f"{h}: %{{customdata[{j}]}}" for j, h in enumerate(hover))
                            + "<extra></extra>") if hover else None,
         ))
-    fig.update_layout(title=title, height=380, boxmode="group" if color else "overlay",
-                      showlegend=bool(color), margin=dict(l=50, r=10, t=60, b=40),
+    _layout(fig, title, 400)
+    fig.update_layout(boxmode="group" if color else "overlay", showlegend=bool(color),
                       yaxis_title=y_title or y, xaxis_title=x)
     if order is not None:
         fig.update_xaxes(categoryorder="array", categoryarray=[str(v) for v in order])
@@ -223,8 +243,7 @@ def total_by_relative_depth(betti: pd.DataFrame, *, series: str, by=("seed",), t
                               "over %{customdata[0]} networks<extra></extra>"), row=1, col=column)
         fig.update_xaxes(title_text="depth / number of layers", row=1, col=column)
     fig.update_yaxes(title_text="sum of Betti numbers / input's", row=1, col=1, rangemode="tozero")
-    fig.update_layout(title=title, height=380, margin=dict(l=50, r=10, t=60, b=40))
-    return fig
+    return _layout(fig, title, 400)
 
 
 def depth_epoch_heatmap(summaries: pd.DataFrame, *, value: str = "normalised_persistence",
@@ -246,11 +265,12 @@ def depth_epoch_heatmap(summaries: pd.DataFrame, *, value: str = "normalised_per
                 .pivot_table(index="depth", columns="epoch", values=value, aggfunc="mean").sort_index())
         fig.add_trace(go.Heatmap(
             z=grid.to_numpy(), x=[str(e) for e in grid.columns], y=[blocks[d] for d in grid.index],
-            colorscale="Viridis", colorbar=dict(x=0.37 if column == 1 else 1.0, len=0.9, thickness=14),
+            colorscale="Viridis", colorbar=dict(x=0.37 if column == 1 else 1.0, len=0.9, thickness=14,
+                                                title=dict(text=value.replace("_", " "), side="right")),
             hovertemplate="epoch %{x}, %{y}: %{z:.3g}<extra></extra>"), row=1, col=column)
         fig.update_xaxes(title_text="epoch", type="category", row=1, col=column)
-    fig.update_layout(title=title, height=420, margin=dict(l=110, r=10, t=60, b=40))
-    return fig
+        fig.update_yaxes(title_text="block", row=1, col=column)
+    return _layout(fig, title, 440, l=120)
 
 
 def curves_by_epoch(curves: pd.DataFrame, *, x: str = "epsilon", y: str = "betti", facet: str = "dim",
@@ -273,8 +293,7 @@ def curves_by_epoch(curves: pd.DataFrame, *, x: str = "epsilon", y: str = "betti
                                      line=dict(color=f"rgba(31, 119, 180, {shade:.2f})")), row=1, col=column)
         fig.update_xaxes(title_text=x_title, row=1, col=column)
     fig.update_yaxes(title_text="Betti number", row=1, col=1)
-    fig.update_layout(title=title, height=380, margin=dict(l=50, r=10, t=60, b=40))
-    return fig
+    return _layout(fig, title, 400)
 
 
 def lines(table: pd.DataFrame, *, x: str, y: str, series: str, facet: str | None = None,
@@ -298,5 +317,5 @@ def lines(table: pd.DataFrame, *, x: str, y: str, series: str, facet: str | None
                 row=1, col=column)
         fig.update_xaxes(title_text=x_title or x, row=1, col=column)
     fig.update_yaxes(title_text=y_title or y, row=1, col=1)
-    fig.update_layout(title=title, height=380, margin=dict(l=50, r=10, t=60, b=40), legend_title_text=series)
-    return fig
+    fig.update_layout(legend_title_text=series)
+    return _layout(fig, title, 400)

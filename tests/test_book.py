@@ -9,6 +9,12 @@ opened with Debian's Chromium through playwright. On each page:
 * every plotly figure drew: ``gd._fullData`` is not empty and the figure has a size;
   SVG-drawn figures (scatter, bar, heatmap, ...) have drawn trace elements; 3-D figures
   (scatter3d, surface, ...) have a WebGL scene and a canvas; other WebGL traces a canvas;
+* every figure is readable: every visible x axis and at least one y axis has a title (3-D
+  scenes: all three axes), every colour bar has a title, and the figure's title fits in the
+  figure (plotly does not wrap titles);
+* nothing is clipped at the column's edge, at a wide (1280 px) and a narrow (900 px) window:
+  no element sticks out of the main column, and no element hides part of its content behind
+  a scroll bar except a wide table (tables scroll; code lines wrap);
 * a chapter page has at least one figure;
 * the console shows no error and no uncaught exception;
 * no request left 127.0.0.1: every other request is aborted and reported. The only
@@ -184,8 +190,48 @@ FIGURES_JS = """() => Array.from(document.querySelectorAll('.plotly-graph-div'))
     glScenes: scenes.filter(k => gd._fullLayout[k]._scene && gd._fullLayout[k]._scene.glplot).length,
     scenes: scenes.length,
     noWebGL: /WebGL is not supported/i.test(gd.innerText || ''),
+    untitled: (() => {
+      const L = gd._fullLayout || {}, missing = [];
+      const text = a => a && a.title && String(a.title.text || '').trim();
+      const axes = Object.keys(L).filter(k => /^[xy]axis\\d*$/.test(k) && L[k].visible !== false);
+      axes.filter(k => k[0] === 'x' && !text(L[k])).forEach(k => missing.push(k + ' has no title'));
+      const ys = axes.filter(k => k[0] === 'y');
+      if (ys.length && !ys.some(k => text(L[k]))) missing.push('no y axis has a title');
+      scenes.forEach(s => ['xaxis', 'yaxis', 'zaxis'].forEach(a => {
+        if (!text(L[s][a])) missing.push(`${s}.${a} has no title`); }));
+      (gd._fullData || []).forEach((t, i) => {
+        if (t.showscale && t.colorbar && !text(t.colorbar)) missing.push(`colour bar of trace ${i} has no title`); });
+      const title = gd.querySelector('.gtitle');
+      if (title) {
+        const tb = title.getBoundingClientRect();
+        if (tb.left < box.left - 1 || tb.right > box.right + 1)
+          missing.push(`title is ${Math.round(tb.width)} px wide in a ${Math.round(box.width)} px figure`);
+      }
+      return missing;
+    })(),
   };
 })"""
+
+OVERFLOW_JS = """() => {
+  const main = document.querySelector('article.bd-article') || document.querySelector('main');
+  const right = main.getBoundingClientRect().right;
+  const isTable = el => el.tagName === 'TABLE' || !!el.querySelector(':scope > table, :scope > div > table');
+  const inTableScroller = el => { for (let a = el.parentElement; a && a !== main; a = a.parentElement) {
+    const o = getComputedStyle(a).overflowX; if ((o === 'auto' || o === 'scroll') && isTable(a)) return true; } return false; };
+  const name = el => el.tagName.toLowerCase() + (typeof el.className === 'string' && el.className.trim()
+    ? '.' + el.className.trim().split(/\\s+/).join('.') : '');
+  const found = [];
+  for (const el of main.querySelectorAll('*')) {
+    if (el.closest('.plotly-graph-div, mjx-container, .MathJax')) continue;
+    const style = getComputedStyle(el), box = el.getBoundingClientRect();
+    if (box.width === 0 || style.display === 'none') continue;
+    if (box.right > right + 1 && !inTableScroller(el))
+      found.push(`${name(el)} sticks out of the column by ${Math.round(box.right - right)} px`);
+    if (style.overflowX !== 'visible' && el.scrollWidth > el.clientWidth + 1 && !isTable(el))
+      found.push(`${name(el)} hides ${el.scrollWidth - el.clientWidth} px of its content`);
+  }
+  return Array.from(new Set(found)).slice(0, 10);
+}"""
 
 ALL_PLOTTED_JS = """() => Array.from(document.querySelectorAll('.plotly-graph-div'))
   .every(gd => gd.classList.contains('js-plotly-plot') && gd._fullLayout)"""
@@ -209,6 +255,7 @@ def figure_problems(fig: dict) -> list[str]:
         problems.append("WebGL trace without a canvas")
     if types - GL3D - GL_OTHER and fig["svgTraces"] == 0:
         problems.append("no SVG trace drawn")
+    problems += fig["untitled"]
     return problems
 
 
@@ -249,6 +296,10 @@ def test_page_draws_offline_without_errors(page, html_dir, base_url, browser):
             pass
         tab.wait_for_timeout(300)  # let WebGL scenes finish their first frame
         figures = tab.evaluate(FIGURES_JS)
+        clipped = tab.evaluate(OVERFLOW_JS)
+        tab.set_viewport_size({"width": 900, "height": 900})
+        tab.wait_for_timeout(500)  # plotly's responsive relayout
+        clipped += [f"at 900 px: {p}" for p in tab.evaluate(OVERFLOW_JS)]
         if SCREENSHOTS:
             Path(SCREENSHOTS).mkdir(parents=True, exist_ok=True)
             tab.screenshot(path=str(Path(SCREENSHOTS) / (page.replace("/", "_") + ".png")),
@@ -260,6 +311,7 @@ def test_page_draws_offline_without_errors(page, html_dir, base_url, browser):
                 for i, f in enumerate(figures) for p in figure_problems(f)]
     if page.startswith("book/chapters/") and not figures:
         problems.append("a chapter page without any plotly figure")
+    problems += clipped
     problems += errors
     problems += [f"request to a non-local URL: {url}" for url in remote]
     assert not problems, f"{page}:\n  " + "\n  ".join(problems)

@@ -11,6 +11,8 @@
   (once with ``filename=None``, once with ``filename=''``, so Sphinx does not see them as
   equal); the second ``const`` throws "Identifier 'THEBE_JS_URL' has already been declared"
   on every page. Identical scripts are kept once.
+* Nothing clipped. ``static/book_page_fixes.css``: code lines wrap at the column's edge,
+  wide tables scroll in their own box, figures take the column's width.
 * Theme mode. pydata-sphinx-theme sets ``<html data-mode>`` from ``localStorage`` and logs
   the console error "Got invalid theme mode: ." on a reader's first visit, when
   ``localStorage`` is empty. An inline script sets the mode to the default (``auto``) first.
@@ -79,8 +81,14 @@ def _page_context(
     _drop_duplicate_scripts(context)
 
 
+def _add_static(app: Sphinx) -> None:
+    app.config.html_static_path.append(str(Path(__file__).parent / "static"))
+
+
 def setup(app: Sphinx) -> dict[str, Any]:
     app.add_config_value("colab_source_map", {}, "html")
+    app.connect("builder-inited", _add_static)
+    app.add_css_file("book_page_fixes.css")
     app.add_js_file(None, body=_THEME_MODE, priority=90)
     # After sphinx-book-theme has built the launch buttons (its handlers run at 501) and
     # after myst-nb has added a page's own scripts.
