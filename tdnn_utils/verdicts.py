@@ -3,6 +3,26 @@
 Every rule is stated in its docstring and shown on the chapter page, so the reader can
 check a verdict against the data it came from.
 
+**The book's rules** (fixed before looking at any result; every chapter uses them):
+
+1. *The unit is the network (or the seed).* Two classes of one network are not independent
+   samples: they are averaged within the network (:func:`per_network`) or analysed
+   separately, never pooled.
+2. *A claim is a family of comparisons*, corrected together by Holm's method (:func:`holm`).
+3. Each comparison gets a status (:func:`comparison_status`): **supports** (significant in the
+   claimed direction after correction), **contradicts** (significant the other way),
+   **no effect** (not significant, and the design had 80% power to detect the smallest effect
+   of interest, so a real effect of that size would very likely have shown), **inconclusive**
+   (not significant, but the smallest effect the design could detect, :func:`minimum_detectable_shift`,
+   is larger than the effect of interest), or **untestable** (a group has no networks, e.g.
+   none reached 100%, or every value of both groups is censored).
+4. The claim's verdict (:func:`claim_verdict`): **untestable** when no comparison is
+   testable; **confirmed** when every comparison is testable and supports it; **partly** when
+   some support it; **not reproduced** when none does and some contradict it or show no
+   effect; **inconclusive** otherwise (every testable comparison was underpowered).
+5. A claim whose precondition failed (no network at 100%, no memorisation) is untestable, and
+   the chapter checks the precondition in code before calling these functions.
+
 - :func:`simplification_verdict`: "a trained network simplifies each class" from a
   :func:`tdnn_utils.topology.simplification` summary.
 - :func:`layers_to_simplify`: per (network, class), the first layer where the class is one
@@ -22,8 +42,13 @@ from scipy import stats
 
 from .topology import simplification
 
-#: Significance level of every rank test in the book.
+#: Significance level of every test in the book (after Holm's correction within a claim).
 ALPHA = 0.05
+#: Power at which the smallest detectable effect is stated.
+POWER = 0.8
+#: The statuses a comparison can have, and the verdicts a claim can get.
+STATUSES = ("supports", "contradicts", "no effect", "inconclusive", "untestable")
+VERDICTS = ("confirmed", "partly", "not reproduced", "inconclusive", "untestable")
 
 
 def simplification_verdict(summary: pd.DataFrame) -> tuple[str, dict]:
@@ -265,3 +290,228 @@ def improvement_verdict(tests: pd.DataFrame, alpha: float = ALPHA,
     if (worse & (tests["p_holm"] < alpha)).any():
         return "not reproduced", "hurts"
     return "not reproduced", "no measurable effect"
+
+
+# ---------------------------------------------------------------------------- the book's rules
+def per_network(table: pd.DataFrame, by: Sequence[str], value: str, *,
+                over: str = "label") -> pd.DataFrame:
+    """One row per network: ``value`` averaged over ``over`` (the classes) within each network.
+
+    ``by`` names the columns that identify a network. Also returns ``parts`` (how many rows
+    were averaged) and, when the table has a boolean ``censored`` column, ``censored`` (every
+    averaged row was censored). Rule 1 of the module: the network is the unit.
+    """
+    missing = (set(by) | {value, over}) - set(table.columns)
+    if missing:
+        raise ValueError(f"table lacks columns {sorted(missing)}")
+    grouped = table.groupby(list(by), sort=False)
+    result = grouped[value].mean().rename(value).to_frame()
+    result["parts"] = grouped[value].size()
+    if "censored" in table.columns:
+        result["censored"] = grouped["censored"].all()
+    return result.reset_index()
+
+
+def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
+    """Wilson score interval of a proportion; (nan, nan) for n = 0."""
+    if n == 0:
+        return float("nan"), float("nan")
+    z = stats.norm.ppf(0.5 + confidence / 2)
+    share = successes / n
+    centre = (share + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * np.sqrt(share * (1 - share) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    low, high = max(0.0, centre - half), min(1.0, centre + half)
+    return float(min(low, share)), float(max(high, share))  # rounding at 0 and 1
+
+
+def share_claim(successes: int, n: int, *, confirm_at: float = 0.8, reject_below: float = 0.5,
+                confidence: float = 0.95) -> tuple[str, dict]:
+    """Verdict on "most networks do X" from ``successes`` of ``n`` networks.
+
+    Rule: **untestable** with no network; **confirmed** when the Wilson interval's lower end
+    is at least ``confirm_at``; **not reproduced** when its upper end is below
+    ``reject_below``; **partly** when the share is at least ``reject_below`` but not
+    confirmed; **inconclusive** when the interval is too wide to place the share on either
+    side of ``reject_below`` (it straddles it). Returns ``(verdict, facts)``.
+    """
+    if n < 0 or not 0 <= successes <= max(n, 0):
+        raise ValueError(f"successes={successes!r} must be in 0..n and n={n!r} >= 0")
+    low, high = wilson_interval(successes, n, confidence)
+    facts = {"n": int(n), "successes": int(successes),
+             "share": successes / n if n else float("nan"), "low": low, "high": high}
+    if n == 0:
+        return "untestable", facts
+    if low >= confirm_at:
+        return "confirmed", facts
+    if high < reject_below:
+        return "not reproduced", facts
+    if low >= reject_below:
+        return "partly", facts
+    return "inconclusive", facts
+
+
+def _mann_whitney_less(a, b) -> float:
+    if np.ptp(np.concatenate([a, b])) == 0:
+        return 1.0
+    return float(stats.mannwhitneyu(a, b, alternative="less").pvalue)
+
+
+def minimum_detectable_shift(a, b, *, alpha: float = ALPHA, power: float = POWER,
+                             cap: float | None = None, n_simulations: int = 300,
+                             seed: int = 0) -> float:
+    """Smallest shift the one-sided rank test of ``a < b`` detects with probability ``power``.
+
+    The design's sensitivity, by simulation: samples of the sizes of ``a`` and ``b`` are drawn
+    (with replacement) from the two groups pooled, ``b``'s are shifted up by ``delta`` (and
+    capped at ``cap``, the censoring value, if given), and the test is run at level ``alpha``
+    (give the strictest Holm level, alpha / number of comparisons). The smallest ``delta``
+    with a rejection rate of at least ``power`` is found by bisection to 1/20 of the pooled
+    range. Returns ``inf`` when even a shift of the pooled range is not detected (or a group
+    is empty), in the values' own units.
+    """
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    if len(a) == 0 or len(b) == 0:
+        return float("inf")
+    pooled = np.concatenate([a, b])
+    span = float(np.ptp(pooled)) or 1.0
+    rng = np.random.default_rng(seed)
+    draws_a = rng.choice(pooled, size=(n_simulations, len(a)))
+    draws_b = rng.choice(pooled, size=(n_simulations, len(b)))
+
+    def rate(delta):
+        shifted = draws_b + delta
+        if cap is not None:
+            shifted = np.minimum(shifted, cap)
+        rejected = [_mann_whitney_less(x, y) < alpha for x, y in zip(draws_a, shifted)]
+        return float(np.mean(rejected))
+
+    if rate(span) < power:
+        return float("inf")
+    low, high = 0.0, span
+    while high - low > span / 20:
+        middle = (low + high) / 2
+        low, high = (low, middle) if rate(middle) >= power else (middle, high)
+    return float(high)
+
+
+def minimum_detectable_paired(differences, *, alpha: float = ALPHA, power: float = POWER) -> float:
+    """Smallest mean paired difference a one-sided paired t-test detects with ``power``.
+
+    ``(t_(1-alpha) + t_power) * sd / sqrt(n)`` with ``n - 1`` degrees of freedom (the normal
+    approximation to the non-central t); ``inf`` with fewer than 2 pairs.
+    """
+    differences = np.asarray(differences, float)
+    n = len(differences)
+    if n < 2:
+        return float("inf")
+    sd = float(differences.std(ddof=1))
+    return float((stats.t.ppf(1 - alpha, n - 1) + stats.t.ppf(power, n - 1)) * sd / np.sqrt(n))
+
+
+def comparison_status(p_claimed: float, p_reverse: float, detectable: float, interest: float,
+                      alpha: float = ALPHA) -> str:
+    """A comparison's status from Holm-adjusted one-sided p-values (rule 3 of the module).
+
+    ``p_claimed``: the test in the claimed direction; ``p_reverse``: the same test the other
+    way; ``detectable``: the smallest effect the design detects with 80% power (in the units
+    of ``interest``, the smallest effect that would matter). NaN p-values mean untestable.
+    """
+    if np.isnan(p_claimed) or np.isnan(p_reverse):
+        return "untestable"
+    if p_claimed < alpha:
+        return "supports"
+    if p_reverse < alpha:
+        return "contradicts"
+    return "no effect" if detectable <= interest else "inconclusive"
+
+
+def claim_verdict(statuses: Sequence[str]) -> str:
+    """A claim's verdict from its comparisons' statuses (rule 4 of the module)."""
+    statuses = list(statuses)
+    unknown = set(statuses) - set(STATUSES)
+    if unknown:
+        raise ValueError(f"statuses {sorted(unknown)} are unknown; use some of {STATUSES}")
+    testable = [s for s in statuses if s != "untestable"]
+    if not testable:
+        return "untestable"
+    if all(s == "supports" for s in statuses):
+        return "confirmed"
+    if "supports" in testable:
+        return "partly"
+    if "contradicts" in testable or "no effect" in testable:
+        return "not reproduced"
+    return "inconclusive"
+
+
+def ordering_claim(values: pd.DataFrame, group: str, value: str, pairs: Sequence[tuple],
+                   *, interest: float, censored: str | None = None, cap: float | None = None,
+                   alpha: float = ALPHA, family: str | None = None) -> tuple[str, pd.DataFrame]:
+    """Verdict on "``a`` has smaller ``value`` than ``b``" for each ``(a, b)`` in ``pairs``.
+
+    ``values`` has one row per network (:func:`per_network`); ``group`` names its group
+    (e.g. the activation) and ``family`` optionally a column that further splits the rows
+    (e.g. the data set): then ``pairs`` are ``(family_value, a, b)``. Each comparison is a
+    one-sided Mann-Whitney test on the networks' values, both directions Holm-adjusted over
+    the claim's testable comparisons; the smallest detectable shift is computed at the
+    strictest Holm level (alpha / number of testable comparisons). A comparison is
+    untestable when a group has no network or (with ``censored``, a boolean column) every
+    network of both groups is censored. ``cap`` is the censoring value (shifts are capped
+    there in the power simulation). ``interest`` is the smallest difference that would matter,
+    in ``value``'s units.
+
+    Returns ``(verdict, table)``: one row per comparison with ``a``, ``b`` (and ``family``),
+    ``n_a``, ``n_b``, ``median_a``, ``median_b``, ``p``, ``p_holm``, ``p_reverse_holm``,
+    ``detectable``, ``status`` and ``reason``.
+    """
+    rows = []
+    for pair in pairs:
+        fam, a, b = (pair if family else (None, *pair))
+        rows_ = values if family is None else values[values[family] == fam]
+        va, vb = rows_[rows_[group] == a], rows_[rows_[group] == b]
+        row = {"family": fam, "a": a, "b": b, "n_a": len(va), "n_b": len(vb),
+               "median_a": float(va[value].median()) if len(va) else np.nan,
+               "median_b": float(vb[value].median()) if len(vb) else np.nan,
+               "p": np.nan, "p_reverse": np.nan, "reason": ""}
+        if not len(va) or not len(vb):
+            empty = " and ".join(str(g) for g, v in ((a, va), (b, vb)) if not len(v))
+            row["reason"] = f"no network for {empty}"
+        elif censored and bool(va[censored].all()) and bool(vb[censored].all()):
+            row["reason"] = "every network of both groups is censored"
+        else:
+            row["p"] = _mann_whitney_less(va[value].to_numpy(float), vb[value].to_numpy(float))
+            row["p_reverse"] = _mann_whitney_less(vb[value].to_numpy(float), va[value].to_numpy(float))
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    testable = table["p"].notna()
+    table["p_holm"] = holm(table["p"].to_numpy())
+    table["p_reverse_holm"] = holm(table["p_reverse"].to_numpy())
+    strictest = alpha / max(1, int(testable.sum()))
+    detectable = []
+    for row in table.itertuples():
+        if not testable[row.Index]:
+            detectable.append(np.nan)
+            continue
+        rows_ = values if family is None else values[values[family] == row.family]
+        detectable.append(minimum_detectable_shift(
+            rows_.loc[rows_[group] == row.a, value], rows_.loc[rows_[group] == row.b, value],
+            alpha=strictest, cap=cap))
+    table["detectable"] = detectable
+    table["status"] = [comparison_status(r.p_holm, r.p_reverse_holm, r.detectable, interest, alpha)
+                       for r in table.itertuples()]
+    if family is None:
+        table = table.drop(columns="family")
+    return claim_verdict(table["status"]), table.drop(columns="p_reverse")
+
+
+def describe_comparisons(table: pd.DataFrame, unit: str = "") -> str:
+    """One clause per comparison of :func:`ordering_claim`: medians, Holm p, status, sensitivity."""
+    def clause(row):
+        head = (f"{row.family}: " if "family" in table.columns and row.family is not None else "") + f"{row.a} < {row.b}"
+        if row.status == "untestable":
+            return f"{head} untestable ({row.reason})"
+        sensitivity = ("" if row.status in ("supports", "contradicts") else
+                       f"; smallest detectable shift {row.detectable:.2g}{unit}" if np.isfinite(row.detectable)
+                       else "; no shift within the observed range was detectable")
+        return (f"{head}: medians {row.median_a:.3g} vs {row.median_b:.3g} (n = {row.n_a}, {row.n_b}), "
+                f"Holm p = {row.p_holm:.2g}, {row.status}{sensitivity}")
+    return "; ".join(clause(row) for row in table.itertuples())

@@ -102,3 +102,113 @@ def test_leave_one_out_beats_the_mean_on_a_linear_target():
     noise = verdicts.leave_one_out(np.random.default_rng(0).normal(size=12), np.arange(12.0))
     assert noise["model"] > 0.8 * noise["mean"]
     assert np.isnan(verdicts.leave_one_out([1.0], [2.0])["model"])
+
+
+# ---------------------------------------------------------------------------- the book's rules
+def groups(**samples):
+    return pd.DataFrame([{"group": name, "v": float(x), "censored": False}
+                         for name, values in samples.items() for x in values])
+
+
+def test_per_network_averages_the_classes_of_each_network():
+    rows = pd.DataFrame({"seed": [0, 0, 1, 1], "label": [0, 1, 0, 1], "layers": [2, 4, 3, 5],
+                         "censored": [False, True, True, True]})
+    net = verdicts.per_network(rows, ["seed"], "layers")
+    assert net["layers"].tolist() == [3.0, 4.0] and net["parts"].tolist() == [2, 2]
+    assert net["censored"].tolist() == [False, True]
+    with pytest.raises(ValueError, match="lacks columns"):
+        verdicts.per_network(rows, ["activation"], "layers")
+
+
+@pytest.mark.parametrize("successes, n, verdict", [
+    (0, 0, "untestable"), (30, 30, "confirmed"), (2, 30, "not reproduced"),
+    (22, 30, "partly"), (2, 3, "inconclusive"),
+])
+def test_share_claim_categories(successes, n, verdict):
+    got, facts = verdicts.share_claim(successes, n)
+    assert got == verdict
+    if n:
+        assert facts["low"] <= successes / n <= facts["high"]
+
+
+def test_wilson_interval_matches_a_known_value():
+    low, high = verdicts.wilson_interval(8, 10)
+    assert low == pytest.approx(0.4902, abs=1e-3) and high == pytest.approx(0.9433, abs=1e-3)
+
+
+def test_minimum_detectable_shift_shrinks_with_more_networks():
+    rng = np.random.default_rng(0)
+    small = verdicts.minimum_detectable_shift(rng.normal(size=5), rng.normal(size=5))
+    large = verdicts.minimum_detectable_shift(rng.normal(size=60), rng.normal(size=60))
+    assert large < small
+    assert 0.3 < large < 1.2  # about 2.5 sd / sqrt(30) for a rank test at 80% power
+    assert verdicts.minimum_detectable_shift([], [1.0]) == np.inf
+
+
+def test_minimum_detectable_paired_follows_the_t_formula():
+    differences = np.array([1.0, -1.0] * 10)
+    expected = (2.093 * 0 + 1.729 + 0.861) * differences.std(ddof=1) / np.sqrt(20)
+    assert verdicts.minimum_detectable_paired(differences) == pytest.approx(expected, rel=0.01)
+    assert verdicts.minimum_detectable_paired([1.0]) == np.inf
+
+
+@pytest.mark.parametrize("p, p_reverse, detectable, status", [
+    (0.01, 0.99, 9.0, "supports"), (0.9, 0.01, 9.0, "contradicts"),
+    (0.4, 0.6, 0.5, "no effect"), (0.4, 0.6, 3.0, "inconclusive"),
+    (np.nan, np.nan, np.nan, "untestable"),
+])
+def test_comparison_status(p, p_reverse, detectable, status):
+    assert verdicts.comparison_status(p, p_reverse, detectable, interest=1.0) == status
+
+
+@pytest.mark.parametrize("statuses, verdict", [
+    (["supports", "supports"], "confirmed"),
+    (["supports", "untestable"], "partly"),
+    (["supports", "contradicts"], "partly"),
+    (["no effect", "inconclusive"], "not reproduced"),
+    (["contradicts"], "not reproduced"),
+    (["inconclusive", "untestable"], "inconclusive"),
+    (["untestable", "untestable"], "untestable"),
+    ([], "untestable"),
+])
+def test_claim_verdict(statuses, verdict):
+    assert verdicts.claim_verdict(statuses) == verdict
+
+
+def test_ordering_claim_statuses():
+    rng = np.random.default_rng(1)
+    clear = groups(a=rng.integers(1, 4, 30), b=rng.integers(5, 9, 30))
+    verdict, table = verdicts.ordering_claim(clear, "group", "v", [("a", "b")], interest=1)
+    assert verdict == "confirmed" and table["status"].tolist() == ["supports"]
+    verdict, table = verdicts.ordering_claim(clear, "group", "v", [("b", "a")], interest=1)
+    assert verdict == "not reproduced" and table["status"].tolist() == ["contradicts"]
+    same = groups(a=rng.normal(size=200), b=rng.normal(size=200))
+    verdict, table = verdicts.ordering_claim(same, "group", "v", [("a", "b")], interest=1)
+    assert table["status"].tolist() == ["no effect"] and table["detectable"].iloc[0] < 1
+    few = groups(a=[1, 3, 2], b=[2, 3, 1])
+    verdict, table = verdicts.ordering_claim(few, "group", "v", [("a", "b")], interest=1)
+    assert verdict == "inconclusive" and table["detectable"].iloc[0] > 1
+
+
+def test_ordering_claim_untestable_when_a_group_is_empty_or_all_censored():
+    values = groups(a=[10, 10, 10], b=[10, 10, 10])
+    values["censored"] = True
+    verdict, table = verdicts.ordering_claim(values, "group", "v", [("a", "b"), ("a", "c")], interest=1,
+                                             censored="censored", cap=10)
+    assert verdict == "untestable"
+    assert table["reason"].tolist() == ["every network of both groups is censored", "no network for c"]
+    assert "untestable (no network for c)" in verdicts.describe_comparisons(table)
+
+
+def test_ordering_claim_corrects_within_the_claim():
+    rng = np.random.default_rng(2)
+    # each comparison alone is just significant; two of them together are not, after Holm
+    a, b = np.r_[np.zeros(9), 1.0], np.r_[np.zeros(5), np.ones(5)]
+    single = groups(a=a, b=b)
+    _, alone = verdicts.ordering_claim(single, "group", "v", [("a", "b")], interest=0.5)
+    assert alone["p"].iloc[0] < 0.05
+    double = pd.concat([single.assign(data="x"), single.assign(data="y")])
+    _, both = verdicts.ordering_claim(double, "group", "v", [("x", "a", "b"), ("y", "a", "b")],
+                                      interest=0.5, family="data")
+    assert (both["p_holm"] > both["p"]).all() and (both["p_holm"] >= 0.05).all()
+    assert both["family"].tolist() == ["x", "y"]
