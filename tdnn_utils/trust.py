@@ -1,0 +1,160 @@
+"""Can a layer's hop-metric reading be trusted? Three checks per (layer, class), and a rule.
+
+Naitzat et al.'s metric (hop counts in the k-NN graph, one Vietoris-Rips scale) is calibrated
+on the input, where the true Betti numbers are known, and then trusted at every layer. Deeper
+in, nothing guarantees it: a network squeezes, stretches and folds the classes. Each reading
+(the Betti numbers of one class in one layer of one network) is checked three ways:
+
+- **possible**: no beta_d > 0 with d >= 1 at or above the layer's width (a subset of R^w has no
+  homology in dimensions >= w; e.g. beta_2 > 0 on 2-D logits cannot be right);
+- **stable**: the same Betti numbers at k * 0.75 and k * 1.25 (:data:`K_FACTORS`), the scale
+  kept; a reading that changes when k moves a little rests on a tie or a gap in the graph;
+- **agrees**: the same Betti numbers from an independent reading of the same points:
+  Vietoris-Rips persistence of their Euclidean distances normalised by local density,
+  ``|x - y| / sqrt(rho_k(x) rho_k(y))`` with ``rho_k`` the distance to the k-th neighbour
+  (Berry & Sauer's continuous k-NN graph, whose complex recovers the homology of a sampled
+  manifold), read at ``delta`` = :data:`CROSS_CHECK_DELTA`. Different construction (Euclidean
+  lengths, no shortest paths), same density adaptivity; delta was fixed on the inputs of
+  D-I, D-II and D-III (1, 1.5, 2 tried; 1.5 agrees best there) before any layer was read.
+
+A layer of a configuration is **trusted** when at least :data:`TRUST_SHARE` of its checked
+readings pass all three checks. The input is calibrated, so trusted by construction. The
+verdicts then use only trusted layers (:func:`trusted_only`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+from scipy import sparse
+from sklearn.neighbors import NearestNeighbors
+
+from . import engines, topology
+
+K_FACTORS = (0.75, 1.25)
+CROSS_CHECK_DELTA = 1.5
+TRUST_SHARE = 0.75
+CHECK_COLUMNS = ["depth", "layer", "label", "width", "distinct", "betti", "betti_k_low",
+                 "betti_k_high", "betti_cross", "possible", "stable", "agrees", "ok"]
+
+
+def density_normalised_distances(X, k: int, delta: float) -> sparse.coo_matrix:
+    """Sparse ``|x - y| / sqrt(rho_k(x) rho_k(y))`` for the pairs where it is at most ``delta``.
+
+    ``X`` (n_points, n_features) of distinct points; ``rho_k`` is the distance to the k-th
+    nearest other point. Returns an (n, n) symmetric COO matrix without the diagonal.
+    """
+    X = topology.check_point_cloud(X)
+    k = min(int(k), len(X) - 1)
+    neighbours = NearestNeighbors(n_neighbors=k + 1).fit(X)
+    rho = neighbours.kneighbors(X)[0][:, -1]
+    rho = np.where(rho > 0, rho, np.finfo(float).tiny)
+    graph = neighbours.radius_neighbors_graph(X, radius=delta * rho.max(), mode="distance").tocoo()
+    scaled = graph.data / np.sqrt(rho[graph.row] * rho[graph.col])
+    keep = (graph.row != graph.col) & (scaled <= delta)
+    return sparse.coo_matrix((np.maximum(scaled[keep], np.finfo(np.float32).tiny),
+                              (graph.row[keep], graph.col[keep])), shape=graph.shape)
+
+
+def cross_check_betti(X, k: int, maxdim: int, delta: float = CROSS_CHECK_DELTA,
+                      engine: str | None = None) -> np.ndarray:
+    """Betti numbers of the density-normalised Euclidean complex at ``delta`` (distinct points)."""
+    points, _ = topology.distinct_points(X)
+    if len(points) == 1:
+        return np.array([1] + [0] * maxdim, dtype=np.int64)
+    diagrams = engines.rips(density_normalised_distances(points, k, delta), maxdim=maxdim,
+                            thresh=delta, engine=engine)
+    return np.array([topology.betti_at(d, delta) for d in diagrams], dtype=np.int64)
+
+
+def check_reading(points, *, k: int, scale: float, maxdim: int, betti=None,
+                  engine: str | None = None) -> dict:
+    """The three checks of one reading (the module's docstring); ``betti`` if already measured.
+
+    Returns ``width``, ``distinct`` (distinct points), ``betti``, ``betti_k_low``,
+    ``betti_k_high``, ``betti_cross`` (lists), ``possible``, ``stable``, ``agrees`` and ``ok``.
+    """
+    points = topology.check_point_cloud(points)
+    n_distinct = len(topology.distinct_points(points)[0])
+
+    def at(k_):
+        k_ = int(np.clip(round(k_), 1, len(points) - 1))
+        return topology.betti_numbers(points, scale, k=k_, maxdim=maxdim, engine=engine).tolist()
+
+    betti = at(k) if betti is None else [int(b) for b in betti]
+    low, high = (at(k * factor) for factor in K_FACTORS)
+    cross = cross_check_betti(points, k, maxdim, engine=engine).tolist()
+    width = points.shape[1]
+    possible = all(b == 0 for d, b in enumerate(betti) if d >= 1 and d >= width)
+    stable = low == betti == high
+    agrees = cross == betti
+    return {"width": width, "distinct": n_distinct, "betti": betti, "betti_k_low": low,
+            "betti_k_high": high, "betti_cross": cross, "possible": possible, "stable": stable,
+            "agrees": agrees, "ok": possible and stable and agrees}
+
+
+def check_network(activations: Mapping[str, np.ndarray], labels, *, k: int, scale: float,
+                  maxdim: int, betti: pd.DataFrame | None = None,
+                  engine: str | None = None) -> pd.DataFrame:
+    """:func:`check_reading` for every hidden layer and the logits of one network, per class.
+
+    ``activations`` as :func:`tdnn_utils.models.layer_activations` gives (the input first: it
+    is skipped, being calibrated); ``betti`` optionally the network's
+    :func:`tdnn_utils.topology.betti_by_layer` table, so readings are not measured twice.
+    Returns one row per (layer, class) with :data:`CHECK_COLUMNS`.
+    """
+    labels = np.asarray(labels)
+    known = {}
+    if betti is not None:
+        for (depth, label), rows in betti.groupby(["depth", "label"]):
+            known[(int(depth), label)] = rows.sort_values("dim")["betti"].tolist()
+    rows = []
+    for depth, (layer, values) in enumerate(activations.items()):
+        if depth == 0:
+            continue
+        values = np.asarray(values)
+        for label in np.unique(labels):
+            reading = check_reading(values[labels == label], k=k, scale=scale, maxdim=maxdim,
+                                    betti=known.get((depth, label.item())), engine=engine)
+            rows.append({"depth": depth, "layer": layer, "label": label.item(), **reading})
+    return pd.DataFrame(rows, columns=CHECK_COLUMNS)
+
+
+def layer_trust(checks: pd.DataFrame, by=()) -> pd.DataFrame:
+    """Per configuration (``by``) and depth: the share of readings passing each check, and trust.
+
+    Returns columns ``by``, ``depth``, ``layer``, ``readings``, ``possible``, ``stable``,
+    ``agrees``, ``ok`` (shares) and ``trusted`` (``ok`` >= :data:`TRUST_SHARE`).
+    """
+    keys = list(by) + ["depth", "layer"]
+    missing = (set(keys) | {"possible", "stable", "agrees", "ok"}) - set(checks.columns)
+    if missing:
+        raise ValueError(f"checks lack columns {sorted(missing)}")
+    table = (checks.groupby(keys, sort=True)
+             .agg(readings=("ok", "size"), possible=("possible", "mean"), stable=("stable", "mean"),
+                  agrees=("agrees", "mean"), ok=("ok", "mean")).reset_index())
+    table["trusted"] = table["ok"] >= TRUST_SHARE
+    return table
+
+
+def common_trust(trust: pd.DataFrame, by) -> pd.DataFrame:
+    """A depth is trusted for the group ``by`` (e.g. problem and architecture) when it is trusted
+    for every configuration of the group (e.g. every activation), so that comparisons between
+    them read the same layers."""
+    keys = list(by) + ["depth"]
+    return trust.groupby(keys, sort=True).agg(trusted=("trusted", "all")).reset_index()
+
+
+def trusted_only(betti: pd.DataFrame, trust: pd.DataFrame, by=()) -> pd.DataFrame:
+    """The rows of a tidy Betti table at the input or at a trusted depth of their configuration.
+
+    ``betti`` and ``trust`` share the ``by`` columns (e.g. problem, architecture,
+    activation) and ``depth``; depths without a trust row (never checked) are dropped too.
+    """
+    keys = list(by) + ["depth"]
+    trusted = trust.loc[trust["trusted"], keys].drop_duplicates()
+    kept = betti.merge(trusted.assign(_trusted=True), on=keys, how="left")
+    keep = kept["_trusted"].eq(True) | (kept["depth"] == 0)
+    return kept.loc[keep].drop(columns="_trusted").reset_index(drop=True)

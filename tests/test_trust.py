@@ -1,0 +1,73 @@
+"""The metric's trust checks: possible, stable, agrees; the per-layer rule; trusted depths."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tdnn_utils import trust
+
+
+def circle(n=120, radius=1.0, centre=(0.0, 0.0), noise=0.0, seed=0):
+    angles = np.linspace(0, 2 * np.pi, n, endpoint=False)
+    points = np.c_[centre[0] + radius * np.cos(angles), centre[1] + radius * np.sin(angles)]
+    return points + noise * np.random.default_rng(seed).normal(size=points.shape)
+
+
+def test_a_clean_reading_passes_every_check():
+    two = np.r_[circle(), circle(centre=(5.0, 0.0))]
+    reading = trust.check_reading(two, k=6, scale=2.5, maxdim=1)
+    assert reading["betti"] == [2, 2] == reading["betti_cross"]
+    assert reading["possible"] and reading["stable"] and reading["agrees"] and reading["ok"]
+    assert reading["distinct"] == 240 and reading["width"] == 2
+
+
+def test_an_impossible_reading_is_flagged():
+    reading = trust.check_reading(circle(), k=6, scale=2.5, maxdim=2, betti=[1, 1, 3])
+    assert not reading["possible"] and not reading["ok"]
+    line = np.c_[np.linspace(0, 1, 50)]
+    assert not trust.check_reading(line, k=4, scale=2.5, maxdim=1, betti=[1, 1])["possible"]
+
+
+def test_a_reading_that_moves_with_k_is_unstable():
+    # two tight clusters of 4: with k = 4 each point must reach into the other cluster,
+    # with k * 0.75 = 3 it need not, so the number of pieces depends on k
+    clusters = np.r_[circle(4, 0.1), circle(4, 0.1, centre=(10.0, 0.0))]
+    reading = trust.check_reading(clusters, k=4, scale=2.5, maxdim=1)
+    assert reading["betti"][0] == 1 and reading["betti_k_low"][0] == 2
+    assert not reading["stable"] and not reading["ok"]
+
+
+def test_cross_check_reads_known_shapes_and_collapsed_classes():
+    assert trust.cross_check_betti(circle(), k=6, maxdim=1).tolist() == [1, 1]
+    assert trust.cross_check_betti(np.zeros((30, 3)), k=6, maxdim=2).tolist() == [1, 0, 0]
+    distances = trust.density_normalised_distances(circle(), 6, 1.5)
+    assert distances.data.max() <= 1.5 and (distances.row != distances.col).all()
+
+
+def test_check_network_skips_the_input_and_reuses_known_betti_numbers():
+    X = np.r_[circle(), circle(centre=(5.0, 0.0))]
+    labels = np.repeat([0, 1], 120)
+    layers = {"input": X, "hidden_1": X * 2, "logits": np.c_[X[:, 0], X[:, 0]]}
+    known = pd.DataFrame([{"depth": 1, "label": label, "dim": dim, "betti": b}
+                          for label in (0, 1) for dim, b in enumerate([7, 7])])
+    checks = trust.check_network(layers, labels, k=6, scale=2.5, maxdim=1, betti=known)
+    assert list(checks.columns) == trust.CHECK_COLUMNS
+    assert checks["depth"].tolist() == [1, 1, 2, 2]
+    assert checks.loc[checks["depth"] == 1, "betti"].tolist() == [[7, 7], [7, 7]]
+    assert not checks.loc[checks["depth"] == 1, "agrees"].any()  # 7 loops cannot agree
+
+
+def test_layer_trust_rule_and_trusted_depths():
+    checks = pd.DataFrame({"activation": ["relu"] * 8, "depth": [1] * 4 + [2] * 4, "layer": ["h"] * 4 + ["l"] * 4,
+                           "possible": True, "stable": True, "agrees": [True] * 4 + [True, False, False, True],
+                           "ok": [True] * 4 + [True, False, False, True]})
+    table = trust.layer_trust(checks, by=["activation"])
+    assert table["ok"].tolist() == [1.0, 0.5] and table["trusted"].tolist() == [True, False]
+    betti = pd.DataFrame({"activation": "relu", "depth": [0, 1, 2, 3], "betti": [9, 3, 1, 1]})
+    kept = trust.trusted_only(betti, table, by=["activation"])
+    assert kept["depth"].tolist() == [0, 1]  # the input always; depth 2 untrusted, 3 unchecked
+    both = pd.concat([table, table.assign(activation="tanh", trusted=True)])
+    common = trust.common_trust(both, by=[])
+    assert common["trusted"].tolist() == [True, False]
+    with pytest.raises(ValueError, match="lack columns"):
+        trust.layer_trust(checks.drop(columns="ok"))
