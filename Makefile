@@ -9,7 +9,7 @@ ONLY   ?=
 # the CUDA libraries, several GB). https://download.pytorch.org/whl/cpu: the CPU-only build.
 TORCH_INDEX ?=
 
-.PHONY: install test unit notebooks browser book runs sync check-sources benchmark clean
+.PHONY: install test unit notebooks browser book runs sync check-sources benchmark clean gdeep-reference gdeep-lock
 
 install: ## make .venv with the pinned environment, and Chromium for the browser test
 	$(PYTHON) -m venv $(VENV)
@@ -57,6 +57,37 @@ benchmark: ## speed benchmarks, printing ratios against their references
 	$(BIN)/python benchmarks/bench_topology_callback.py
 	$(BIN)/python benchmarks/bench_regularizers.py
 	$(BIN)/python benchmarks/bench_engines.py
+
+# giotto-deep's own run of its tutorial, in its own environment (Python 3.10, torch 1.12.1),
+# never part of `make test`. Writes book/results/gdeep_reference.json.
+GDEEP_VENV := .venv-gdeep
+GDEEP_DIR  := reference/giotto-deep
+GDEEP_ARGS ?=
+
+$(GDEEP_VENV)/bin/python:
+	@py=$$($(GDEEP_DIR)/find_python310.sh) || exit 1; \
+	echo "giotto-deep environment: $$py -> $(GDEEP_VENV)/ (about 3 GB)"; \
+	start=$$(date +%s); \
+	"$$py" -m venv $(GDEEP_VENV) && \
+	$(GDEEP_VENV)/bin/python -m pip install --upgrade pip && \
+	$(GDEEP_VENV)/bin/python -m pip install -r $(GDEEP_DIR)/requirements.lock.txt || \
+	  { rm -rf $(GDEEP_VENV); echo "giotto-deep environment: install failed" >&2; exit 1; }; \
+	echo "giotto-deep environment built in $$(( $$(date +%s) - start )) s"
+
+gdeep-reference: $(GDEEP_VENV)/bin/python ## giotto-deep 0.0.4's own run of its tutorial (own env; not in make test)
+	@start=$$(date +%s); \
+	$(GDEEP_VENV)/bin/python $(GDEEP_DIR)/run_tutorial.py $(GDEEP_ARGS) && \
+	echo "giotto-deep reference run took $$(( $$(date +%s) - start )) s"
+
+gdeep-lock: ## re-resolve giotto-deep's environment from requirements.txt and rewrite the lock
+	@py=$$($(GDEEP_DIR)/find_python310.sh) || exit 1; \
+	rm -rf $(GDEEP_VENV).lock-tmp && "$$py" -m venv $(GDEEP_VENV).lock-tmp && \
+	$(GDEEP_VENV).lock-tmp/bin/python -m pip install --upgrade pip && \
+	$(GDEEP_VENV).lock-tmp/bin/python -m pip install -r $(GDEEP_DIR)/requirements.txt && \
+	{ sed -n '1,/^# this lock/p' $(GDEEP_DIR)/requirements.lock.txt; \
+	  $(GDEEP_VENV).lock-tmp/bin/python -m pip freeze; } > $(GDEEP_DIR)/requirements.lock.txt.new && \
+	mv $(GDEEP_DIR)/requirements.lock.txt.new $(GDEEP_DIR)/requirements.lock.txt && \
+	rm -rf $(GDEEP_VENV).lock-tmp
 
 clean:
 	rm -rf _build

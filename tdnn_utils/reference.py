@@ -1,0 +1,102 @@
+"""giotto-deep's own run of its tutorial, read from ``book/results/gdeep_reference.json``.
+
+The file is written by ``reference/giotto-deep/run_tutorial.py`` (``make gdeep-reference``) in
+giotto-deep's own environment (Python 3.10, giotto-deep 0.0.4, torch 1.12.1); this module only
+reads it, so the book's environment never needs giotto-deep.
+
+- :func:`load_gdeep_reference` returns the JSON as a dict, after checking its shape;
+- :func:`gdeep_betti_table` returns its per-layer Betti numbers as a tidy DataFrame;
+- :func:`gdeep_accuracy_table` returns its accuracies, one row per (activation, seed).
+
+Layers are those giotto-deep's ``ModelExtractor.get_activations`` hooks: the outputs of the
+``Linear`` layers (before the activation) and, last, the model's output, which repeats the
+logits; the input is not among them. Betti numbers are giotto-deep's, at one threshold
+(0.5) on the 500-point batch pooled over both classes: its beta_0 is *reduced* (pieces - 1).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+__all__ = ["ACTIVATIONS", "DEFAULT_PATH", "gdeep_accuracy_table", "gdeep_betti_table",
+           "load_gdeep_reference"]
+
+#: The results file, relative to the repository root.
+DEFAULT_PATH = Path(__file__).resolve().parents[1] / "book" / "results" / "gdeep_reference.json"
+
+#: giotto-deep tutorial's activation names -> this book's names (tdnn_utils.models).
+ACTIVATIONS = {"relu": "relu", "leakyrelu": "leaky_relu", "tanh": "tanh", "sigmoid": "sigmoid"}
+
+_TOP_KEYS = ("activations", "betti_method", "data", "layers", "settings", "versions")
+
+
+def load_gdeep_reference(path=None) -> dict:
+    """giotto-deep's reference run as a dict (``path`` defaults to :data:`DEFAULT_PATH`).
+
+    Raises ``FileNotFoundError`` naming the command that makes the file, and ``ValueError``
+    when the file lacks a top-level key, an activation, or a run's Betti list does not have
+    one entry per hooked layer.
+    """
+    path = Path(DEFAULT_PATH if path is None else path)
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"{path} is missing; make it with `make gdeep-reference` (giotto-deep's own "
+            f"environment, Python 3.10)")
+    document = json.loads(path.read_text())
+    missing = [key for key in _TOP_KEYS if key not in document]
+    if missing:
+        raise ValueError(f"{path} lacks the keys {missing}")
+    unknown = set(document["activations"]) - set(ACTIVATIONS)
+    if unknown or not document["activations"]:
+        raise ValueError(f"{path}: activations {sorted(document['activations'])}; "
+                         f"expected some of {sorted(ACTIVATIONS)}")
+    n_layers = len(document["layers"]["hooked"])
+    for activation, entry in document["activations"].items():
+        for run in entry["runs"]:
+            if len(run["betti"]) != n_layers:
+                raise ValueError(f"{path}: {activation} seed {run['seed']} has "
+                                 f"{len(run['betti'])} Betti rows for {n_layers} layers")
+    return document
+
+
+def gdeep_betti_table(reference=None) -> pd.DataFrame:
+    """Per-layer Betti numbers of giotto-deep's run as a tidy table.
+
+    ``reference`` is a dict from :func:`load_gdeep_reference`, or a path, or ``None`` for
+    the default file. Columns: ``activation`` (the book's name: relu, leaky_relu, tanh,
+    sigmoid), ``seed``, ``layer`` (the hooked module's name: ``linears.0`` ...,
+    ``<model>`` for the model's own output), ``depth`` (1 for the first hooked layer: the
+    input, depth 0, is not hooked), ``dim`` (0 or 1), ``betti`` (giotto-deep's count; beta_0
+    is reduced).
+    """
+    if not isinstance(reference, dict):
+        reference = load_gdeep_reference(reference)
+    layers = [layer["name"] for layer in reference["layers"]["hooked"]]
+    dims = reference["settings"]["homology_dimensions"]
+    rows = []
+    for activation, entry in reference["activations"].items():
+        for run in entry["runs"]:
+            for depth, (layer, betti) in enumerate(zip(layers, run["betti"]), start=1):
+                rows += [{"activation": ACTIVATIONS[activation], "seed": int(run["seed"]),
+                          "layer": layer, "depth": depth, "dim": int(dim), "betti": int(b)}
+                         for dim, b in zip(dims, betti)]
+    return pd.DataFrame(rows, columns=["activation", "seed", "layer", "depth", "dim", "betti"])
+
+
+def gdeep_accuracy_table(reference=None) -> pd.DataFrame:
+    """Accuracies of giotto-deep's run, one row per (activation, seed).
+
+    Columns: ``activation``, ``seed``, ``train_accuracy`` (on the Trainer's own 80% training
+    split), ``val_accuracy`` (its 20% validation split), ``all_points_accuracy`` (the whole
+    data set), as fractions.
+    """
+    if not isinstance(reference, dict):
+        reference = load_gdeep_reference(reference)
+    columns = ["train_accuracy", "val_accuracy", "all_points_accuracy"]
+    rows = [{"activation": ACTIVATIONS[activation], "seed": int(run["seed"]),
+             **{column: float(run[column]) for column in columns}}
+            for activation, entry in reference["activations"].items() for run in entry["runs"]]
+    return pd.DataFrame(rows, columns=["activation", "seed", *columns])
