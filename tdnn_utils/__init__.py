@@ -4,7 +4,9 @@ One job per module:
 
 - :mod:`tdnn_utils.datasets`: point clouds (entangled tori, Naitzat's D-I, D-II, D-III);
 - :mod:`tdnn_utils.images`: image data by name (digits, MNIST-format files, CIFAR-10), PCA problems, label corruption;
+- :mod:`tdnn_utils.engines`: the persistence engines (giotto-ph, or gudhi where it has no wheel), one answer;
 - :mod:`tdnn_utils.topology`: distances, Betti numbers at a scale, persistence, summaries;
+- :mod:`tdnn_utils.trust`: whether a layer's hop-metric reading can be trusted (three checks, one rule);
 - :mod:`tdnn_utils.models`: fully connected networks and reading their layers;
 - :mod:`tdnn_utils.cnn`: ResNet, DenseNet, EfficientNet families (tiny / small / standard) and LeNet;
 - :mod:`tdnn_utils.training`: one training loop with seeds, device choice, callbacks and a history;
@@ -14,8 +16,11 @@ One job per module:
 - :mod:`tdnn_utils.regularizers`: differentiable Vietoris-Rips persistence of a batch and topological losses;
 - :mod:`tdnn_utils.regularization`: Chapter 4's paired experiment (arms, runs, comparisons);
 - :mod:`tdnn_utils.verdicts`: the numbers a verdict rests on, and the verdict rules;
+- :mod:`tdnn_utils.paper`: what the papers report, to draw beside the book's numbers;
+- :mod:`tdnn_utils.reference`: giotto-deep's own run of its tutorial, read from its results file;
 - :mod:`tdnn_utils.plotting`: the plotly figures the chapters share;
-- :mod:`tdnn_utils.runs`: presets and the papermill runner.
+- :mod:`tdnn_utils.runs`: presets and the papermill runner;
+- :mod:`tdnn_utils.chapters`: the chapters' paired sources, their one install cell and Colab link.
 """
 
 __version__ = "0.1.0"
