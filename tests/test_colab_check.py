@@ -150,10 +150,16 @@ def test_kernel_startup_file_makes_the_install_cell_take_its_colab_branch(tmp_pa
     calls = []
     monkeypatch.setattr(subprocess, "run",
                         lambda args, **k: calls.append(args) or types.SimpleNamespace(returncode=0))
-    namespace = {}
-    exec(startup.read_text(), namespace)  # what IPython runs when the kernel starts
-    assert "google.colab" in sys.modules
-    exec(chapters.install_cell(), namespace)  # the chapters' install cell, unchanged
+    namespace, before = {}, set(sys.modules)
+    try:
+        exec(startup.read_text(), namespace)  # what IPython runs when the kernel starts
+        assert "google.colab" in sys.modules
+        exec(chapters.install_cell(), namespace)  # the chapters' install cell, unchanged
+    finally:  # the stub must not outlive the test (plotting.show picks Colab's renderer)
+        for name in set(sys.modules) - before:
+            if name == "google" or name.startswith("google."):
+                del sys.modules[name]
+    assert "google.colab" not in sys.modules
     assert calls and calls[0][1:5] == ["-m", "pip", "install", "-q"]
     assert calls[0][5] == f"tdnn_utils @ git+{chapters.repository()}.git@v{__version__}"
 
