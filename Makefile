@@ -9,7 +9,7 @@ ONLY   ?=
 # the CUDA libraries, several GB). https://download.pytorch.org/whl/cpu: the CPU-only build.
 TORCH_INDEX ?=
 
-.PHONY: install test unit notebooks browser book runs sync check-sources benchmark clean gdeep-reference gdeep-lock
+.PHONY: install test unit notebooks browser book runs sync check-sources benchmark colab-check clean gdeep-reference gdeep-lock
 
 install: ## make .venv with the pinned environment, and Chromium for the browser test
 	$(PYTHON) -m venv $(VENV)
@@ -88,6 +88,10 @@ gdeep-lock: ## re-resolve giotto-deep's environment from requirements.txt and re
 	  $(GDEEP_VENV).lock-tmp/bin/python -m pip freeze; } > $(GDEEP_DIR)/requirements.lock.txt.new && \
 	mv $(GDEEP_DIR)/requirements.lock.txt.new $(GDEEP_DIR)/requirements.lock.txt && \
 	rm -rf $(GDEEP_VENV).lock-tmp
+
+# Not part of `make test` (it downloads several GB once, then takes many minutes): see README, "Colab check".
+colab-check: ## run every chapter as Colab would: Python 3.13, Colab's numpy/torch/sklearn/plotly/pandas in .colab/venv, fake google.colab, the install cell pip-installing this working tree [ONLY=01] [REBUILD=1]
+	$(PYTHON) tools/colab_check.py $(if $(ONLY),--only $(ONLY)) $(if $(REBUILD),--rebuild)
 
 clean:
 	rm -rf _build

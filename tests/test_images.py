@@ -11,7 +11,8 @@ from tdnn_utils import images
 def write_idx(path, array, type_code=0x08):
     header = bytes([0, 0, type_code, array.ndim]) + b"".join(int(n).to_bytes(4, "big") for n in array.shape)
     data = header + array.astype(">u1" if type_code == 0x08 else ">i4").tobytes()
-    (gzip.open if path.suffix == ".gz" else open)(path, "wb").write(data)
+    with (gzip.open if path.suffix == ".gz" else open)(path, "wb") as handle:  # closed: 3.12+ buffers gzip writes
+        handle.write(data)
 
 
 @pytest.mark.parametrize("suffix", ["", ".gz"])
