@@ -181,7 +181,8 @@ class FFEnsemble(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Logits (E, n, widths[-1]) of every member, from x (n, in) or (E, n, in)."""
-        return _forward(self.activation, list(self.weights), list(self.biases), x)
+        return _forward(_activation_function(self.activation_name, self.negative_slope),
+                        list(self.weights), list(self.biases), x)
 
     def member(self, e: int) -> FFNet:
         """Member ``e`` as a plain :class:`~tdnn_utils.models.FFNet` on the CPU (a copy)."""
@@ -210,6 +211,25 @@ class FFEnsemble(nn.Module):
         for params in (self.weights, self.biases):
             for l in range(len(params)):
                 params[l] = nn.Parameter(params[l].index_select(0, index))
+
+
+def _activation_function(name: str, negative_slope: float):
+    """The activation as a function of the stacked pre-activations, in place where autograd allows.
+
+    The batched pre-activations are large (members x points x width) and used once, so
+    relu, leaky relu (slope > 0), tanh and sigmoid overwrite them instead of allocating a
+    new tensor each layer and step; their backward reads their output, which is kept. The
+    values are those of :func:`tdnn_utils.models.make_activation`'s module.
+    """
+    if name == "relu":
+        return torch.relu_
+    if name == "leaky_relu" and negative_slope > 0:
+        return lambda h: F.leaky_relu_(h, negative_slope)
+    if name == "tanh":
+        return torch.tanh_
+    if name == "sigmoid":
+        return torch.sigmoid_
+    return make_activation(name, negative_slope)
 
 
 class _MemberwiseLinear(torch.autograd.Function):
@@ -444,7 +464,7 @@ def fit_ensemble(
     y_padded[:n_points] = y
     X, y = X_padded.to(torch_device), y_padded.to(torch_device)
     real = torch.arange(padded, device=torch_device) < n_points  # not a padding row
-    activation_fn = make_activation(activation, float(negative_slope))
+    activation_fn = _activation_function(activation, float(negative_slope))
     n_members = len(seeds)
     width = n_members if max_active is None else min(max_active, n_members)
     ensemble = FFEnsemble(widths, activation, [seeds[e] for e in range(width)],
