@@ -48,6 +48,10 @@ ADAM_EPS = 1e-8
 #: Point counts are padded to a multiple of this (16 float32 = 64 bytes); see fit_ensemble.
 ROW_ALIGNMENT = 16
 
+#: On the CPU, the largest stacked activation of one group of members stays under this
+#: many bytes (see fit_ensemble).
+GROUP_BYTES = 16 * 2**20
+
 
 # ------------------------------------------------------------------------------ checks
 def _check_int(value, name: str, minimum: int = 1, *, none: bool = False):
@@ -347,6 +351,12 @@ class _Slot:
     t: int = 0  # optimiser steps taken in this attempt
 
 
+def _groups(n: int, size: int) -> list[slice]:
+    """Rows 0..n-1 in ceil(n / size) consecutive groups of nearly equal sizes."""
+    bounds = np.linspace(0, n, -(-n // size) + 1).round().astype(int)
+    return [slice(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:])]
+
+
 def _round_up(n: int, multiple: int) -> int:
     return -(-n // multiple) * multiple
 
@@ -452,10 +462,12 @@ def fit_ensemble(
     log_every = max(1, total_steps // 200)
     beta1, beta2 = ADAM_BETAS
 
-    # Every member's rows start on a 64-byte boundary (point counts padded to a multiple of
-    # 16 with rows of weight 0): MKL's products depend on the alignment of their operands,
-    # and with aligned slabs a member's arithmetic does not depend on which other members
-    # share its batch (a member of 3 equals the same member trained alone, bit for bit).
+    # Point counts are padded to a multiple of 16 with rows of weight 0, so that every
+    # member's slab of every stacked tensor starts on a 64-byte boundary: MKL's products
+    # round differently with the alignment of their operands. With this and the per-member
+    # weight gradients (_MemberwiseLinear), a member's arithmetic on the CPU does not depend
+    # on the other members of its batch: a member of 3 equals the member trained alone, bit
+    # for bit (tested), so a sweep's results do not depend on how it groups its networks.
     padded = _round_up(n_points, ROW_ALIGNMENT)
     rows = _round_up(batch, ROW_ALIGNMENT)
     X_padded = torch.zeros((padded, X.shape[1]), dtype=X.dtype)
@@ -476,6 +488,14 @@ def fit_ensemble(
               if minibatch else None)
     offsets = torch.arange(rows, device=torch_device)
     in_batch_rows = offsets < batch
+    n_layers = len(widths) - 1
+    # On the CPU, members go through the forward and backward pass in groups whose largest
+    # tensor (members x points x widest layer) stays under GROUP_BYTES: glibc returns
+    # blocks over 32 MB to the system when freed, and every step would then fault in fresh
+    # pages for each of them (measured: 60 members of 9x15 on 9,450 points, 34 MB blocks,
+    # cost 1.7 times as much per network and step as 30). A GPU takes all members at once.
+    group_size = (max(1, GROUP_BYTES // (4 * rows * max(widths)))
+                  if torch_device.type == "cpu" else max(1, width))
 
     def new_slot(member: int, attempt: int) -> _Slot:
         seed = seeds[member] + ATTEMPT_SEED_STRIDE * attempt
@@ -500,10 +520,15 @@ def fit_ensemble(
         correct = torch.zeros(len(members), dtype=torch.long, device=torch_device)
         weights = [W.index_select(0, index) for W in ensemble.weights]
         biases = [b.index_select(0, index) for b in ensemble.biases]
-        for start in range(0, padded, 16 * 1024):  # bounded memory for many members
-            chunk = slice(start, start + 16 * 1024)
-            logits = _forward(activation_fn, weights, biases, X[chunk])
-            correct += ((logits.argmax(2) == y[chunk]) & real[chunk]).sum(1)
+        chunk = min(padded, 16 * 1024)  # points at a time (a multiple of ROW_ALIGNMENT)
+        size = (max(1, GROUP_BYTES // (4 * chunk * max(widths)))
+                if torch_device.type == "cpu" else len(members))
+        for group in _groups(len(members), size):
+            for start in range(0, padded, chunk):
+                points = slice(start, start + chunk)
+                logits = _forward(activation_fn, [W[group] for W in weights],
+                                  [b[group] for b in biases], X[points])
+                correct[group] += ((logits.argmax(2) == y[points]) & real[points]).sum(1)
         return correct.tolist()
 
     slots = [new_slot(e, 0) for e in range(width)]
@@ -542,22 +567,30 @@ def fit_ensemble(
             index = torch.as_tensor(position * batch, device=torch_device)[:, None] + offsets
             mask = in_batch_rows & (index < n_points)  # the last batch of an epoch may be short
             index = orders.gather(1, index.clamp_(max=n_points - 1))
-            inputs, targets = X[index], y[index]
         else:
             mask = real.expand(n_slots, padded)
-            inputs, targets = X, y.expand(n_slots, padded)
 
-        logits = _forward(activation_fn, params[:len(params) // 2], params[len(params) // 2:], inputs)
-        n_classes = logits.shape[2]
-        ce = F.cross_entropy(logits.reshape(-1, n_classes), targets.reshape(-1),
-                             reduction="none").view(n_slots, -1)
-        count_tensor = mask.sum(1)
-        losses = (ce * mask).sum(1) / count_tensor  # each member's mean over its own batch
-        with torch.no_grad():
-            correct = ((logits.argmax(2) == targets) & mask).sum(1)
         for p in params:
             p.grad = None
-        losses.sum().backward()  # member e's gradient is that of its own mean loss
+        losses, correct = [], []
+        for group in _groups(n_slots, group_size):  # gradients add up over the groups
+            if minibatch:
+                inputs, targets = X[index[group]], y[index[group]]
+            else:
+                inputs, targets = X, y.expand(group.stop - group.start, padded)
+            logits = _forward(activation_fn, [W[group] for W in params[:n_layers]],
+                              [b[group] for b in params[n_layers:]], inputs)
+            ce = F.cross_entropy(logits.reshape(-1, logits.shape[2]), targets.reshape(-1),
+                                 reduction="none").view(logits.shape[:2])
+            # each member's mean over its own batch: its gradient is that of its own loss
+            group_losses = (ce * mask[group]).sum(1) / mask[group].sum(1)
+            group_losses.sum().backward()
+            losses.append(group_losses.detach())
+            with torch.no_grad():
+                correct.append(((logits.argmax(2) == targets) & mask[group]).sum(1))
+            del logits, ce, group_losses
+        losses, correct = torch.cat(losses), torch.cat(correct)
+        count_tensor = mask.sum(1)
         adam_step(params, [p.grad for p in params], exp_avgs, exp_avg_sqs, step_size,
                   bias_correction2_sqrt)
         host = torch.stack([losses.detach(), correct.to(losses.dtype),
