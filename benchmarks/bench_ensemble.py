@@ -21,6 +21,9 @@ one ensemble per activation. Rounds interleave the arms (one at a time, then bat
 same seeds), so a machine that gets busier or quieter affects both; the summary gives the
 median ratio and its range over rounds, and the load average with every round.
 
+``--configs tori-batch500 --architectures 5x25`` runs Chapter 1's mini-batch setting instead
+(entangled tori, 6,400 points, batches of 500, 5 hidden layers of width 25).
+
 ``--impl`` times one forward + backward pass of 30 members three ways (``baddbmm`` with
 per-member weight gradients, as :class:`~tdnn_utils.ensemble.FFEnsemble` does; ``baddbmm``
 with autograd's batched weight gradient; ``torch.func.vmap`` of ``functional_call``).
@@ -44,15 +47,17 @@ import time
 import numpy as np
 import torch
 
-from tdnn_utils.datasets import naitzat, naitzat_homology_subset
+from tdnn_utils.datasets import entangled_tori, naitzat, naitzat_homology_subset
 from tdnn_utils.ensemble import fit_ensemble
 from tdnn_utils.models import FFNet
 from tdnn_utils.training import fit_until_perfect
 
 ACTIVATIONS = ("relu", "leaky_relu", "tanh")
-CONFIGS = {  # name -> (loader, learning rate)
-    "D-I": (lambda: naitzat("D-I"), 0.01),
-    "D-III": (lambda: naitzat_homology_subset("D-III"), 0.02),
+CONFIGS = {  # name -> (loader, learning rate, batch size: None is full batch)
+    "D-I": (lambda: naitzat("D-I"), 0.01, None),
+    "D-III": (lambda: naitzat_homology_subset("D-III"), 0.02, None),
+    # Chapter 1's setting: entangled tori (20 angles, 6,400 points), batches of 500
+    "tori-batch500": (lambda: entangled_tori(n_pts=20), 0.01, 500),
 }
 HALVING = 2_500
 
@@ -71,7 +76,7 @@ def load_average() -> str:
     return ", ".join(f"{value:.2f}" for value in os.getloadavg())
 
 
-def one_at_a_time(X, y, hidden, activation, seeds, *, steps, lr, attempts):
+def one_at_a_time(X, y, hidden, activation, seeds, *, steps, lr, attempts, batch_size=None):
     """Train the networks one after the other; returns (wall s, CPU s of this process, at 100%)."""
     widths = [X.shape[1], *hidden, 2]
     start, cpu = time.perf_counter(), time.process_time()
@@ -79,18 +84,19 @@ def one_at_a_time(X, y, hidden, activation, seeds, *, steps, lr, attempts):
     for seed in seeds:
         _, history, _ = fit_until_perfect(
             lambda: FFNet(widths, activation), X, y, seed=seed, max_attempts=attempts,
-            steps=steps, lr=lr, lr_halving_every=HALVING, device="cpu", progress=False)
+            steps=steps, lr=lr, lr_halving_every=HALVING, batch_size=batch_size, device="cpu",
+            progress=False)
         perfect += history.reached_perfect
     return time.perf_counter() - start, time.process_time() - cpu, perfect
 
 
-def batched(X, y, hidden, activation, seeds, *, steps, lr, attempts):
+def batched(X, y, hidden, activation, seeds, *, steps, lr, attempts, batch_size=None):
     """Train the networks as one ensemble; returns (wall s, CPU s of this process, at 100%)."""
     widths = [X.shape[1], *hidden, 2]
     start, cpu = time.perf_counter(), time.process_time()
     members = fit_ensemble(widths, activation, X, y, list(seeds), steps=steps, lr=lr,
-                           lr_halving_every=HALVING, max_attempts=attempts, device="cpu",
-                           progress=False)
+                           lr_halving_every=HALVING, max_attempts=attempts,
+                           batch_size=batch_size, device="cpu", progress=False)
     return (time.perf_counter() - start, time.process_time() - cpu,
             sum(m.reached_perfect for m in members))
 
@@ -102,11 +108,13 @@ def warm_up(X, y):
 
 def compare(config, arch, args):
     X, y = load(config)
-    hidden, lr = architecture(arch), CONFIGS[config][1]
+    (_, lr, batch_size), hidden = CONFIGS[config], architecture(arch)
     torch.set_num_threads(args.threads)
     warm_up(X, y)
     n = args.networks
-    print(f"{config} ({len(X):,} points, {X.shape[1]}-D), {arch}, lr {lr}, halved every "
+    batches = ("full batch" if batch_size is None else
+               f"batches of {batch_size}, the whole set checked after every step as fit does")
+    print(f"{config} ({len(X):,} points, {X.shape[1]}-D, {batches}), {arch}, lr {lr}, halved every "
           f"{HALVING:,} steps: {n * len(ACTIVATIONS)} networks ({n} per activation, one "
           f"ensemble per activation) x {args.steps} steps, {args.attempts} attempt(s), "
           f"{args.threads} torch thread(s)", flush=True)
@@ -119,7 +127,8 @@ def compare(config, arch, args):
             wall[arm], cpu[arm], perfect[arm] = 0.0, 0.0, 0
             for activation in ACTIVATIONS:
                 seconds, cpu_seconds, done = train(X, y, hidden, activation, seeds,
-                                                   steps=args.steps, lr=lr, attempts=args.attempts)
+                                                   steps=args.steps, lr=lr, attempts=args.attempts,
+                                                   batch_size=batch_size)
                 wall[arm] += seconds
                 cpu[arm] += cpu_seconds
                 perfect[arm] += done
@@ -242,10 +251,14 @@ def implementations(args):
 
 
 def _plain_forward(model, x):
+    """FFEnsemble's forward pass (same in-place activation) with autograd's own baddbmm backward."""
+    from tdnn_utils.ensemble import _activation_function
+
+    activation = _activation_function(model.activation_name, model.negative_slope)
     x = x.expand(model.n_members, *x.shape).contiguous()
     h = torch.baddbmm(model.biases[0], x, model.weights[0])
     for W, b in zip(list(model.weights)[1:], list(model.biases)[1:]):
-        h = torch.baddbmm(b, model.activation(h), W)
+        h = torch.baddbmm(b, activation(h), W)
     return h
 
 
