@@ -6,6 +6,14 @@ network pays PyTorch's per-operation overhead on its own; stacked, E networks sh
 operation: their weights become tensors of shape (E, in, out) and every layer is one batched
 matrix product (:func:`torch.baddbmm`).
 
+What that buys depends on where the time goes (``benchmarks/bench_ensemble.py``, 2 shared CPU
+cores, PyTorch 2.13 CPU build, one thread): a full-batch step of a 9x15 network on D-I
+(7,800 points) or D-III (9,450 points) is about 10 ms of arithmetic, and the per-operation
+overhead that batching saves is a small part of it, so an ensemble trains about 1.1-1.3x as
+many networks per CPU second there. With small mini-batches the overhead dominates and the
+gain is large (3 hidden layers of width 5, batches of 200: 3-9x). On a GPU a 9x15 network
+alone leaves the device idle, so the gain there should be far larger (not measured here).
+
 - :class:`FFEnsemble`: E members of one :class:`~tdnn_utils.models.FFNet` architecture,
   stacked; member ``e`` is initialised exactly as ``FFNet`` is after
   ``seed_everything(seeds[e])``, and :meth:`FFEnsemble.member` gives it back as a plain
