@@ -303,7 +303,7 @@ def main(argv=None):
           f"[{load_average()}]", flush=True)
     print("timing: wall time of the training calls (build, train, read back), data excluded; "
           "ratio = one-at-a-time time / batched time for the same networks and seeds", flush=True)
-    for config in args.configs.split(","):
+    for config in filter(None, args.configs.split(",")):  # --configs "": layouts only
         for arch in args.architectures.split(","):
             compare(config, arch, args)
     if args.impl:
