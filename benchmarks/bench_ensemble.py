@@ -35,7 +35,7 @@ ensemble sizes (``--sizes``) in three layouts of the 2 cores: 1 process with 1 t
 1 process with 2 threads, 2 processes with 1 thread each (each process its own ensemble),
 against one network at a time in the same layouts.
 
-Run: ``python benchmarks/bench_ensemble.py`` (about 8 minutes on an idle 2-core machine;
+Run: ``python benchmarks/bench_ensemble.py`` (9 minutes measured on the 2 cores at a load of 3-5;
 ``--no-explore --no-impl`` for the main comparison alone).
 """
 
