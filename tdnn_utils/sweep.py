@@ -1,16 +1,20 @@
 """Sweeps over (data set, architecture, activation, seed), as Naitzat et al. run them.
 
 Each network is trained to 100% training accuracy (fresh starts allowed, counted), then the
-Betti numbers of each class are measured on every layer with one fixed metric. The sweep
-runs networks in parallel (joblib's process pool on one machine, or a Dask cluster), and
-saves every finished network to its own file in a cache folder as soon as it finishes: an
-interrupted sweep resumes where it stopped, and a re-run with the same parameters reuses
-what is there.
+Betti numbers of each class are measured on every layer with one fixed metric. Networks of
+one (problem, hidden widths, activation) are trained together, as one batched model of up
+to ``ensemble_size`` members (:func:`tdnn_utils.ensemble.fit_ensemble`: each member trains,
+stops and restarts exactly as it would alone). The sweep runs these ensembles in parallel
+(joblib's process pool on one machine, or a Dask cluster), and saves every network to its
+own file in a cache folder as soon as its ensemble finishes: an interrupted sweep resumes
+where it stopped, and a re-run with the same parameters reuses what is there.
 
 - :class:`Problem`: one data set as the sweep sees it (training points, measured points, metric).
 - :class:`Protocol`: the training protocol (full-batch Adam, step decay, attempts).
 - :class:`NetworkSpec`: one network of the sweep; :func:`grid` makes them.
-- :func:`train_and_measure`: one network, start to finish (what a worker runs).
+- :func:`measure`: what is measured on one trained network (Betti rows of every layer).
+- :func:`train_and_measure_ensemble`: networks of one architecture, trained together, then
+  measured one by one (what a worker runs); :func:`train_and_measure`: one network.
 - :func:`run_sweep`: all of them, with a progress bar, cache and back end.
 """
 
@@ -32,8 +36,8 @@ import torch
 from tqdm import tqdm
 
 from . import topology
+from .ensemble import fit_ensemble
 from .models import ACTIVATIONS, FFNet, layer_activations
-from .training import fit_until_perfect
 
 BACKENDS = ("loky", "dask")
 NETWORK_COLUMNS = ["problem", "architecture", "hidden", "activation", "seed", "perfect",
@@ -151,47 +155,76 @@ def grid(problems: Sequence[str], architectures: Mapping[str, Sequence[int]],
             in itertools.product(problems, architectures, activations, seeds)]
 
 
-def train_and_measure(spec: NetworkSpec, problem: Problem, protocol: Protocol,
-                      threads: int = 1) -> dict:
-    """Train one network to 100% (or run out of attempts), then measure every layer.
+def measure(model: FFNet, problem: Problem) -> list[dict]:
+    """What the sweep measures on one trained network: Betti rows of every layer.
 
-    Runs with ``threads`` torch threads (restored afterwards), so parallel workers do not
-    compete for cores. Returns ``{"network": {...}, "betti": [rows]}``, JSON-ready; a network
-    that never reached 100% has no Betti rows, as the paper discards it.
+    Betti numbers of each class of ``problem.X_measure`` on every layer's output (input,
+    hidden layers after their activation, logits), with the problem's fixed metric. Returns
+    JSON-ready rows with the columns of :func:`tdnn_utils.topology.betti_by_layer`
+    (``layer``, ``depth``, ``label``, ``dim``, ``betti``); extend here to measure more.
     """
-    if spec.problem != problem.name:
-        raise ValueError(f"spec is for problem {spec.problem!r} but got {problem.name!r}")
+    table = topology.betti_by_layer(layer_activations(model, problem.X_measure),
+                                    problem.y_measure, problem.scale, k=problem.k,
+                                    maxdim=problem.maxdim)
+    return table.to_dict("records")
+
+
+def train_and_measure_ensemble(specs: Sequence[NetworkSpec], problem: Problem,
+                               protocol: Protocol, threads: int = 1) -> list[dict]:
+    """Train networks of one architecture together to 100% (or out of attempts), then measure each.
+
+    ``specs`` share the problem, hidden widths and activation, and differ in seed; they are
+    trained as one :func:`~tdnn_utils.ensemble.fit_ensemble` (each member exactly as
+    ``fit_until_perfect`` would train it alone), then every network that reached 100% is
+    measured with :func:`measure`. Runs with ``threads`` torch threads (restored
+    afterwards), so parallel workers do not compete for cores.
+
+    Returns one record per spec, in order: ``{"network": {...}, "betti": [rows]}``,
+    JSON-ready; a network that never reached 100% has no Betti rows, as the paper discards
+    it. ``train_seconds`` is the network's share of the ensemble's training time (each
+    step's time split equally among the networks still training at that step);
+    ``topology_seconds`` is its own measurement time.
+    """
+    specs = list(specs)
+    if not specs:
+        raise ValueError("specs is empty; give at least one network")
+    for spec in specs:
+        if spec.problem != problem.name:
+            raise ValueError(f"spec is for problem {spec.problem!r} but got {problem.name!r}")
+    shapes = {(spec.hidden, spec.activation) for spec in specs}
+    if len(shapes) > 1:
+        raise ValueError(f"an ensemble has one architecture and activation; got {sorted(shapes)}")
+    hidden, activation = shapes.pop()
     previous_threads = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
-        widths = [problem.n_features, *spec.hidden, int(problem.y_train.max()) + 1]
-
-        def build():
-            return FFNet(widths, spec.activation, negative_slope=protocol.negative_slope)
-
-        start = time.perf_counter()
-        model, history, attempts = fit_until_perfect(
-            build, problem.X_train, problem.y_train, max_attempts=protocol.max_attempts,
-            seed=spec.seed, steps=protocol.steps, lr=protocol.lr,
-            lr_halving_every=protocol.lr_halving_every, device=protocol.device, progress=False)
-        train_seconds = time.perf_counter() - start
-        betti_rows = []
-        start = time.perf_counter()
-        if history.reached_perfect:
-            table = topology.betti_by_layer(layer_activations(model, problem.X_measure),
-                                            problem.y_measure, problem.scale, k=problem.k,
-                                            maxdim=problem.maxdim)
-            betti_rows = table.to_dict("records")
-        topology_seconds = time.perf_counter() - start
+        widths = [problem.n_features, *hidden, int(problem.y_train.max()) + 1]
+        members = fit_ensemble(
+            widths, activation, problem.X_train, problem.y_train, [spec.seed for spec in specs],
+            steps=protocol.steps, lr=protocol.lr, lr_halving_every=protocol.lr_halving_every,
+            max_attempts=protocol.max_attempts, device=protocol.device,
+            negative_slope=protocol.negative_slope, progress=False)
+        records = []
+        for spec, member in zip(specs, members):
+            start = time.perf_counter()
+            betti_rows = measure(member.model, problem) if member.reached_perfect else []
+            topology_seconds = time.perf_counter() - start
+            network = {"problem": spec.problem, "architecture": spec.architecture,
+                       "hidden": "×".join(map(str, spec.hidden)), "activation": spec.activation,
+                       "seed": spec.seed, "perfect": bool(member.reached_perfect),
+                       "attempts": int(member.attempts), "steps": int(member.steps),
+                       "train_seconds": round(member.train_seconds, 3),
+                       "topology_seconds": round(topology_seconds, 3)}
+            records.append({"network": network, "betti": betti_rows})
     finally:
         torch.set_num_threads(previous_threads)
-    network = {"problem": spec.problem, "architecture": spec.architecture,
-               "hidden": "×".join(map(str, spec.hidden)), "activation": spec.activation,
-               "seed": spec.seed, "perfect": bool(history.reached_perfect),
-               "attempts": int(attempts), "steps": int(history.steps_taken),
-               "train_seconds": round(train_seconds, 3),
-               "topology_seconds": round(topology_seconds, 3)}
-    return {"network": network, "betti": betti_rows}
+    return records
+
+
+def train_and_measure(spec: NetworkSpec, problem: Problem, protocol: Protocol,
+                      threads: int = 1) -> dict:
+    """One network, start to finish: :func:`train_and_measure_ensemble` of one member."""
+    return train_and_measure_ensemble([spec], problem, protocol, threads)[0]
 
 
 @dataclass
@@ -227,11 +260,31 @@ def _read_cached(path: Path) -> dict | None:
         return None  # missing, or a half-written file from a killed run: compute again
 
 
-def _check_backend(backend, n_jobs):
+def _check_backend(backend, n_jobs, ensemble_size):
     if backend not in BACKENDS:
         raise ValueError(f"backend {backend!r} is unknown; use one of {BACKENDS}")
-    if not isinstance(n_jobs, (int, np.integer)) or n_jobs < 1:
+    if isinstance(n_jobs, bool) or not isinstance(n_jobs, (int, np.integer)) or n_jobs < 1:
         raise ValueError(f"n_jobs={n_jobs!r} must be a positive integer")
+    if (isinstance(ensemble_size, bool) or not isinstance(ensemble_size, (int, np.integer))
+            or ensemble_size < 1):
+        raise ValueError(f"ensemble_size={ensemble_size!r} must be a positive integer")
+
+
+def ensembles(specs: Sequence[NetworkSpec], ensemble_size: int) -> list[list[int]]:
+    """Group networks that can train together: same problem, hidden widths and activation.
+
+    Returns lists of indices into ``specs``, each of at most ``ensemble_size``: a group of
+    n networks is cut into ceil(n / ensemble_size) ensembles of nearly equal sizes (31
+    networks and a size of 30 give 16 + 15, not 30 + 1), in the order of ``specs``.
+    """
+    groups: dict[tuple, list[int]] = {}
+    for i, spec in enumerate(specs):
+        groups.setdefault((spec.problem, spec.hidden, spec.activation), []).append(i)
+    chunks = []
+    for members in groups.values():
+        n_chunks = -(-len(members) // ensemble_size)
+        chunks += [list(part) for part in np.array_split(members, n_chunks)]
+    return [[int(i) for i in chunk] for chunk in chunks]
 
 
 def _run_loky(tasks, n_jobs):
@@ -254,8 +307,8 @@ def _run_dask(tasks, n_jobs, address):
         for _, problem, _, _ in tasks:
             if problem.name not in problems:
                 problems[problem.name] = client.scatter(problem, broadcast=True)
-        futures = [client.submit(_task, key, problems[problem.name], spec, protocol, pure=False)
-                   for key, problem, spec, protocol in tasks]
+        futures = [client.submit(_task, keys, problems[problem.name], specs, protocol, pure=False)
+                   for keys, problem, specs, protocol in tasks]
         for future in as_completed(futures):
             yield future.result()
     finally:
@@ -264,14 +317,14 @@ def _run_dask(tasks, n_jobs, address):
             cluster.close()
 
 
-def _task(key, problem, spec, protocol):
-    return key, train_and_measure(spec, problem, protocol)
+def _task(keys, problem, specs, protocol):
+    return list(zip(keys, train_and_measure_ensemble(specs, problem, protocol)))
 
 
 def run_sweep(specs: Sequence[NetworkSpec], problems: Mapping[str, Problem],
               protocol: Protocol = Protocol(), *, cache_dir=None, n_jobs: int = 1,
               backend: str = "loky", dask_address: str | None = None,
-              progress: bool = True) -> SweepResult:
+              ensemble_size: int = 30, progress: bool = True) -> SweepResult:
     """Train and measure every network in ``specs``; reuse and extend the cache.
 
     Parameters
@@ -281,18 +334,27 @@ def run_sweep(specs: Sequence[NetworkSpec], problems: Mapping[str, Problem],
     protocol : the training protocol, the same for every network.
     cache_dir : folder of per-network result files; ``None`` keeps nothing. A network whose
         file exists (same spec, data, metric and protocol) is read, not recomputed; each new
-        one is written as soon as it finishes.
-    n_jobs : parallel workers (processes; one torch thread each).
+        one is written as soon as its ensemble finishes.
+    n_jobs : parallel workers (processes; one torch thread each), each training one
+        ensemble at a time.
     backend : "loky" (joblib's process pool on this machine) or "dask" (a Dask cluster:
         the one at ``dask_address``, e.g. "tcp://scheduler:8786", or a local cluster of
         ``n_jobs`` worker processes started for this call).
-    progress : show a progress bar.
+    ensemble_size : the networks still to train are grouped by (problem, hidden widths,
+        activation) into ensembles of at most this many, each trained as one batched model
+        (see :func:`ensembles`). A network's result does not depend on the ensemble it is
+        in (on the CPU bit for bit; on a GPU up to rounding), so the cache holds the same
+        networks whatever the grouping. A network's file is written when its whole ensemble
+        is done, so an interrupted sweep loses the ensembles in flight. On 2 CPU cores
+        batching gains little for full-batch training (about 1.1-1.3x, much the same from
+        10 to 60 members: ``benchmarks/bench_ensemble.py``); on a GPU larger ensembles pay.
+    progress : show a progress bar (networks).
 
     Returns
     -------
     :class:`SweepResult`, rows in the order of ``specs`` whatever order they finished in.
     """
-    _check_backend(backend, n_jobs)
+    _check_backend(backend, n_jobs, ensemble_size)
     unknown = sorted({spec.problem for spec in specs} - set(problems))
     if unknown:
         raise ValueError(f"specs name problems {unknown}; known: {sorted(problems)}")
@@ -309,17 +371,23 @@ def run_sweep(specs: Sequence[NetworkSpec], problems: Mapping[str, Problem],
     for spec, key in zip(specs, keys):
         if key not in seen:
             seen.add(key)
-            pending.append((key, problems[spec.problem], spec, protocol))
+            pending.append((key, spec))
     spec_of = {key: spec for spec, key in zip(specs, keys)}
+    tasks = []
+    for chunk in ensembles([spec for _, spec in pending], ensemble_size):
+        chunk_specs = [pending[i][1] for i in chunk]
+        tasks.append(([pending[i][0] for i in chunk], problems[chunk_specs[0].problem],
+                      chunk_specs, protocol))
 
     bar = tqdm(total=len(seen), initial=reused, desc="networks", disable=not progress,
                mininterval=2.0)
-    results = _run_loky(pending, n_jobs) if backend == "loky" else _run_dask(pending, n_jobs, dask_address)
-    for key, record in results:
-        done[key] = record
-        if cache_dir is not None:
-            _write_atomic(_cache_path(cache_dir, spec_of[key], key), record)
-        bar.update(1)
+    results = _run_loky(tasks, n_jobs) if backend == "loky" else _run_dask(tasks, n_jobs, dask_address)
+    for finished in results:  # one ensemble: every network's file at once
+        for key, record in finished:
+            done[key] = record
+            if cache_dir is not None:
+                _write_atomic(_cache_path(cache_dir, spec_of[key], key), record)
+        bar.update(len(finished))
     bar.close()
     return _collect(specs, keys, done, computed=len(pending), reused=reused)
 

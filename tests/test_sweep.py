@@ -96,6 +96,33 @@ def test_two_loky_workers_give_the_sequential_results(reference, problem, specs)
     same(result, parallel)
 
 
+def test_networks_do_not_depend_on_the_ensembles_they_train_in(reference, problem, specs):
+    result, _ = reference  # relu seeds 0-1 trained together, tanh seeds 0-1 together
+    one_by_one = run_sweep(specs, {"D-I": problem}, PROTOCOL, ensemble_size=1, progress=False)
+    same(result, one_by_one)  # bit for bit on the CPU: same steps, attempts, Betti numbers
+
+
+def test_ensembles_group_one_architecture_and_activation_in_nearly_equal_parts():
+    specs = (grid(["D-I"], {"a": (5, 5)}, ["relu"], seeds=31)
+             + grid(["D-I"], {"b": (5, 5)}, ["relu"], seeds=2)  # same widths: trains with "a"
+             + grid(["D-I"], {"a": (5, 5)}, ["tanh"], seeds=2)
+             + grid(["D-II"], {"a": (5, 5)}, ["relu"], seeds=1))
+    chunks = sweep.ensembles(specs, ensemble_size=30)
+    assert [len(chunk) for chunk in chunks] == [17, 16, 2, 1]
+    assert sorted(i for chunk in chunks for i in chunk) == list(range(len(specs)))
+    for chunk in chunks:
+        assert len({(specs[i].problem, specs[i].hidden, specs[i].activation) for i in chunk}) == 1
+    assert [len(chunk) for chunk in sweep.ensembles(specs, ensemble_size=1)] == [1] * len(specs)
+
+
+def test_train_and_measure_ensemble_refuses_mixed_architectures(problem):
+    specs = [NetworkSpec("D-I", "a", (3,), "relu", 0), NetworkSpec("D-I", "b", (4,), "relu", 1)]
+    with pytest.raises(ValueError, match="one architecture and activation"):
+        sweep.train_and_measure_ensemble(specs, problem, PROTOCOL)
+    with pytest.raises(ValueError, match="specs is empty"):
+        sweep.train_and_measure_ensemble([], problem, PROTOCOL)
+
+
 @pytest.mark.slow
 def test_local_dask_cluster_gives_the_local_results(reference, problem, specs):
     pytest.importorskip("distributed")
@@ -116,6 +143,7 @@ def test_protocol_keeps_only_perfect_networks_and_counts_attempts(problem):
 @pytest.mark.parametrize("kwargs, message", [
     ({"backend": "spark"}, "backend 'spark' is unknown"),
     ({"n_jobs": 0}, "n_jobs=0"),
+    ({"ensemble_size": 0}, "ensemble_size=0 must be a positive integer"),
 ])
 def test_bad_sweep_arguments_fail_early(problem, specs, kwargs, message):
     with pytest.raises(ValueError, match=message):
