@@ -39,7 +39,7 @@ from torch import nn
 # Plain tqdm: a text bar, so executed chapters hold no widget state to load from a CDN.
 from tqdm import tqdm
 
-from .models import ACTIVATIONS, FFNet, make_activation
+from .models import ACTIVATIONS, INITS, FFNet, make_activation
 from .training import History, choose_device
 
 __all__ = ["FFEnsemble", "MemberResult", "fit_ensemble", "build_member", "adam_step",
@@ -126,7 +126,7 @@ def _check_data(X, y, widths) -> tuple[torch.Tensor, torch.Tensor]:
 
 # ------------------------------------------------------------------------------ the model
 def build_member(widths, activation: str = "relu", seed: int = 0,
-                 negative_slope: float = 0.2) -> FFNet:
+                 negative_slope: float = 0.2, init: str = "torch") -> FFNet:
     """The ``FFNet`` that ``fit_until_perfect(..., seed=seed)`` builds for its first attempt.
 
     ``seed_everything(seed); FFNet(widths, activation, negative_slope)`` draws the weights
@@ -137,7 +137,7 @@ def build_member(widths, activation: str = "relu", seed: int = 0,
     state = generator.get_state()
     try:
         generator.manual_seed(int(seed))
-        return FFNet(widths, activation, negative_slope=negative_slope)
+        return FFNet(widths, activation, negative_slope=negative_slope, init=init)
     finally:
         generator.set_state(state)
 
@@ -166,7 +166,8 @@ class FFEnsemble(nn.Module):
     output (E, n, widths[-1]) logits.
     """
 
-    def __init__(self, widths, activation: str = "relu", seeds=1, negative_slope: float = 0.2):
+    def __init__(self, widths, activation: str = "relu", seeds=1, negative_slope: float = 0.2,
+                 init: str = "torch"):
         super().__init__()
         widths = _check_widths(widths)
         activation = _check_activation(activation)
@@ -174,8 +175,9 @@ class FFEnsemble(nn.Module):
         self.widths = widths
         self.activation_name = activation
         self.negative_slope = float(negative_slope)
+        self.init = init
         self.activation = make_activation(activation, self.negative_slope)
-        members = [build_member(widths, activation, seed, self.negative_slope) for seed in seeds]
+        members = [build_member(widths, activation, seed, self.negative_slope, init) for seed in seeds]
         self.weights = nn.ParameterList(
             nn.Parameter(torch.stack([m.layers[l].weight.detach().T for m in members]).contiguous())
             for l in range(len(widths) - 1))
@@ -200,7 +202,8 @@ class FFEnsemble(nn.Module):
         """Member ``e`` as a plain :class:`~tdnn_utils.models.FFNet` on the CPU (a copy)."""
         if not -self.n_members <= e < self.n_members:
             raise IndexError(f"member {e} does not exist; the ensemble has {self.n_members}")
-        net = FFNet(self.widths, self.activation_name, negative_slope=self.negative_slope)
+        net = FFNet(self.widths, self.activation_name, negative_slope=self.negative_slope,
+                    init=self.init)
         with torch.no_grad():
             for layer, W, b in zip(net.layers, self.weights, self.biases):
                 layer.weight.copy_(W[e].T)
@@ -357,6 +360,8 @@ class _Slot:
     history: History
     generator: torch.Generator | None = None
     t: int = 0  # optimiser steps taken in this attempt
+    best: float = -1.0  # best training accuracy of this attempt so far
+    best_at_check: float = -1.0  # ... at the last patience check
 
 
 def _groups(n: int, size: int) -> list[slice]:
@@ -391,6 +396,8 @@ def fit_ensemble(
     max_active: int | None = None,
     device: str = "auto",
     negative_slope: float = 0.2,
+    init: str = "torch",
+    patience: int | None = None,
     progress: bool = True,
     description: str = "ensemble",
 ) -> list[MemberResult]:
@@ -411,9 +418,9 @@ def fit_ensemble(
     - stopping: full batch, the member stops after the first step whose batch (the whole
       set, before the update) and whose updated network both classify every point; with
       mini-batches, after the first step whose updated network classifies every point;
-    - a member that ends its budget below 100% restarts from new weights (attempt a + 1)
-      while the others go on, up to ``max_attempts``; the last attempt is returned if none
-      was perfect.
+    - a member that ends its budget below 100%, or whose attempt is abandoned by the
+      ``patience`` rule, restarts from new weights (attempt a + 1) while the others go on, up
+      to ``max_attempts``; the last attempt is returned if none was perfect.
 
     A member that is done leaves the batch (its rows of the weights and of Adam's moments
     are dropped), so finished members cost nothing.
@@ -437,6 +444,10 @@ def fit_ensemble(
         that is done hands its row to the next waiting one.
     device : "auto", "cpu", "cuda" or "mps".
     negative_slope : leaky ReLU's slope.
+    init : "torch" or "glorot", as :class:`~tdnn_utils.models.FFNet` takes it.
+    patience : as :func:`~tdnn_utils.training.fit` takes it: every ``patience`` steps of an
+        attempt, the attempt is abandoned when its best training accuracy has not risen since
+        the previous check (Naitzat et al.'s trainer). ``None``: never.
     progress : show a progress bar of members done (and how many reached 100%).
 
     Returns
@@ -455,6 +466,9 @@ def fit_ensemble(
     lr_halving_every = _check_int(lr_halving_every, "lr_halving_every", none=True)
     max_attempts = _check_int(max_attempts, "max_attempts")
     max_active = _check_int(max_active, "max_active", none=True)
+    patience = _check_int(patience, "patience", none=True)
+    if init not in INITS:
+        raise ValueError(f"init={init!r} is unknown; use one of {INITS}")
     if not (isinstance(lr, (int, float, np.floating)) and math.isfinite(lr) and lr > 0):
         raise ValueError(f"lr={lr!r} is not allowed; use a finite number > 0")
     if not (isinstance(negative_slope, (int, float, np.floating)) and math.isfinite(negative_slope)):
@@ -488,7 +502,7 @@ def fit_ensemble(
     n_members = len(seeds)
     width = n_members if max_active is None else min(max_active, n_members)
     ensemble = FFEnsemble(widths, activation, [seeds[e] for e in range(width)],
-                          negative_slope=float(negative_slope)).to(torch_device)
+                          negative_slope=float(negative_slope), init=init).to(torch_device)
     params = list(ensemble.weights) + list(ensemble.biases)
     exp_avgs = [torch.zeros_like(p) for p in params]
     exp_avg_sqs = [torch.zeros_like(p) for p in params]
@@ -519,7 +533,7 @@ def fit_ensemble(
 
     @torch.no_grad()
     def restart(row: int, slot: _Slot) -> None:
-        ensemble.set_member(row, build_member(widths, activation, slot.seed, float(negative_slope)))
+        ensemble.set_member(row, build_member(widths, activation, slot.seed, float(negative_slope), init))
         for state in exp_avgs + exp_avg_sqs:
             state[row].zero_()
 
@@ -614,7 +628,8 @@ def fit_ensemble(
         else:
             rows_to_check = [row for row, slot in enumerate(slots)
                              if (stop_at_perfect and batch_correct[row] == counts[row])
-                             or slot.t + 1 == total_steps]
+                             or slot.t + 1 == total_steps
+                             or (patience and (slot.t + 1) % patience == 0)]
         checked = dict(zip(rows_to_check, whole_set_correct(rows_to_check)))
 
         leaving = []
@@ -636,7 +651,17 @@ def fit_ensemble(
                     history.accuracy[-1] = 1.0
                     finish(row, slot, 1.0)
                     done = True
-            if not done and slot.t == total_steps:
+            slot.best = max(slot.best, accuracy)
+            abandon = False
+            if not done and patience and slot.t % patience == 0 and slot.t < total_steps:
+                if slot.best <= slot.best_at_check:
+                    abandon = history.abandoned = True
+                    if not history.step or history.step[-1] != slot.t:
+                        history.step.append(slot.t)
+                        history.loss.append(float(batch_loss[row]))
+                        history.accuracy.append(accuracy)
+                slot.best_at_check = slot.best
+            if not done and (slot.t == total_steps or abandon):
                 final = _accuracy_value(checked[row], n_points)
                 history.reached_perfect = checked[row] == n_points
                 if history.step and history.step[-1] == slot.t:

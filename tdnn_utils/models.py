@@ -20,6 +20,12 @@ ACTIVATIONS = {
 }
 
 
+#: How the weights start: PyTorch's default for ``nn.Linear`` (Kaiming-uniform weights and
+#: uniform biases, both within 1/sqrt(fan_in)), or TensorFlow's default that Naitzat et al.'s
+#: code used (Glorot-uniform weights, zero biases).
+INITS = ("torch", "glorot")
+
+
 def make_activation(name: str, negative_slope: float = 0.2) -> nn.Module:
     """The activation module called ``name``; ``negative_slope`` is leaky ReLU's slope."""
     if name not in ACTIVATIONS:
@@ -38,21 +44,34 @@ class FFNet(nn.Module):
         "silu", "elu", "softplus").
     negative_slope : slope of leaky ReLU for negative inputs (Naitzat et al. use 0.2;
         PyTorch's and giotto-deep's default is 0.01).
+    init : "torch" (PyTorch's default) or "glorot" (Glorot-uniform weights, zero biases:
+        TensorFlow's default, which Naitzat et al.'s code used); see :data:`INITS`.
 
     Input of shape (batch, widths[0]); output: logits of shape (batch, widths[-1]).
     """
 
-    def __init__(self, widths, activation: str = "relu", negative_slope: float = 0.2):
+    def __init__(self, widths, activation: str = "relu", negative_slope: float = 0.2,
+                 init: str = "torch"):
         super().__init__()
+        if isinstance(widths, (str, bytes)) or not all(
+                isinstance(w, (int, np.integer)) and not isinstance(w, bool) for w in widths):
+            raise ValueError(f"widths={widths!r} must be a list of positive integers")
         widths = [int(w) for w in widths]
         if len(widths) < 2 or min(widths) < 1:
             raise ValueError(
                 f"widths={widths} must list at least an input and an output width, all >= 1"
             )
+        if init not in INITS:
+            raise ValueError(f"init={init!r} is unknown; use one of {INITS}")
         self.widths = widths
         self.activation_name = activation
         self.activation = make_activation(activation, negative_slope)
         self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(widths[:-1], widths[1:]))
+        self.init = init
+        if init == "glorot":
+            for layer in self.layers:
+                nn.init.xavier_uniform_(layer.weight)
+                nn.init.zeros_(layer.bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         for layer in self.layers[:-1]:

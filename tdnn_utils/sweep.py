@@ -37,13 +37,15 @@ from tqdm import tqdm
 
 from . import topology
 from .ensemble import fit_ensemble
-from .models import ACTIVATIONS, FFNet, layer_activations
+from . import trust as trust_checks
+from .models import ACTIVATIONS, INITS, FFNet, layer_activations
 
 BACKENDS = ("loky", "dask")
 NETWORK_COLUMNS = ["problem", "architecture", "hidden", "activation", "seed", "perfect",
                    "attempts", "steps", "train_seconds", "topology_seconds", "key"]
 BETTI_COLUMNS = ["problem", "architecture", "activation", "seed", "layer", "depth",
                  "n_layers", "label", "dim", "betti"]
+TRUST_COLUMNS = ["problem", "architecture", "activation", "seed", *trust_checks.CHECK_COLUMNS]
 
 
 @dataclass(frozen=True, eq=False)
@@ -59,6 +61,11 @@ class Problem:
     k, scale, maxdim : the metric, fixed on the input and kept for every layer: hop counts
         in the symmetrised k-NN graph, Vietoris-Rips complex at ``scale`` hops, dimensions
         0 to ``maxdim``.
+    trust_seeds : networks with a seed below this also get the metric's trust checks on
+        every layer (:func:`tdnn_utils.trust.check_network`; about four times the cost of
+        measuring them).
+    engine : the persistence engine for the Betti numbers ("giotto-ph", "gudhi" or None for
+        the default); engines give the same answers, so it is not part of the fingerprint.
     """
 
     name: str
@@ -69,6 +76,8 @@ class Problem:
     k: int
     scale: float = 2.5
     maxdim: int = 1
+    trust_seeds: int = 0
+    engine: str | None = None
 
     def __post_init__(self):
         for part in ("train", "measure"):
@@ -83,6 +92,8 @@ class Problem:
                              f"X_measure has {self.X_measure.shape[1]}")
         if not isinstance(self.k, (int, np.integer)) or self.k < 1:
             raise ValueError(f"{self.name}: k={self.k!r} must be a positive integer")
+        if not isinstance(self.trust_seeds, (int, np.integer)) or self.trust_seeds < 0:
+            raise ValueError(f"{self.name}: trust_seeds={self.trust_seeds!r} must be an integer >= 0")
 
     @property
     def n_features(self) -> int:
@@ -93,7 +104,8 @@ class Problem:
         digest = hashlib.sha1()
         for array in (self.X_train, self.y_train, self.X_measure, self.y_measure):
             digest.update(np.ascontiguousarray(array).tobytes())
-        digest.update(json.dumps([self.name, int(self.k), float(self.scale), int(self.maxdim)]).encode())
+        digest.update(json.dumps([self.name, int(self.k), float(self.scale), int(self.maxdim),
+                                  int(self.trust_seeds)]).encode())
         return digest.hexdigest()[:16]
 
 
@@ -103,7 +115,9 @@ class Protocol:
 
     ``steps`` is the budget of one attempt; ``max_attempts`` fresh starts are allowed to
     reach exactly 100% training accuracy. ``lr`` is halved every ``lr_halving_every`` steps.
-    ``device`` is "cpu", "cuda", "mps" or "auto".
+    ``init`` is "torch" or "glorot" (the authors' TensorFlow default); ``patience`` abandons an
+    attempt whose best accuracy has not risen over that many steps (the authors' trainer;
+    None: never). ``device`` is "cpu", "cuda", "mps" or "auto".
     """
 
     steps: int = 10_000
@@ -112,14 +126,21 @@ class Protocol:
     max_attempts: int = 3
     negative_slope: float = 0.2
     device: str = "cpu"
+    init: str = "torch"
+    patience: int | None = None
 
     def __post_init__(self):
         for name in ("steps", "lr_halving_every", "max_attempts"):
             value = getattr(self, name)
-            if not isinstance(value, (int, np.integer)) or value < 1:
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
                 raise ValueError(f"Protocol.{name}={value!r} must be a positive integer")
+        if self.patience is not None and (isinstance(self.patience, bool) or not isinstance(
+                self.patience, (int, np.integer)) or self.patience < 1):
+            raise ValueError(f"Protocol.patience={self.patience!r} must be a positive integer or None")
         if not self.lr > 0:
             raise ValueError(f"Protocol.lr={self.lr!r} must be positive")
+        if self.init not in INITS:
+            raise ValueError(f"Protocol.init={self.init!r} is unknown; use one of {INITS}")
 
 
 @dataclass(frozen=True)
@@ -155,18 +176,25 @@ def grid(problems: Sequence[str], architectures: Mapping[str, Sequence[int]],
             in itertools.product(problems, architectures, activations, seeds)]
 
 
-def measure(model: FFNet, problem: Problem) -> list[dict]:
-    """What the sweep measures on one trained network: Betti rows of every layer.
+def measure(model: FFNet, problem: Problem, check: bool = False) -> tuple[list[dict], list[dict]]:
+    """What the sweep measures on one trained network: Betti rows of every layer, and checks.
 
     Betti numbers of each class of ``problem.X_measure`` on every layer's output (input,
     hidden layers after their activation, logits), with the problem's fixed metric. Returns
-    JSON-ready rows with the columns of :func:`tdnn_utils.topology.betti_by_layer`
-    (``layer``, ``depth``, ``label``, ``dim``, ``betti``); extend here to measure more.
+    ``(betti_rows, trust_rows)``, JSON-ready: the columns of
+    :func:`tdnn_utils.topology.betti_by_layer` (``layer``, ``depth``, ``label``, ``dim``,
+    ``betti``), and with ``check`` the metric's trust checks of every layer
+    (:func:`tdnn_utils.trust.check_network`; empty otherwise).
     """
-    table = topology.betti_by_layer(layer_activations(model, problem.X_measure),
-                                    problem.y_measure, problem.scale, k=problem.k,
-                                    maxdim=problem.maxdim)
-    return table.to_dict("records")
+    layers = layer_activations(model, problem.X_measure)
+    table = topology.betti_by_layer(layers, problem.y_measure, problem.scale, k=problem.k,
+                                    maxdim=problem.maxdim, engine=problem.engine)
+    checks = []
+    if check:
+        checks = trust_checks.check_network(layers, problem.y_measure, k=problem.k,
+                                            scale=problem.scale, maxdim=problem.maxdim,
+                                            betti=table, engine=problem.engine).to_dict("records")
+    return table.to_dict("records"), checks
 
 
 def train_and_measure_ensemble(specs: Sequence[NetworkSpec], problem: Problem,
@@ -203,11 +231,13 @@ def train_and_measure_ensemble(specs: Sequence[NetworkSpec], problem: Problem,
             widths, activation, problem.X_train, problem.y_train, [spec.seed for spec in specs],
             steps=protocol.steps, lr=protocol.lr, lr_halving_every=protocol.lr_halving_every,
             max_attempts=protocol.max_attempts, device=protocol.device,
-            negative_slope=protocol.negative_slope, progress=False)
+            negative_slope=protocol.negative_slope, init=protocol.init,
+            patience=protocol.patience, progress=False)
         records = []
         for spec, member in zip(specs, members):
             start = time.perf_counter()
-            betti_rows = measure(member.model, problem) if member.reached_perfect else []
+            betti_rows, trust_rows = (measure(member.model, problem, spec.seed < problem.trust_seeds)
+                                      if member.reached_perfect else ([], []))
             topology_seconds = time.perf_counter() - start
             network = {"problem": spec.problem, "architecture": spec.architecture,
                        "hidden": "×".join(map(str, spec.hidden)), "activation": spec.activation,
@@ -215,7 +245,7 @@ def train_and_measure_ensemble(specs: Sequence[NetworkSpec], problem: Problem,
                        "attempts": int(member.attempts), "steps": int(member.steps),
                        "train_seconds": round(member.train_seconds, 3),
                        "topology_seconds": round(topology_seconds, 3)}
-            records.append({"network": network, "betti": betti_rows})
+            records.append({"network": network, "betti": betti_rows, "trust": trust_rows})
     finally:
         torch.set_num_threads(previous_threads)
     return records
@@ -232,14 +262,17 @@ class SweepResult:
     """A finished sweep: one row per network, and the tidy Betti table of the perfect ones.
 
     ``networks`` has :data:`NETWORK_COLUMNS`; ``betti`` has :data:`BETTI_COLUMNS`
-    (``depth`` 0 is the input, ``n_layers`` is the network's last depth, the logits).
-    ``computed`` and ``reused`` count networks trained now and read from the cache.
+    (``depth`` 0 is the input, ``n_layers`` is the network's last depth, the logits);
+    ``trust`` has :data:`TRUST_COLUMNS`, the checks of the networks with a seed below their
+    problem's ``trust_seeds``. ``computed`` and ``reused`` count networks trained now and read
+    from the cache.
     """
 
     networks: pd.DataFrame
     betti: pd.DataFrame
     computed: int
     reused: int
+    trust: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=TRUST_COLUMNS))
 
 
 def _cache_path(cache_dir: Path, spec: NetworkSpec, key: str) -> Path:
@@ -393,7 +426,7 @@ def run_sweep(specs: Sequence[NetworkSpec], problems: Mapping[str, Problem],
 
 
 def _collect(specs, keys, done, *, computed, reused) -> SweepResult:
-    networks, betti = [], []
+    networks, betti, checks = [], [], []
     for key in dict.fromkeys(keys):
         record = done[key]
         networks.append({**record["network"], "key": key})
@@ -402,8 +435,10 @@ def _collect(specs, keys, done, *, computed, reused) -> SweepResult:
         identity = {name: record["network"][name]
                     for name in ("problem", "architecture", "activation", "seed")}
         betti += [{**identity, **row, "n_layers": n_layers} for row in rows]
+        checks += [{**identity, **row} for row in record.get("trust", [])]
     return SweepResult(pd.DataFrame(networks, columns=NETWORK_COLUMNS),
-                       pd.DataFrame(betti, columns=BETTI_COLUMNS), computed, reused)
+                       pd.DataFrame(betti, columns=BETTI_COLUMNS), computed, reused,
+                       pd.DataFrame(checks, columns=TRUST_COLUMNS))
 
 
 def naitzat_problem(name: str, *, n_train: int | None = None, train_on_measured: bool = False,

@@ -303,6 +303,7 @@ def betti_by_layer(
     k: int | None = None,
     maxdim: int = 1,
     classes=None,
+    engine: str | None = None,
 ) -> pd.DataFrame:
     """Betti numbers of each class's points in each layer, as a tidy table.
 
@@ -311,7 +312,7 @@ def betti_by_layer(
     activations : ordered mapping layer name -> array (n_points, width_of_layer), all layers
         on the same points in the same order (see :func:`tdnn_utils.models.layer_activations`).
     labels : array (n_points,) of class labels.
-    scale, k, maxdim : as in :func:`betti_numbers`, the same for every layer.
+    scale, k, maxdim, engine : as in :func:`betti_numbers`, the same for every layer.
     classes : the classes to measure; all of them by default.
 
     Returns
@@ -331,7 +332,7 @@ def betti_by_layer(
                 f"layer {layer!r} has {values.shape[0]} rows but labels has {labels.shape[0]}"
             )
         for label in classes:
-            betti = betti_numbers(values[labels == label], scale, k=k, maxdim=maxdim)
+            betti = betti_numbers(values[labels == label], scale, k=k, maxdim=maxdim, engine=engine)
             rows += [
                 {"layer": layer, "depth": depth, "label": label.item(), "dim": dim, "betti": int(b)}
                 for dim, b in enumerate(betti)

@@ -54,6 +54,7 @@ class History:
     accuracy: list = field(default_factory=list)
     device: str = "cpu"
     reached_perfect: bool = False
+    abandoned: bool = False
 
     @property
     def steps_taken(self) -> int:
@@ -65,7 +66,8 @@ class History:
 
     def as_dict(self) -> dict:
         return {"step": self.step, "loss": self.loss, "accuracy": self.accuracy,
-                "device": self.device, "reached_perfect": self.reached_perfect}
+                "device": self.device, "reached_perfect": self.reached_perfect,
+                "abandoned": self.abandoned}
 
 
 def fit(
@@ -89,6 +91,7 @@ def fit(
     weight_decay: float = 0.0,
     objective=None,
     batch_order=None,
+    patience: int | None = None,
 ) -> History:
     """Train ``model`` with Adam and cross-entropy on ``(X, y)``; return its :class:`History`.
 
@@ -112,6 +115,10 @@ def fit(
         cross-entropy. E.g. a :class:`tdnn_utils.regularizers.Objective`.
     batch_order : ``batch_order(generator) -> permutation`` of the rows for each epoch
         (``None``: uniformly random), e.g. :func:`tdnn_utils.regularizers.grouped_order`.
+    patience : with ``stop_at_perfect``, Naitzat et al.'s trainer's rule for hopeless runs:
+        every ``patience`` steps the best training accuracy so far is compared with its value
+        at the previous check, and training stops (``history.abandoned``) when it has not
+        risen. ``None``: never. Needs full batches or ``stop_at_perfect`` (whole-set accuracy).
     """
     if (steps is None) == (epochs is None):
         raise ValueError(f"give exactly one of steps={steps!r} and epochs={epochs!r}")
@@ -125,6 +132,9 @@ def fit(
                          f"got {tuple(X.shape)} and {tuple(y.shape)}")
     if not torch.isfinite(X).all():
         raise ValueError("X holds NaN or infinite values")
+    if patience is not None and (isinstance(patience, bool) or not isinstance(patience, (int, np.integer))
+                                 or patience < 1):
+        raise ValueError(f"patience={patience!r} must be a positive integer or None")
     n_points = len(X)
     batch_size = n_points if batch_size is None else min(int(batch_size), n_points)
     batches_per_epoch = -(-n_points // batch_size)
@@ -159,6 +169,7 @@ def fit(
     order = new_order()
     for callback in callbacks:
         callback(model, 0)
+    best, best_at_check = -1.0, -1.0
     for step in range(1, total_steps + 1):
         start = ((step - 1) % batches_per_epoch) * batch_size
         if start == 0 and batch_size < n_points:
@@ -193,6 +204,16 @@ def fit(
             if history.reached_perfect:
                 history.accuracy[-1] = 1.0
                 break
+        best = max(best, accuracy)
+        if patience is not None and step % patience == 0 and step < total_steps:
+            if best <= best_at_check:
+                history.abandoned = True
+                if not history.step or history.step[-1] != step:
+                    history.step.append(step)
+                    history.loss.append(loss.item())
+                    history.accuracy.append(accuracy)
+                break
+            best_at_check = best
     bar.close()
     if not history.reached_perfect:
         final = training_accuracy(model, X, y)
@@ -233,7 +254,7 @@ def fit_until_perfect(build_model, X, y, *, max_attempts: int = 5, seed: int = 0
 
     ``build_model()`` returns a new untrained model; attempt ``a`` (0, 1, ...) seeds
     everything with ``seed + 1000 * a`` before building it. Other keywords go to :func:`fit`
-    (give a ``steps`` or ``epochs`` budget). Returns ``(model, history, attempts)`` of the
+    (give a ``steps`` or ``epochs`` budget; ``patience`` ends a hopeless attempt early). Returns ``(model, history, attempts)`` of the
     first perfect attempt, or of the last one if none was perfect (check
     ``history.reached_perfect``).
     """

@@ -332,3 +332,38 @@ def test_member_index_and_architecture_are_checked():
         ensemble.member(2)
     with pytest.raises(ValueError, match=r"net has widths \[2, 3, 2\]"):
         ensemble.set_member(0, FFNet([2, 3, 2]))
+
+
+# ---------------------------------------------------------------------------- the authors' protocol
+def test_glorot_members_equal_glorot_ffnets():
+    member = build_member(WIDTHS, "tanh", seed=5, init="glorot")
+    seed_everything(5)
+    reference = FFNet(WIDTHS, "tanh", init="glorot")
+    assert_same_weights(member, reference)
+    assert all((layer.bias == 0).all() for layer in member.layers)
+    ensemble = FFEnsemble(WIDTHS, "tanh", [5, 6], init="glorot")
+    assert_same_weights(ensemble.member(0), reference)
+
+
+def test_patience_abandons_hopeless_attempts_as_fit_until_perfect_does(data):
+    X, y = data
+    # lr so small that the accuracy cannot rise: every attempt is abandoned at its second check
+    kwargs = dict(steps=200, lr=1e-9, patience=20, device="cpu", progress=False)
+    [member] = fit_ensemble(WIDTHS, "relu", X, y, [1], max_attempts=2, **kwargs)
+    model, history, attempts = fit_until_perfect(lambda: FFNet(WIDTHS, "relu"), X, y, seed=1,
+                                                 max_attempts=2, **kwargs)
+    assert attempts == member.attempts == 2
+    assert history.abandoned and member.history.abandoned
+    assert member.steps == history.steps_taken == 40
+    assert not member.reached_perfect and not history.reached_perfect
+    assert_close_weights(member.model, model)
+
+
+def test_patience_does_not_stop_a_run_that_improves(data):
+    X, y = data
+    kwargs = dict(steps=300, lr=0.03, patience=50, device="cpu", progress=False)
+    [with_patience] = fit_ensemble(WIDTHS, "relu", X, y, [3], max_attempts=1, **kwargs)
+    [without] = fit_ensemble(WIDTHS, "relu", X, y, [3], max_attempts=1,
+                             **{**kwargs, "patience": None})
+    assert with_patience.reached_perfect and not with_patience.history.abandoned
+    assert with_patience.steps == without.steps

@@ -139,3 +139,25 @@ def test_sgd_and_accuracy_on_arrays():
         assert accuracy(model, X, y) == float((model(torch.as_tensor(X)).argmax(1).numpy() == y).mean())
     with pytest.raises(ValueError, match="optimizer 'rmsprop' is unknown"):
         fit(model, X, y, epochs=1, optimizer="rmsprop", progress=False)
+
+
+def test_ffnet_init_and_widths_are_checked():
+    glorot = FFNet([3, 15, 2], "relu", init="glorot")
+    bound = np.sqrt(6 / (3 + 15))
+    assert float(glorot.layers[0].weight.abs().max()) <= bound
+    assert all(float(layer.bias.abs().max()) == 0 for layer in glorot.layers)
+    with pytest.raises(ValueError, match="init='he'"):
+        FFNet([3, 2], init="he")
+    with pytest.raises(ValueError, match=r"widths=\[3, 2.7, 2\]"):
+        FFNet([3, 2.7, 2])
+
+
+def test_fit_patience_abandons_a_run_that_stops_improving():
+    X = np.random.default_rng(0).normal(size=(60, 2)).astype(np.float32)
+    y = (X[:, 0] > 0).astype(np.int64)
+    model = FFNet([2, 8, 2], "relu")
+    history = fit(model, X, y, steps=500, lr=1e-9, patience=25, stop_at_perfect=True,
+                  device="cpu", progress=False)
+    assert history.abandoned and history.steps_taken == 50 and not history.reached_perfect
+    with pytest.raises(ValueError, match="patience=0"):
+        fit(model, X, y, steps=5, patience=0, progress=False)

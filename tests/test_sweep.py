@@ -182,3 +182,26 @@ def test_training_on_the_measured_points_only():
     problem = naitzat_problem("D-I", n_train=600, train_on_measured=True, k=8)
     assert len(problem.X_train) == 200
     np.testing.assert_array_equal(problem.X_train, problem.X_measure)
+
+
+def test_trust_checks_run_for_the_first_seeds_and_are_collected(specs):
+    problem = naitzat_problem("D-I", n_train=600, k=8, maxdim=1)
+    checked = sweep.Problem("D-I", problem.X_train, problem.y_train, problem.X_measure,
+                            problem.y_measure, k=8, maxdim=1, trust_seeds=1, engine="gudhi")
+    result = run_sweep(specs, {"D-I": checked}, PROTOCOL, progress=False)
+    perfect = result.networks[result.networks["perfect"]]
+    assert list(result.trust.columns) == sweep.TRUST_COLUMNS
+    checked_seeds = set(result.trust["seed"])
+    assert checked_seeds <= {0} and (checked_seeds or 0 not in set(perfect["seed"]))
+    if len(result.trust):  # 3 hidden layers and the logits, 2 classes per checked network
+        per_network = result.trust.groupby(["activation", "seed"]).size()
+        assert set(per_network) == {4 * 2}
+        assert result.trust["ok"].dtype == bool
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"init": "he"}, "init='he'"), ({"patience": 0}, "patience=0"), ({"steps": True}, "steps=True"),
+])
+def test_protocol_refuses_bad_settings(change, message):
+    with pytest.raises(ValueError, match=message):
+        Protocol(**change)
