@@ -109,13 +109,16 @@ def point_cloud(X, y, *, max_points: int = 3000, seed: int = 0, title: str = "",
 
 
 def betti_by_layer(table: pd.DataFrame, *, series: str = "label", facet: str = "dim",
-                   title: str = "", spread: str = "std") -> go.Figure:
+                   title: str = "", spread: str = "std", reference: pd.DataFrame | None = None,
+                   reference_name: str = "paper (read off its figures)") -> go.Figure:
     """Betti number against layer: one line per value of ``series``, one panel per ``facet``.
 
     ``table`` is tidy (columns ``depth``, ``layer``, ``betti`` and the ``series``/``facet``
     columns, as :func:`tdnn_utils.topology.betti_by_layer` returns, possibly stacked over
     seeds). Rows that share (facet, series, depth) are averaged; error bars show their
     standard deviation (``spread="std"``) or their min-max range (``spread="range"``).
+    ``reference`` (columns ``series``, ``facet``, ``depth``, ``value``) is drawn as open
+    diamonds in the series' colours, named ``reference_name``: e.g. a paper's values.
     """
     needed = {"depth", "layer", "betti", series, facet}
     if not needed <= set(table.columns):
@@ -142,6 +145,17 @@ def betti_by_layer(table: pd.DataFrame, *, series: str = "label", facet: str = "
                 customdata=rows[["count"]],
                 hovertemplate="depth %{x}: mean %{y:.2f} over %{customdata[0]} runs<extra></extra>",
             ), row=1, col=column)
+        if reference is not None and len(reference):
+            names = sorted(stats[series].unique())
+            marks = reference[(reference[facet] == value) & reference[series].isin(names)]
+            for name, rows in marks.groupby(series, sort=True):
+                fig.add_trace(go.Scatter(
+                    x=rows["depth"], y=rows["value"], mode="markers", name=reference_name,
+                    legendgroup="reference", showlegend=bool(column == 1 and name == marks[series].min()),
+                    marker=dict(symbol="diamond-open", size=11, line=dict(width=2),
+                                color=series_colour(name, names.index(name))),
+                    hovertemplate=f"{reference_name}, {name}: %{{y}} at depth %{{x}}<extra></extra>",
+                ), row=1, col=column)
         fig.update_xaxes(tickvals=layer_names["depth"], ticktext=layer_names["layer"],
                          title_text="layer", row=1, col=column)
     fig.update_yaxes(title_text="Betti number", row=1, col=1, rangemode="tozero")
@@ -319,3 +333,38 @@ def lines(table: pd.DataFrame, *, x: str, y: str, series: str, facet: str | None
     fig.update_yaxes(title_text=y_title or y, row=1, col=1)
     fig.update_layout(legend_title_text=series)
     return _layout(fig, title, 400)
+
+
+def trust_map(table: pd.DataFrame, *, rows: str = "activation", title: str = "") -> go.Figure:
+    """Share of readings passing the metric's checks, per layer (x) and configuration (y).
+
+    ``table`` is :func:`tdnn_utils.trust.layer_trust`'s output (columns ``rows``, ``depth``,
+    ``layer``, ``possible``, ``stable``, ``agrees``, ``ok``, ``readings``, ``trusted``); a cell
+    shows the share that passed all three checks, hovering gives each check's share, and an
+    untrusted layer is marked with a cross.
+    """
+    needed = {rows, "depth", "layer", "possible", "stable", "agrees", "ok", "readings", "trusted"}
+    if not needed <= set(table.columns):
+        raise ValueError(f"table lacks columns {sorted(needed - set(table.columns))}")
+    layers = table.drop_duplicates("depth").sort_values("depth")
+    names = list(dict.fromkeys(table[rows]))
+    grid = table.pivot_table(index=rows, columns="depth", values="ok").reindex(names)
+    detail = {col: table.pivot_table(index=rows, columns="depth", values=col, aggfunc="first").reindex(names)
+              for col in ("possible", "stable", "agrees", "readings")}
+    custom = np.dstack([detail[c].to_numpy(dtype=float) for c in ("possible", "stable", "agrees", "readings")])
+    fig = go.Figure(go.Heatmap(
+        z=grid.to_numpy(dtype=float), x=[str(d) for d in grid.columns], y=[str(n) for n in names],
+        zmin=0, zmax=1, colorscale="RdYlGn", customdata=custom,
+        colorbar=dict(title=dict(text="share passing", side="right"), thickness=14),
+        hovertemplate=("%{y}, depth %{x}: %{z:.0%} pass all checks<br>possible %{customdata[0]:.0%}, "
+                       "stable %{customdata[1]:.0%}, agrees %{customdata[2]:.0%} "
+                       "(%{customdata[3]} readings)<extra></extra>")))
+    untrusted = table[~table["trusted"]]
+    if len(untrusted):
+        fig.add_trace(go.Scatter(x=untrusted["depth"].astype(str), y=untrusted[rows].astype(str),
+                                 mode="markers", marker=dict(symbol="x", size=12, color="black"),
+                                 name="not trusted", hoverinfo="skip"))
+    fig.update_xaxes(title_text="layer", type="category", tickvals=[str(d) for d in layers["depth"]],
+                     ticktext=list(layers["layer"]))
+    fig.update_yaxes(title_text=rows, type="category")
+    return _layout(fig, title, 120 + 45 * len(names))
