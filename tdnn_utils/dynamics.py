@@ -332,6 +332,8 @@ def train_and_measure(config: dict, data: dict) -> dict:
     from . import cnn, images
     from .training import accuracy, fit, seed_everything
 
+    # worker processes get the arrays read-only (memory-mapped); torch wants writable ones
+    data = {name: np.array(values) for name, values in data.items()}
     y_used, _ = images.corrupt_labels(data["y_train"], config["p"], seed=config["seed"])
     seed_everything(config["seed"])
     X_train = data["X_train"]
