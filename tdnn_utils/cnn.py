@@ -9,9 +9,11 @@ definitions layer for layer, and has size knobs:
   images, that trains on a laptop CPU in minutes;
 - ``size="tiny"``: the smallest that keeps the family's shape, for smoke runs.
 
-Every model exposes ``blocks``: an ordered mapping from a readable name to the module whose
-output is one "layer" for topology (stem, each block, the pooled features, the logits);
-:func:`block_activations` reads them all on a batch.
+Every model exposes ``blocks``: an ordered mapping from a readable name to a part of the
+model (stem, each block, the pooled features, the logits). For topology the layers are read
+*after the activation*, as tda-nn-analysis hooks its networks: :func:`activation_layers`
+lists every activation module (ReLU, SiLU) and the logits, and :func:`block_activations` reads
+them on a batch (or the blocks' own outputs, with ``readings="blocks"``).
 """
 
 from __future__ import annotations
@@ -240,33 +242,51 @@ def efficientnet(size: str = "small", num_classes: int = 10, in_channels: int = 
 
 # ---------------------------------------------------------------------------- LeNet
 class LeNet(nn.Module):
-    """LeNet-5 as in Corneanu et al.'s code: two 5x5 conv + max-pool stages, then 120-84-classes."""
+    """Corneanu et al.'s LeNet, layer for layer as in their code (dnn-topology, ``models/lenet.py``).
 
-    def __init__(self, num_classes: int = 10, in_channels: int = 1, image_size: int = 28):
+    conv 5x5 (10 maps) -> max-pool 2 -> ReLU; conv 5x5 (20 maps) -> 2-D dropout -> max-pool 2 ->
+    ReLU; linear to 50 -> ReLU; linear to the classes. On 28x28 MNIST its functional graph has
+    Corneanu et al.'s 1,820 nodes: 10x12x12 + 20x4x4 + 50 + 10. ``dropout`` is their
+    ``Dropout2d``'s rate (0.5); images need a side of at least 16 (resize smaller ones, e.g.
+    ``images.load_dataset(..., image_size=28)``).
+    """
+
+    def __init__(self, num_classes: int = 10, in_channels: int = 1, image_size: int = 28,
+                 dropout: float = 0.5):
         super().__init__()
-        padding = 2 if image_size >= 16 else 2 + (16 - image_size) // 2
-        self.conv1 = nn.Sequential(nn.Conv2d(in_channels, 6, 5, padding=padding), nn.ReLU(), nn.MaxPool2d(2))
-        self.conv2 = nn.Sequential(nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten())
-        side = ((image_size + 2 * padding - 4) // 2 - 4) // 2
-        self.fc1 = nn.Sequential(nn.Linear(16 * side * side, 120), nn.ReLU())
-        self.fc2 = nn.Sequential(nn.Linear(120, 84), nn.ReLU())
-        self.head = nn.Linear(84, num_classes)
+        if not isinstance(image_size, (int, np.integer)) or image_size < 16:
+            raise ValueError(f"LeNet needs images of side at least 16, got image_size={image_size!r}; "
+                             "resize them, e.g. images.load_dataset(name, image_size=28)")
+        if not 0.0 <= dropout < 1.0:
+            raise ValueError(f"dropout={dropout!r} must be in [0, 1)")
+        self.conv1 = nn.Sequential(nn.Conv2d(in_channels, 10, 5), nn.MaxPool2d(2), nn.ReLU())
+        self.conv2 = nn.Sequential(nn.Conv2d(10, 20, 5), nn.Dropout2d(dropout), nn.MaxPool2d(2),
+                                   nn.ReLU(), nn.Flatten())
+        side = ((image_size - 4) // 2 - 4) // 2
+        self.fc1 = nn.Sequential(nn.Linear(20 * side * side, 50), nn.ReLU())
+        self.head = nn.Linear(50, num_classes)
 
     @property
     def blocks(self) -> "OrderedDict[str, nn.Module]":
         return OrderedDict([("conv1", self.conv1), ("conv2", self.conv2), ("fc1", self.fc1),
-                            ("fc2", self.fc2), ("logits", self.head)])
+                            ("logits", self.head)])
 
     def forward(self, x):
-        return self.head(self.fc2(self.fc1(self.conv2(self.conv1(x)))))
+        return self.head(self.fc1(self.conv2(self.conv1(x))))
 
 
 def build(family: str, size: str = "small", num_classes: int = 10, in_channels: int = 3,
-          image_size: int = 32) -> nn.Module:
-    """A model by family name ("resnet", "densenet", "efficientnet", "lenet") and size."""
+          image_size: int = 32, dropout: float | None = None) -> nn.Module:
+    """A model by family name ("resnet", "densenet", "efficientnet", "lenet") and size.
+
+    ``dropout`` overrides LeNet's 2-D dropout rate (Corneanu et al.'s 0.5) and EfficientNet's
+    dropout before the classifier (0.2); the other families have none.
+    """
     _check(family, FAMILIES, "family")
     if family == "lenet":
-        return LeNet(num_classes, in_channels, image_size)
+        return LeNet(num_classes, in_channels, image_size, **({} if dropout is None else {"dropout": dropout}))
+    if family == "efficientnet" and dropout is not None:
+        return efficientnet(size, num_classes=num_classes, in_channels=in_channels, dropout=dropout)
     return {"resnet": resnet, "densenet": densenet, "efficientnet": efficientnet}[family](
         size, num_classes=num_classes, in_channels=in_channels)
 
@@ -276,30 +296,88 @@ def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 
-@torch.no_grad()
-def block_activations(model: nn.Module, X, batch_size: int = 256) -> "OrderedDict[str, np.ndarray]":
-    """Every block's output on the images ``X`` (n, channels, height, width), flattened per image.
+#: The modules whose outputs are "after the activation" (what tda-nn-analysis hooks, with the logits).
+ACTIVATION_TYPES = (nn.ReLU, nn.SiLU, nn.GELU, nn.LeakyReLU, nn.ELU, nn.Tanh)
+READINGS = ("activations", "blocks")
 
-    Returns an ordered mapping from block name (``model.blocks``) to a float32 array
-    (n, features). The model runs in eval mode on its own device.
+
+def _logits_module(model: nn.Module) -> nn.Module:
+    head = model.blocks["logits"]
+    linears = [m for m in head.modules() if isinstance(m, nn.Linear)]
+    if not linears:
+        raise TypeError(f"{type(model).__name__}'s logits block holds no Linear layer")
+    return linears[-1]
+
+
+def activation_layers(model: nn.Module) -> "OrderedDict[str, nn.Module]":
+    """The layers read for topology: every activation module, then the classifier's output.
+
+    As tda-nn-analysis hooks a network (after every ReLU / SiLU and the final linear layer):
+    every module of :data:`ACTIVATION_TYPES` in the order the model registers them (the order
+    the forward pass runs them, for every model here), named by its path without the
+    ``body.`` prefix (e.g. ``"stage1_block1.conv1.2"``), then the logits as ``"logits"``.
+    So a block is read *after* its activation; EfficientNet's blocks end in a linear
+    projection (no activation), so their last reading is the depthwise convolution's SiLU
+    (and the squeeze-excitation's SiLU), not the projection.
     """
     if not hasattr(model, "blocks"):
         raise TypeError(f"{type(model).__name__} has no .blocks; use a model from tdnn_utils.cnn")
+    layers = OrderedDict()
+    for name, module in model.named_modules():
+        if isinstance(module, ACTIVATION_TYPES):
+            layers[name.removeprefix("body.")] = module
+    layers["logits"] = _logits_module(model)
+    return layers
+
+
+@torch.no_grad()
+def block_activations(model: nn.Module, X, batch_size: int = 256,
+                      readings: str = "activations", select=None) -> "OrderedDict[str, np.ndarray]":
+    """Every layer's output on the images ``X`` (n, channels, height, width), flattened per image.
+
+    ``readings="activations"`` (the default) reads :func:`activation_layers`: after every
+    activation, then the logits, as tda-nn-analysis does; ``"blocks"`` reads the output of each
+    of ``model.blocks`` (stem, blocks, pooled features, logits), whatever its last operation.
+    Returns an ordered mapping from layer name to a float32 array (n, features). The model runs
+    in eval mode on its own device. A module that runs twice in one forward pass (a reused
+    activation) is refused: its readings would be ambiguous.
+
+    ``select`` (optional) maps a layer name to the indices of the flattened units to keep;
+    the others are dropped as the batch passes, so a wide network's readings of many images
+    stay small (layers not in ``select`` are kept whole).
+    """
+    if not hasattr(model, "blocks"):
+        raise TypeError(f"{type(model).__name__} has no .blocks; use a model from tdnn_utils.cnn")
+    if readings not in READINGS:
+        raise ValueError(f"readings={readings!r} is unknown; use one of {READINGS}")
     X = torch.as_tensor(np.asarray(X), dtype=torch.float32)
     if X.ndim != 4:
         raise ValueError(f"X must be (n, channels, height, width); got shape {tuple(X.shape)}")
+    layers = activation_layers(model) if readings == "activations" else model.blocks
     device = next(model.parameters()).device
-    outputs = {name: [] for name in model.blocks}
-    hooks = [module.register_forward_hook(
-        lambda _m, _i, out, name=name: outputs[name].append(out.flatten(1).float().cpu()))
-        for name, module in model.blocks.items()]
+    outputs = {name: [] for name in layers}
+    keep = {name: torch.as_tensor(np.asarray(index, dtype=np.int64)) for name, index in (select or {}).items()}
+
+    def hook(name, out):
+        flat = out.flatten(1)
+        if name in keep:
+            flat = flat.index_select(1, keep[name].to(flat.device))
+        outputs[name].append(flat.float().cpu())
+
+    hooks = [module.register_forward_hook(lambda _m, _i, out, name=name: hook(name, out))
+             for name, module in layers.items()]
     was_training = model.training
     model.eval()
+    chunks = torch.split(X, batch_size)
     try:
-        for chunk in torch.split(X, batch_size):
+        for chunk in chunks:
             model(chunk.to(device))
     finally:
         for hook in hooks:
             hook.remove()
         model.train(was_training)
+    reused = [name for name, parts in outputs.items() if len(parts) != len(chunks)]
+    if reused:
+        raise ValueError(f"layers {reused} ran {[len(outputs[n]) for n in reused]} times for "
+                         f"{len(chunks)} batches: a module used twice in one forward pass")
     return OrderedDict((name, torch.cat(parts).numpy()) for name, parts in outputs.items())

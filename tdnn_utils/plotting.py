@@ -262,7 +262,7 @@ def total_by_relative_depth(betti: pd.DataFrame, *, series: str, by=("seed",), t
 
 def depth_epoch_heatmap(summaries: pd.DataFrame, *, value: str = "normalised_persistence",
                         dims=(0, 1), title: str = "") -> go.Figure:
-    """A depth x epoch heatmap of ``value`` per dimension, from a recorder's summaries.
+    """A depth x epoch heatmap of ``value`` per dimension (one panel each, stacked), from a recorder's summaries.
 
     ``summaries`` has columns ``epoch``, ``block``, ``depth``, ``dim`` and ``value`` (see
     :class:`tdnn_utils.dynamics.TopologyRecorder`); rows sharing (dim, depth, epoch), e.g.
@@ -271,28 +271,40 @@ def depth_epoch_heatmap(summaries: pd.DataFrame, *, value: str = "normalised_per
     needed = {"epoch", "block", "depth", "dim", value}
     if not needed <= set(summaries.columns):
         raise ValueError(f"summaries lacks columns {sorted(needed - set(summaries.columns))}")
-    fig = make_subplots(rows=1, cols=len(dims), subplot_titles=[f"dimension {d}" for d in dims],
-                        horizontal_spacing=0.28)
+    # One panel per dimension, stacked, each with its colour bar beside it: long layer names
+    # on the y axis then never run into the other panel's colour bar.
+    spacing = 0.14
+    fig = make_subplots(rows=len(dims), cols=1, subplot_titles=[f"dimension {d}" for d in dims],
+                        vertical_spacing=spacing)
     blocks = summaries.drop_duplicates("depth").sort_values("depth")["block"].tolist()
-    for column, dim in enumerate(dims, start=1):
+    height = (1 - spacing * (len(dims) - 1)) / len(dims)
+    for row, dim in enumerate(dims, start=1):
         grid = (summaries[summaries["dim"] == dim]
                 .pivot_table(index="depth", columns="epoch", values=value, aggfunc="mean").sort_index())
+        top = 1 - (row - 1) * (height + spacing)
         fig.add_trace(go.Heatmap(
             z=grid.to_numpy(), x=[str(e) for e in grid.columns], y=[blocks[d] for d in grid.index],
-            colorscale="Viridis", colorbar=dict(x=0.37 if column == 1 else 1.0, len=0.9, thickness=14,
+            colorscale="Viridis", colorbar=dict(y=top - height / 2, yanchor="middle", len=height, thickness=14,
                                                 title=dict(text=value.replace("_", " "), side="right")),
-            hovertemplate="epoch %{x}, %{y}: %{z:.3g}<extra></extra>"), row=1, col=column)
-        fig.update_xaxes(title_text="epoch", type="category", row=1, col=column)
-        fig.update_yaxes(title_text="block", row=1, col=column)
-    return _layout(fig, title, 440, l=120)
+            hovertemplate="epoch %{x}, %{y}: %{z:.3g}<extra></extra>"), row=row, col=1)
+        fig.update_xaxes(title_text="epoch", type="category", row=row, col=1)
+        fig.update_yaxes(title_text="layer", row=row, col=1)
+    return _layout(fig, title, 300 * len(dims) + 60, l=120)
 
 
 def curves_by_epoch(curves: pd.DataFrame, *, x: str = "epsilon", y: str = "betti", facet: str = "dim",
-                    title: str = "", x_title: str = "ε (1 − |r|)") -> go.Figure:
-    """One line per epoch (light to dark), one panel per ``facet`` value; means over other rows."""
+                    title: str = "", x_title: str = "ε (1 − |r|)", null: pd.DataFrame | None = None,
+                    null_name: str = "shuffled probe", y_title: str = "Betti number") -> go.Figure:
+    """One line per epoch (light to dark), one panel per ``facet`` value; means over other rows.
+
+    Epoch 0 is labelled "untrained". ``null`` (same columns, e.g. the shuffled-probe graph) is
+    drawn as a dashed grey line per panel, averaged over its epochs and other rows.
+    """
     needed = {"epoch", x, y, facet}
     if not needed <= set(curves.columns):
         raise ValueError(f"curves lacks columns {sorted(needed - set(curves.columns))}")
+    if null is not None and not {x, y, facet} <= set(null.columns):
+        raise ValueError(f"null lacks columns {sorted({x, y, facet} - set(null.columns))}")
     facets = sorted(curves[facet].unique())
     epochs = sorted(curves["epoch"].unique())
     fig = make_subplots(rows=1, cols=len(facets), subplot_titles=[
@@ -302,11 +314,54 @@ def curves_by_epoch(curves: pd.DataFrame, *, x: str = "epsilon", y: str = "betti
         for i, epoch in enumerate(epochs):
             line = rows[rows["epoch"] == epoch]
             shade = 0.25 + 0.75 * i / max(1, len(epochs) - 1)
-            fig.add_trace(go.Scatter(x=line[x], y=line[y], mode="lines", name=f"epoch {epoch}",
+            name = f"epoch {epoch}" + (" (untrained)" if epoch == 0 else "")
+            fig.add_trace(go.Scatter(x=line[x], y=line[y], mode="lines", name=name,
                                      legendgroup=str(epoch), showlegend=column == 1,
                                      line=dict(color=f"rgba(31, 119, 180, {shade:.2f})")), row=1, col=column)
+        if null is not None:
+            line = null[null[facet] == value].groupby(x)[y].mean().reset_index()
+            fig.add_trace(go.Scatter(x=line[x], y=line[y], mode="lines", name=null_name,
+                                     legendgroup="null", showlegend=column == 1,
+                                     line=dict(color="grey", dash="dash")), row=1, col=column)
         fig.update_xaxes(title_text=x_title, row=1, col=column)
-    fig.update_yaxes(title_text="Betti number", row=1, col=1)
+    fig.update_yaxes(title_text=y_title, row=1, col=1)
+    return _layout(fig, title, 400)
+
+
+def scatter(table: pd.DataFrame, *, x: str, y: str, color: str, facet: str | None = None,
+            title: str = "", x_title: str = "", y_title: str = "", diagonal: bool = False,
+            hover: tuple = ()) -> go.Figure:
+    """Points of ``y`` against ``x``, coloured by ``color``, one panel per ``facet`` value.
+
+    ``diagonal`` draws the line y = x (for predictions against truth); ``hover`` names extra
+    columns shown when hovering a point.
+    """
+    needed = {x, y, color} | ({facet} if facet else set()) | set(hover)
+    if not needed <= set(table.columns):
+        raise ValueError(f"table lacks columns {sorted(needed - set(table.columns))}")
+    facets = list(dict.fromkeys(table[facet])) if facet else [None]
+    fig = make_subplots(rows=1, cols=len(facets), shared_yaxes=True,
+                        subplot_titles=["" if v is None else str(v) for v in facets])
+    low = float(np.nanmin(table[[x, y]].to_numpy(float))) if len(table) else 0.0
+    high = float(np.nanmax(table[[x, y]].to_numpy(float))) if len(table) else 1.0
+    for column, value in enumerate(facets, start=1):
+        rows = table if value is None else table[table[facet] == value]
+        for i, (name, group) in enumerate(rows.groupby(color, sort=True)):
+            fig.add_trace(go.Scatter(
+                x=group[x], y=group[y], mode="markers", name=str(name), legendgroup=str(name),
+                showlegend=column == 1, marker=dict(size=7, color=series_colour(name, i)),
+                customdata=group[list(hover)] if hover else None,
+                hovertemplate=(f"{x} %{{x:.3g}}, {y} %{{y:.3g}}"
+                               + "".join(f"<br>{h}: %{{customdata[{j}]}}" for j, h in enumerate(hover))
+                               + "<extra></extra>")), row=1, col=column)
+        if diagonal:
+            fig.add_trace(go.Scatter(x=[low, high], y=[low, high], mode="lines", name="y = x",
+                                     legendgroup="diagonal", showlegend=column == 1,
+                                     line=dict(color="grey", width=1, dash="dot"), hoverinfo="skip"),
+                          row=1, col=column)
+        fig.update_xaxes(title_text=x_title or x, row=1, col=column)
+    fig.update_yaxes(title_text=y_title or y, row=1, col=1)
+    fig.update_layout(legend_title_text=color)
     return _layout(fig, title, 400)
 
 
@@ -368,3 +423,29 @@ def trust_map(table: pd.DataFrame, *, rows: str = "activation", title: str = "")
                      ticktext=list(layers["layer"]))
     fig.update_yaxes(title_text=rows, type="category")
     return _layout(fig, title, 120 + 45 * len(names))
+
+
+def reference_points(fig: go.Figure, x, y, *, low=None, high=None, name: str = "paper",
+                     row: int | None = None, col: int | None = None) -> go.Figure:
+    """Add a paper's values to ``fig``: black diamonds at (``x``, ``y``), a bar from ``low`` to ``high``.
+
+    For drawing what a paper reports beside the book's measurement (e.g. a value read off
+    the paper's figure as a range). ``row`` and ``col`` pick the panel of a figure with
+    subplots. Returns ``fig``.
+    """
+    x, y = np.atleast_1d(np.asarray(x, dtype=float)), np.atleast_1d(np.asarray(y, dtype=float))
+    if x.shape != y.shape:
+        raise ValueError(f"x {x.shape} and y {y.shape} must have the same length")
+    error = None
+    if low is not None or high is not None:
+        low = y if low is None else np.atleast_1d(np.asarray(low, dtype=float))
+        high = y if high is None else np.atleast_1d(np.asarray(high, dtype=float))
+        error = dict(type="data", symmetric=False, array=high - y, arrayminus=y - low, color="black")
+    trace = go.Scatter(x=x, y=y, mode="markers", name=name, error_y=error,
+                       marker=dict(symbol="diamond", size=10, color="black"),
+                       hovertemplate="%{x}: %{y:.3g}<extra>" + name + "</extra>")
+    if row is None and col is None:
+        fig.add_trace(trace)
+    else:
+        fig.add_trace(trace, row=row or 1, col=col or 1)
+    return fig

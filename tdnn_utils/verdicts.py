@@ -515,3 +515,72 @@ def describe_comparisons(table: pd.DataFrame, unit: str = "") -> str:
         return (f"{head}: medians {row.median_a:.3g} vs {row.median_b:.3g} (n = {row.n_a}, {row.n_b}), "
                 f"Holm p = {row.p_holm:.2g}, {row.status}{sensitivity}")
     return "; ".join(clause(row) for row in table.itertuples())
+
+
+def _one_sided_paired_p(differences: np.ndarray) -> float:
+    """One-sided paired t-test p-value that the mean difference is above 0."""
+    if np.all(differences == 0):
+        return 1.0
+    if np.ptp(differences) == 0:  # a constant non-zero shift: t is infinite
+        return 0.0 if differences[0] > 0 else 1.0
+    return float(stats.ttest_1samp(differences, 0.0, alternative="greater").pvalue)
+
+
+def paired_claim(comparisons, *, interest, alpha: float = ALPHA) -> tuple[str, pd.DataFrame]:
+    """Verdict on a claim made of paired comparisons, "``treated`` exceeds ``baseline``".
+
+    ``comparisons`` maps a comparison's name to ``(differences, reason)``: the paired
+    differences (treated - baseline, one per network or seed, the claimed direction
+    positive) and, when the comparison cannot be made, a reason (``differences`` is then
+    ignored; e.g. "no network memorised"). ``interest`` is the smallest mean difference that
+    would matter (a number, or a mapping from name to number). Each comparison is a one-sided
+    paired t-test in the claimed direction and another the other way, both Holm-adjusted over
+    the claim's testable comparisons; the smallest detectable mean difference
+    (:func:`minimum_detectable_paired`) is computed at the strictest Holm level, and the
+    status follows :func:`comparison_status`. A comparison with fewer than 2 pairs is
+    untestable.
+
+    Returns ``(verdict, table)``: one row per comparison with ``comparison``, ``n``,
+    ``mean_difference``, ``sd_difference``, ``p``, ``p_holm``, ``p_reverse_holm``,
+    ``detectable``, ``interest``, ``status`` and ``reason``.
+    """
+    rows = []
+    for name, (differences, reason) in comparisons.items():
+        differences = np.asarray([] if reason else differences, dtype=float).ravel()
+        if not reason and len(differences) < 2:
+            reason = f"{len(differences)} pair(s), fewer than 2"
+        wanted = interest[name] if isinstance(interest, dict) else interest
+        rows.append({"comparison": name, "n": len(differences),
+                     "mean_difference": float(differences.mean()) if len(differences) else np.nan,
+                     "sd_difference": float(differences.std(ddof=1)) if len(differences) > 1 else np.nan,
+                     "p": np.nan if reason else _one_sided_paired_p(differences),
+                     "p_reverse": np.nan if reason else _one_sided_paired_p(-differences),
+                     "interest": float(wanted), "reason": reason or "", "_d": differences})
+    table = pd.DataFrame(rows, columns=["comparison", "n", "mean_difference", "sd_difference", "p",
+                                        "p_reverse", "interest", "reason", "_d"])
+    testable = table["p"].notna()
+    table["p_holm"] = holm(table["p"].to_numpy())
+    table["p_reverse_holm"] = holm(table["p_reverse"].to_numpy())
+    strictest = alpha / max(1, int(testable.sum()))
+    table["detectable"] = [minimum_detectable_paired(d, alpha=strictest) if ok else np.nan
+                           for d, ok in zip(table["_d"], testable)]
+    table["status"] = [comparison_status(r.p_holm, r.p_reverse_holm, r.detectable, r.interest, alpha)
+                       for r in table.itertuples()]
+    table = table[["comparison", "n", "mean_difference", "sd_difference", "p", "p_holm",
+                   "p_reverse_holm", "detectable", "interest", "status", "reason"]]
+    return claim_verdict(table["status"]), table
+
+
+def describe_paired(table: pd.DataFrame, unit: str = "", digits: int = 2) -> str:
+    """One clause per comparison of :func:`paired_claim`: mean difference, Holm p, status, sensitivity."""
+    def clause(row):
+        if row.status == "untestable":
+            return f"{row.comparison}: untestable ({row.reason})"
+        sensitivity = ("" if row.status in ("supports", "contradicts") else
+                       f"; the design detects {row.detectable:.{digits}g}{unit}, the effect of interest is "
+                       f"{row.interest:.{digits}g}{unit}" if np.isfinite(row.detectable) else
+                       "; no difference was detectable")
+        return (f"{row.comparison}: mean difference {row.mean_difference:+.{digits}g}{unit} "
+                f"(sd {row.sd_difference:.{digits}g}, n = {row.n}), Holm p = {row.p_holm:.2g}, "
+                f"{row.status}{sensitivity}")
+    return "; ".join(clause(row) for row in table.itertuples())

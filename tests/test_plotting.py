@@ -87,6 +87,41 @@ def test_heatmap_and_epoch_curves():
     assert fig.data[1].z[2][1] == 5 + 2 + 1
     curves = pd.DataFrame([{"epoch": e, "dim": 1, "epsilon": x, "betti": e * x} for e in (0, 1) for x in (0.1, 0.2)])
     lines = p.curves_by_epoch(curves)
-    assert [t.name for t in lines.data] == ["epoch 0", "epoch 1"]
+    assert [t.name for t in lines.data] == ["epoch 0 (untrained)", "epoch 1"]
+    with_null = p.curves_by_epoch(curves, null=curves.assign(betti=0))
+    assert with_null.data[-1].name == "shuffled probe" and list(with_null.data[-1].y) == [0, 0]
+    assert with_null.data[-1].line.dash == "dash"
     with pytest.raises(ValueError, match="lacks columns"):
         p.depth_epoch_heatmap(summaries.drop(columns="block"))
+
+
+def test_scatter_colours_facets_and_diagonal():
+    import pandas as pd
+
+    from tdnn_utils import plotting as p
+
+    table = pd.DataFrame({"truth": [0.1, 0.2, 0.3, 0.4], "pred": [0.1, 0.3, 0.2, 0.4],
+                          "family": ["a", "a", "b", "b"], "predictor": ["m", "t", "m", "t"]})
+    fig = p.scatter(table, x="truth", y="pred", color="family", facet="predictor", diagonal=True,
+                    x_title="gap", y_title="predicted gap", title="t", hover=("family",))
+    names = [t.name for t in fig.data]
+    assert names.count("y = x") == 2 and names.count("a") == 2
+    assert fig.layout.xaxis.title.text == "gap" and fig.layout.yaxis.title.text == "predicted gap"
+    with pytest.raises(ValueError, match="lacks columns"):
+        p.scatter(table, x="truth", y="missing", color="family")
+
+
+def test_reference_points_draw_a_range_in_the_chosen_panel():
+    import pandas as pd
+
+    from tdnn_utils import plotting as p
+
+    table = pd.DataFrame({"epoch": [0, 1, 0, 1], "peak": [0.3, 0.2, 0.3, 0.25], "p": 0, "reading": ["a", "a", "b", "b"]})
+    fig = p.lines(table, x="epoch", y="peak", series="p", facet="reading", x_title="epoch", y_title="ε")
+    p.reference_points(fig, [0, 1], [0.23, 0.135], low=[0.23, 0.11], high=[0.23, 0.16], name="paper", row=1, col=2)
+    paper = fig.data[-1]
+    assert paper.name == "paper" and paper.xaxis == "x2"
+    assert list(paper.error_y.array) == pytest.approx([0.0, 0.025])
+    assert list(paper.error_y.arrayminus) == pytest.approx([0.0, 0.025])
+    with pytest.raises(ValueError, match="same length"):
+        p.reference_points(fig, [0, 1], [0.2])

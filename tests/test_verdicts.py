@@ -212,3 +212,45 @@ def test_ordering_claim_corrects_within_the_claim():
                                       interest=0.5, family="data")
     assert (both["p_holm"] > both["p"]).all() and (both["p_holm"] >= 0.05).all()
     assert both["family"].tolist() == ["x", "y"]
+
+
+def test_paired_claim_statuses_and_holm():
+    rng = np.random.default_rng(0)
+    clear = rng.normal(1.0, 0.2, size=10)
+    verdict, table = verdicts.paired_claim({"up": (clear, None)}, interest=0.5)
+    assert verdict == "confirmed" and table["status"].tolist() == ["supports"]
+    verdict, table = verdicts.paired_claim({"down": (-clear, None)}, interest=0.5)
+    assert verdict == "not reproduced" and table["status"].tolist() == ["contradicts"]
+    # tight differences around 0: the design detects far less than the interest -> no effect
+    verdict, table = verdicts.paired_claim({"flat": (rng.normal(0, 0.01, 10), None)}, interest=0.5)
+    assert verdict == "not reproduced" and table["status"].tolist() == ["no effect"]
+    assert table["detectable"].iloc[0] < 0.5
+    # noisy and few: inconclusive
+    verdict, table = verdicts.paired_claim({"noisy": (rng.normal(0, 3, 3), None)}, interest=0.5)
+    assert verdict == "inconclusive" and table["status"].tolist() == ["inconclusive"]
+    # Holm within the claim: two comparisons double the smaller p-value
+    one = rng.normal(0.3, 0.5, 12)
+    _, alone = verdicts.paired_claim({"a": (one, None)}, interest=0.1)
+    _, pair = verdicts.paired_claim({"a": (one, None), "b": (clear, None)}, interest=0.1)
+    assert pair.set_index("comparison").loc["a", "p_holm"] >= alone["p_holm"].iloc[0]
+    assert pair["detectable"].iloc[0] > alone["detectable"].iloc[0]  # stricter level, less sensitive
+
+
+def test_paired_claim_untestable_with_a_reason_or_too_few_pairs():
+    verdict, table = verdicts.paired_claim({"memorised": ([1.0, 2.0], "no network memorised"),
+                                            "single": ([1.0], None)}, interest=0.1)
+    assert verdict == "untestable"
+    assert table["reason"].tolist() == ["no network memorised", "1 pair(s), fewer than 2"]
+    verdict, table = verdicts.paired_claim({"ok": ([1.0, 1.2, 0.9, 1.1], None),
+                                            "missing": ([], "no network memorised")},
+                                           interest={"ok": 0.1, "missing": 0.1})
+    assert verdict == "partly" and table["status"].tolist() == ["supports", "untestable"]
+    text = verdicts.describe_paired(table)
+    assert "untestable (no network memorised)" in text and "Holm p" in text
+
+
+def test_paired_claim_constant_differences():
+    verdict, table = verdicts.paired_claim({"zero": ([0.0] * 5, None)}, interest=0.1)
+    assert table["p"].iloc[0] == 1.0 and table["status"].iloc[0] == "no effect"
+    verdict, table = verdicts.paired_claim({"shift": ([0.2] * 5, None)}, interest=0.1)
+    assert table["status"].iloc[0] == "supports"
