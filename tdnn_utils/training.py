@@ -111,7 +111,7 @@ def fit(
     objective : ``objective(model, X_batch, y_batch) -> (loss, logits)``; ``None`` is plain
         cross-entropy. E.g. a :class:`tdnn_utils.regularizers.Objective`.
     batch_order : ``batch_order(generator) -> permutation`` of the rows for each epoch
-        (``None``: uniformly random), e.g. :func:`tdnn_utils.regularizers.grouped_order`.
+        (``None``: uniformly random).
     """
     if (steps is None) == (epochs is None):
         raise ValueError(f"give exactly one of steps={steps!r} and epochs={epochs!r}")

@@ -30,6 +30,8 @@ check a verdict against the data it came from.
 - :func:`rank_test`: one-sided Mann-Whitney test that one group's values are smaller.
 - :func:`ordering_verdict`: "A is faster than B, which is faster than C" from rank tests.
 - :func:`last_layer_share`: how much of a network's simplification happens at its end.
+- :func:`paired_claim`: rules 2 to 4 on paired data (treatment and reference trained from
+  the same seed): one-sided paired t-tests, Holm, the smallest detectable mean difference.
 """
 
 from __future__ import annotations
@@ -515,3 +517,55 @@ def describe_comparisons(table: pd.DataFrame, unit: str = "") -> str:
         return (f"{head}: medians {row.median_a:.3g} vs {row.median_b:.3g} (n = {row.n_a}, {row.n_b}), "
                 f"Holm p = {row.p_holm:.2g}, {row.status}{sensitivity}")
     return "; ".join(clause(row) for row in table.itertuples())
+
+
+def paired_claim(differences, *, interest: float, alpha: float = ALPHA,
+                 power: float = POWER) -> tuple[str, pd.DataFrame]:
+    """Verdict on "each treatment moves the value in the claimed direction", from paired differences.
+
+    ``differences`` maps a comparison's name to its paired differences, one per seed (the
+    unit: treated minus reference at the same seed, same initial weights and data), oriented
+    so that the claimed direction is *positive* (negate them for a claimed decrease).
+    ``interest`` is the smallest effect that would matter, in the same units, fixed before
+    looking at the results. The book's rules (module docstring) on paired data:
+
+    - each comparison: one-sided paired t-tests in the claimed direction (``p``) and the
+      other (``p_reverse``), each Holm-adjusted over the claim's testable comparisons;
+    - ``detectable``: the smallest mean difference the design detects with ``power``
+      (:func:`minimum_detectable_paired` at the strictest Holm level, alpha / number of
+      testable comparisons), from the observed spread of the differences;
+    - status (:func:`comparison_status`; fewer than 2 pairs: untestable) and the claim's
+      verdict (:func:`claim_verdict`).
+
+    Differences that are all 0 give p = 1 both ways; a constant non-zero shift gives p = 0 in
+    its direction. Returns ``(verdict, table)``, one row per comparison: ``comparison``,
+    ``n``, ``mean``, ``sd``, ``wins`` / ``ties`` / ``losses`` (differences above, at, below 0),
+    ``p``, ``p_holm``, ``p_reverse_holm``, ``detectable``, ``status``.
+    """
+    rows = []
+    for name, values in dict(differences).items():
+        d = np.asarray(values, dtype=float).reshape(-1)
+        d = d[np.isfinite(d)]
+        row = {"comparison": name, "n": len(d), "mean": float(d.mean()) if len(d) else np.nan,
+               "sd": float(d.std(ddof=1)) if len(d) > 1 else np.nan,
+               "wins": int((d > 0).sum()), "ties": int((d == 0).sum()), "losses": int((d < 0).sum()),
+               "p": np.nan, "p_reverse": np.nan}
+        if len(d) >= 2:
+            if np.ptp(d) == 0:  # constant: t is undefined (all 0) or infinite (a constant shift)
+                row["p"] = 0.0 if d[0] > 0 else 1.0
+                row["p_reverse"] = 0.0 if d[0] < 0 else 1.0
+            else:
+                row["p"] = float(stats.ttest_1samp(d, 0.0, alternative="greater").pvalue)
+                row["p_reverse"] = float(stats.ttest_1samp(d, 0.0, alternative="less").pvalue)
+        rows.append((row, d))
+    table = pd.DataFrame([row for row, _ in rows],
+                         columns=["comparison", "n", "mean", "sd", "wins", "ties", "losses", "p", "p_reverse"])
+    testable = table["p"].notna()
+    table["p_holm"] = holm(table["p"].to_numpy())
+    table["p_reverse_holm"] = holm(table["p_reverse"].to_numpy())
+    strictest = alpha / max(1, int(testable.sum()))
+    table["detectable"] = [minimum_detectable_paired(d, alpha=strictest, power=power) if ok else np.nan
+                           for (_, d), ok in zip(rows, testable)]
+    table["status"] = [comparison_status(r.p_holm, r.p_reverse_holm, r.detectable, interest, alpha)
+                       for r in table.itertuples()]
+    return claim_verdict(table["status"]), table.drop(columns="p_reverse")
