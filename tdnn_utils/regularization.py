@@ -747,9 +747,11 @@ def describe(table: pd.DataFrame, *, scale: float = 100.0, unit: str = " points"
 # ---------------------------------------------------------------------------- cost
 def step_seconds(arm: Arm, family: str, size: str, recipe: Recipe, X, y, *, steps: int = 10, warmup: int = 2,
                  maxdim: int = 1, seed: int = 0, device: str = "cpu", threads: int = 1) -> dict:
-    """Median wall seconds of one training step of ``arm`` (batch, augmentation, forward, loss,
-    backward, update), over ``steps`` steps after ``warmup``, on ``threads`` torch threads (as
-    :func:`run_networks` trains), and the share spent finding persistence pairings."""
+    """Median wall seconds (``step_seconds``) and CPU seconds of this process
+    (``step_cpu_seconds``: what a quiet core would take) of one training step of ``arm``
+    (batch, augmentation, forward, loss, backward, update), over ``steps`` steps after
+    ``warmup``, on ``threads`` torch threads (as :func:`run_networks` trains), and the share of
+    the wall time spent finding persistence pairings."""
     previous = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
@@ -761,16 +763,18 @@ def step_seconds(arm: Arm, family: str, size: str, recipe: Recipe, X, y, *, step
 
 def _step_seconds(arm, family, size, recipe, X, y, *, steps, warmup, maxdim, seed, device) -> dict:
     run = _Run(arm, family, size, recipe, X, y, seed=seed, maxdim=maxdim, device=device)
-    times, before = [], 0.0
+    times, cpu_times, before = [], [], 0.0
     for i in range(warmup + steps):
         if i == warmup:
             before = run.objective.persistence_seconds
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         run.step()
         if i >= warmup:
             times.append(time.perf_counter() - start)
+            cpu_times.append(time.process_time() - cpu_start)
     persistence = run.objective.persistence_seconds - before
     return {"family": family, "arm": arm.name, "step_seconds": float(np.median(times)),
+            "step_cpu_seconds": float(np.median(cpu_times)),
             "persistence_share": persistence / sum(times) if sum(times) else 0.0}
 
 

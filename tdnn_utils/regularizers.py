@@ -321,8 +321,9 @@ def hofer_batches(labels, n_groups: int = 8, group_size: int = 16,
     the *anchor* of one group, completed by ``group_size - 1`` samples of its class drawn
     uniformly *with replacement* (the anchor itself may be drawn again); ``n_groups``
     consecutive groups make a batch of ``n_groups * group_size`` rows, group ``g`` in rows
-    ``g * group_size ..``. An incomplete last batch is dropped (their loop also drops it).
-    Returns the batches as index tensors.
+    ``g * group_size ..``. An incomplete last batch is dropped (their loop drops the last
+    batch of every epoch, complete or not: with a number of samples divisible by ``n_groups``
+    they train one batch fewer per epoch). Returns the batches as index tensors.
     """
     labels = torch.as_tensor(np.asarray(labels)).reshape(-1)
     for name, value, least in (("n_groups", n_groups, 1), ("group_size", group_size, 2)):

@@ -190,7 +190,7 @@ def test_matched_weights_equalise_the_pull_towards_small_logits():
 def test_step_seconds_times_a_step_and_its_persistence_share():
     X, y, _, _ = DATA.split(0)
     timing = R.step_seconds(R.Arm("total_persistence", 0.1), "efficientnet", "tiny", RECIPE, X, y, steps=2, warmup=1)
-    assert timing["step_seconds"] > 0 and 0 < timing["persistence_share"] < 1
+    assert timing["step_seconds"] > 0 and timing["step_cpu_seconds"] > 0 and 0 < timing["persistence_share"] < 1
     assert R.estimate_seconds(0.1, 100, 20, n_jobs=2, overhead=1.0) == pytest.approx((10 + 1) * 20 / 2)
 
 
