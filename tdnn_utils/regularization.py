@@ -1,91 +1,223 @@
-"""Chapter 4's experiment: CNNs trained with and without a topological loss, paired by seed.
+"""Chapter 4's experiment: networks trained with and without a topological loss, paired by seed.
 
-- :class:`Arm`: one training recipe (the baseline, or a loss with its weight);
-- :func:`arms`: the baseline and the sweeps of alpha (total persistence on the logits),
-  lambda and beta (Hofer's densified loss on the features, same-class batches), and
-  torch-topological's loss;
-- :func:`small_sample`: a stratified small training set per seed and the test set;
-- :func:`train_arm`: one network, one arm, one seed: accuracies, time, and the topology of
-  every block at the end (:class:`tdnn_utils.dynamics.TopologyRecorder`);
-- :func:`run_arms`: every (family, arm, seed), with a progress bar;
-- :func:`compare`: each arm against its baseline, paired by seed
-  (:func:`tdnn_utils.verdicts.paired_test`, Holm-adjusted per family).
+- :class:`Arm`: one loss term and its weight (or none: a baseline), and how batches are drawn
+  (uniformly at random, or Hofer et al.'s same-class groups);
+- :class:`Recipe`: the training recipe shared by an arm and its baseline (optimiser, learning
+  rate and its cosine schedule, weight decay, steps, batch composition, augmentation);
+- :class:`DataSpec`: the data set and the per-seed split (:func:`small_sample`), loaded once
+  per process;
+- :class:`HoferMNIST` and :func:`build_model`: Hofer et al.'s MNIST network
+  (``SimpleCNN_MNIST``), and the CNN families of :mod:`tdnn_utils.cnn`;
+- :func:`train_network`: one network, one arm, one seed: accuracies, the held-out measures of
+  what each loss acts on, and the logits' scale pulls (:func:`tdnn_utils.regularizers.scale_pull`);
+- :func:`run_networks`: many networks, in parallel processes, each saved at once as one JSON
+  file under a cache folder, so an interrupted run resumes;
+- :func:`matched_weights`: the logit-norm and label-smoothing weights whose pull towards
+  small logits equals torch-topological's;
+- :func:`paired_differences` and :func:`judge`: each comparison paired by seed, and a
+  claim's verdict by :func:`tdnn_utils.verdicts.paired_claim`;
+- :func:`step_seconds`: the cost of one training step of an arm.
 
-Within a seed every arm starts from the same weights and the same training images, so the
-comparison is paired. Arms of the densified loss draw their batches as same-class groups;
-their baseline (``baseline-grouped``) draws them the same way, so only the loss differs.
+Within a seed every arm of a family starts from the same weights, sees the same training
+images in the same order (for its kind of batch) with the same augmentations and dropout
+masks; only the loss differs. Hofer et al.'s arms draw their batches as same-class groups,
+and their baseline draws them the same way.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 import time
-from dataclasses import dataclass
+from collections import OrderedDict
+from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
+from torch import nn
+from torch.nn import functional as F
 from tqdm import tqdm
 
-from . import cnn, dynamics, regularizers, verdicts
-from .training import accuracy, fit, seed_everything
+from . import cnn, images, regularizers, verdicts
+from .training import choose_device, seed_everything
 
-LOSSES = ("none", "total_persistence", "densified", "torch_topological")
+#: Version of what :func:`train_network` computes; part of every cache key.
+CACHE_VERSION = 1
+LOSSES = ("none", "total_persistence", "torch_topological", "logit_norm", "label_smoothing", "densified")
+BATCHES = ("random", "hofer")
+HOFER_FAMILY = "hofer-mnist"
+HOFER_CIFAR_FAMILY = "hofer-cnn13"
+FAMILIES = (HOFER_FAMILY, HOFER_CIFAR_FAMILY, "efficientnet", "densenet", "resnet")
+#: Short names of the losses, for the arms' names.
+_LABELS = {"total_persistence": "Ω", "torch_topological": "torch-topological",
+           "logit_norm": "logit norm", "label_smoothing": "label smoothing", "densified": "densified"}
+_SYMBOLS = {"total_persistence": "α", "torch_topological": "α", "logit_norm": "μ",
+            "label_smoothing": "ε", "densified": "λ"}
 
 
+# ---------------------------------------------------------------------------- arms and recipes
 @dataclass(frozen=True)
 class Arm:
-    """One training recipe: a loss, its weight, Hofer's beta, and whether batches are grouped."""
+    """One training arm: a loss term with its weight (``"none"``: a baseline) and the batches.
+
+    ``loss``: ``"total_persistence"`` (tda-nn-analysis's Omega on the logits, weight alpha),
+    ``"torch_topological"`` (torch-topological's unnormalised total persistence on the logits,
+    alpha), ``"logit_norm"`` (:class:`~tdnn_utils.regularizers.LogitNormLoss` on the logits,
+    mu), ``"label_smoothing"`` (the cross-entropy's label smoothing, eps) or ``"densified"``
+    (Hofer et al.'s loss on the features, lambda, with ``beta``; needs Hofer batches).
+    ``batches``: ``"random"`` or ``"hofer"``. ``label`` replaces the generated name (e.g.
+    "logit norm (matched)", whose weight differs between families).
+    """
 
     loss: str = "none"
     weight: float = 0.0
     beta: float | None = None
-    grouped: bool = False
+    batches: str = "random"
+    label: str | None = None
 
     def __post_init__(self):
         if self.loss not in LOSSES:
             raise ValueError(f"loss {self.loss!r} is unknown; use one of {LOSSES}")
+        if self.batches not in BATCHES:
+            raise ValueError(f"batches {self.batches!r} is unknown; use one of {BATCHES}")
         if not (np.isfinite(self.weight) and self.weight >= 0):
             raise ValueError(f"weight={self.weight!r} must be a finite number >= 0")
-        if self.loss == "densified" and not (self.beta and self.beta > 0 and self.grouped):
-            raise ValueError("the densified loss needs beta > 0 and grouped batches")
+        if (self.loss == "none") != (self.weight == 0):
+            raise ValueError(f"loss {self.loss!r} with weight {self.weight!r}: a baseline has weight 0, "
+                             "any other arm a positive weight")
+        if self.loss == "densified" and not (self.beta and self.beta > 0 and self.batches == "hofer"):
+            raise ValueError("the densified loss needs beta > 0 and batches='hofer'")
+        if self.loss == "label_smoothing" and self.weight >= 1:
+            raise ValueError(f"label smoothing eps={self.weight!r} must be below 1")
 
     @property
     def name(self) -> str:
+        if self.label:
+            return self.label
         if self.loss == "none":
-            return "baseline-grouped" if self.grouped else "baseline"
-        if self.loss == "densified":
-            return f"densified λ={self.weight:g} β={self.beta:g}"
-        return f"{self.loss.replace('_', '-')} α={self.weight:g}"
+            return "baseline" if self.batches == "random" else "baseline, Hofer batches"
+        name = f"{_LABELS[self.loss]} {_SYMBOLS[self.loss]}={self.weight:.3g}"
+        return name + (f" β={self.beta:g}" if self.beta is not None else "")
 
     @property
     def baseline(self) -> str:
-        return "baseline-grouped" if self.grouped else "baseline"
+        return Arm(batches=self.batches).name
 
-    def objective(self, maxdim: int = 1) -> regularizers.Objective:
-        if self.loss == "none" or self.weight == 0:
+    @property
+    def slug(self) -> str:
+        """A file-name-safe name."""
+        beta = "" if self.beta is None else f"-b{self.beta:g}"
+        return f"{self.loss}-{self.weight:.6g}{beta}-{self.batches}"
+
+    def objective(self, maxdim: int = 1, group_size: int = 16) -> regularizers.Objective:
+        if self.loss == "none":
             return regularizers.Objective()
+        if self.loss == "label_smoothing":
+            return regularizers.Objective(label_smoothing=self.weight)
         if self.loss == "total_persistence":
             return regularizers.Objective(regularizers.TotalPersistenceLoss(maxdim), self.weight, "logits")
         if self.loss == "torch_topological":
             return regularizers.Objective(regularizers.TorchTopologicalLoss(maxdim), self.weight, "logits")
-        return regularizers.Objective(regularizers.DensifiedLoss(self.beta), self.weight, "features")
+        if self.loss == "logit_norm":
+            return regularizers.Objective(regularizers.LogitNormLoss(), self.weight, "logits")
+        return regularizers.Objective(regularizers.DensifiedLoss(self.beta, group_size), self.weight, "features")
 
 
-def arms(alphas=(), densified=(), torch_topological=()) -> list[Arm]:
-    """The baseline, total persistence at each alpha > 0, the densified loss at each
-    (lambda, beta) with its grouped baseline, and torch-topological's loss at each alpha."""
-    result = [Arm()]
-    result += [Arm("total_persistence", float(a)) for a in alphas if a > 0]
-    if densified:
-        result.append(Arm(grouped=True))
-        result += [Arm("densified", float(lam), float(beta), grouped=True) for lam, beta in densified]
-    result += [Arm("torch_topological", float(a)) for a in torch_topological if a > 0]
-    names = [arm.name for arm in result]
+OPTIMIZERS = ("sgd", "adam")
+SCHEDULES = ("cosine", "constant")
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How an arm and its baseline are trained.
+
+    ``steps`` optimiser steps; batches of ``batch_size`` random samples (a new shuffle every
+    pass) or, for Hofer batches, ``n_groups`` groups of ``group_size``
+    (:func:`tdnn_utils.regularizers.hofer_batches`). ``optimizer`` "sgd" (with ``momentum``,
+    Nesterov if ``nesterov``) or "adam"; ``weight_decay``; the learning rate ``lr`` follows a
+    cosine from ``lr`` to 0 over the steps (``schedule="cosine"``, as Hofer et al.'s
+    ``CosineAnnealingLR``) or stays (``"constant"``). Augmentation: each training image is
+    translated by up to ``shift`` pixels (zero padding, a random crop) and, with ``flip``,
+    mirrored left-right half the time. Inputs are standardised with the training set's mean
+    and standard deviation per channel.
+    """
+
+    steps: int
+    lr: float
+    optimizer: str = "sgd"
+    momentum: float = 0.9
+    nesterov: bool = True
+    weight_decay: float = 0.0
+    schedule: str = "cosine"
+    batch_size: int = 64
+    n_groups: int = 8
+    group_size: int = 16
+    shift: int = 0
+    flip: bool = False
+
+    def __post_init__(self):
+        for name in ("steps", "batch_size", "n_groups", "group_size"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, np.integer)) or value < (2 if name == "group_size" else 1):
+                raise ValueError(f"{name}={value!r} must be a positive integer"
+                                 + (" >= 2" if name == "group_size" else ""))
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"optimizer {self.optimizer!r} is unknown; use one of {OPTIMIZERS}")
+        if self.schedule not in SCHEDULES:
+            raise ValueError(f"schedule {self.schedule!r} is unknown; use one of {SCHEDULES}")
+        if not (np.isfinite(self.lr) and self.lr > 0):
+            raise ValueError(f"lr={self.lr!r} must be a positive number")
+        if not (np.isfinite(self.weight_decay) and self.weight_decay >= 0):
+            raise ValueError(f"weight_decay={self.weight_decay!r} must be >= 0")
+        if not isinstance(self.shift, (int, np.integer)) or self.shift < 0:
+            raise ValueError(f"shift={self.shift!r} must be an integer >= 0")
+
+    def images_per_step(self, batches: str) -> int:
+        return self.batch_size if batches == "random" else self.n_groups * self.group_size
+
+
+def plan_arms(omega_alphas=(), tt_alpha: float = 0.0, controls: bool = True,
+              hofer: tuple[float, float] | None = None) -> tuple[list[Arm], list[Arm], list[str]]:
+    """The arms of Chapter 4's first phase, and notes on any left out.
+
+    Returns ``(random_arms, hofer_arms, notes)``: the baseline, Omega at each alpha and
+    torch-topological's loss at ``tt_alpha`` (random batches); Hofer's baseline and densified
+    loss at ``hofer = (lambda, beta)`` (Hofer batches; none when ``hofer`` is None). When
+    torch-topological cannot be imported (:func:`tdnn_utils.regularizers.torch_topological_available`;
+    e.g. Python 3.13, where giotto-ph has no wheel), its arm is left out, and so are the
+    controls matched to it; ``notes`` says so, for the page.
+    """
+    random_arms = [Arm()] + [Arm("total_persistence", float(a)) for a in omega_alphas if a > 0]
+    notes = []
+    if tt_alpha:
+        if regularizers.torch_topological_available():
+            random_arms.append(Arm("torch_topological", float(tt_alpha)))
+        else:
+            notes.append("torch-topological is not installed here (it needs giotto-ph, which has no wheel "
+                         "for this Python), so its arm" + (" and the controls matched to it are" if controls
+                                                           else " is") + " left out of this run.")
+    hofer_arms = [] if hofer is None else [Arm(batches="hofer"), Arm("densified", float(hofer[0]), float(hofer[1]),
+                                                                     "hofer")]
+    names = [arm.name for arm in random_arms + hofer_arms]
     if len(set(names)) != len(names):
         raise ValueError(f"an arm is given twice: {names}")
-    return result
+    return random_arms, hofer_arms, notes
 
 
+def control_arms(weights: dict) -> list[Arm]:
+    """The matched controls of one family from :func:`matched_weights`' entry (``None`` weights left out)."""
+    arms = []
+    if weights.get("logit_norm"):
+        arms.append(Arm("logit_norm", weights["logit_norm"], label="logit norm (matched)"))
+    if weights.get("label_smoothing"):
+        arms.append(Arm("label_smoothing", weights["label_smoothing"], label="label smoothing (matched)"))
+    return arms
+
+
+# ---------------------------------------------------------------------------- data
 def small_sample(labels, n_train: int, n_test: int | None, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Indices of a stratified training set of ``n_train`` images (seeded) and a test set.
 
@@ -114,180 +246,540 @@ def small_sample(labels, n_train: int, n_test: int | None, seed: int) -> tuple[n
     return train, rest
 
 
-def train_arm(arm: Arm, family: str, size: str, X_train, y_train, X_test, y_test, probe, *,
-              seed: int, epochs: int, batch_size: int = 64, lr: float = 1e-3,
-              group_size: int = 16, maxdim: int = 1, device: str = "auto") -> tuple[dict, pd.DataFrame]:
-    """Train one network with ``arm`` and measure it.
+_LOADED: dict = {}
 
-    The weights are seeded with ``seed`` (the same for every arm). Returns a record (family,
-    arm, seed, train/test accuracy, mean cross-entropy and regulariser per step, Omega of the
-    probe's logits after training (:class:`~tdnn_utils.regularizers.TotalPersistenceLoss`, the
-    total-persistence loss's own measure, for every arm), seconds of training and of persistence) and the topology of every block on ``probe`` after training
-    (:attr:`tdnn_utils.dynamics.TopologyRecorder.summaries`).
+
+@dataclass(frozen=True)
+class DataSpec:
+    """A data set (:func:`tdnn_utils.images.load_dataset`'s name, folder, image side) and the
+    per-seed split: ``n_train`` stratified training images, ``n_test`` test images (``None``:
+    all the others). Small and picklable: each worker process loads the images once."""
+
+    name: str = "digits"
+    folder: str | None = None
+    image_size: int | None = None
+    n_train: int = 100
+    n_test: int | None = None
+
+    def images(self) -> tuple[np.ndarray, np.ndarray]:
+        key = (self.name, self.folder, self.image_size)
+        if key not in _LOADED:
+            _LOADED[key] = images.load_dataset(self.name, self.folder or None, "train", self.image_size)
+        return _LOADED[key]
+
+    def split(self, seed: int):
+        """``(X_train, y_train, X_test, y_test)`` of seed ``seed``."""
+        pixels, labels = self.images()
+        train, test = small_sample(labels, self.n_train, self.n_test, seed)
+        return pixels[train], labels[train], pixels[test], labels[test]
+
+
+# ---------------------------------------------------------------------------- models
+class HoferMNIST(nn.Module):
+    """Hofer et al.'s MNIST network, ``SimpleCNN_MNIST(batch_norm=True, cls_spectral_norm=False)``.
+
+    As in their ``core/models/simple_cnn.py``: four stages of 3x3 convolution (8, 32, 64, 128
+    channels), batch norm, LeakyReLU(0.1) and 2x2 max pooling, flattened (128 features on
+    28x28 images: the representation ``z`` the densified loss acts on, after the last batch
+    norm), then one linear layer. On smaller images a stage pools only while the side is at
+    least 2 (on 28x28 all four pool, as theirs).
     """
-    n_classes = int(max(np.max(y_train), np.max(y_test))) + 1
-    seed_everything(seed)
-    model = cnn.build(family, size, num_classes=n_classes, in_channels=int(np.shape(X_train)[1]))
-    objective = arm.objective(maxdim)
-    order = None
-    if arm.grouped:
-        order = lambda generator: regularizers.grouped_order(y_train, group_size, generator)  # noqa: E731
-    recorder = dynamics.TopologyRecorder(probe, epochs=[epochs], functional_graph=False)
-    start = time.perf_counter()
-    history = fit(model, X_train, y_train, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed,
-                  device=device, progress=False, objective=objective, batch_order=order)
-    seconds = time.perf_counter() - start
-    recorder(model, epochs)
-    steps = max(1, objective.steps)
-    model.eval()
-    with torch.no_grad():
-        probe_logits = model(torch.as_tensor(np.asarray(probe), dtype=torch.float32,
-                                             device=next(model.parameters()).device))
-        probe_omega = regularizers.TotalPersistenceLoss(maxdim)(probe_logits.double().cpu()).item()
-    record = {"family": family, "arm": arm.name, "baseline": arm.baseline, "loss": arm.loss,
-              "weight": arm.weight, "beta": arm.beta, "seed": seed,
-              "train_accuracy": history.final_accuracy,
-              "test_accuracy": accuracy(model, X_test, y_test),
-              "cross_entropy": objective.cross_entropy / steps,
-              "regularizer": objective.regularizer / steps, "probe_omega": probe_omega,
-              "train_seconds": seconds, "persistence_seconds": objective.persistence_seconds}
-    summaries = recorder.summaries.assign(family=family, arm=arm.name, seed=seed)
-    return record, summaries
+
+    def __init__(self, num_classes: int = 10, in_channels: int = 1, image_size: int = 28):
+        super().__init__()
+        stages, channels, side = [], in_channels, int(image_size)
+        for width in (8, 32, 64, 128):
+            layers = [nn.Conv2d(channels, width, 3, padding=1), nn.BatchNorm2d(width), nn.LeakyReLU(0.1)]
+            if side >= 2:
+                layers.append(nn.MaxPool2d(2, stride=2, padding=0))
+                side //= 2
+            stages.append(nn.Sequential(*layers))
+            channels = width
+        self.stages = nn.ModuleList(stages)
+        self.flatten = nn.Flatten()
+        self.head = nn.Linear(channels * side * side, num_classes)
+
+    @property
+    def blocks(self) -> "OrderedDict[str, nn.Module]":
+        named = OrderedDict((f"stage{i + 1}", stage) for i, stage in enumerate(self.stages))
+        named["logits"] = self.head
+        return named
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        for stage in self.stages:
+            x = stage(x)
+        return self.flatten(x)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(x))
 
 
-def run_arms(arms_: list[Arm], families, seeds, data_for_seed, *, size: str, epochs: int,
-             progress: bool = True, **train_kwargs) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Every (family, seed, arm): :func:`train_arm` on ``data_for_seed(seed)``.
+class HoferCNN13(nn.Module):
+    """Hofer et al.'s CIFAR network, ``SimpleCNN13(batch_norm=True, drop_out=True, final_bn=True)``.
 
-    ``data_for_seed(seed)`` returns ``(X_train, y_train, X_test, y_test, probe)``. Returns
-    the records (one row per network) and the block summaries, concatenated.
+    As in their ``core/models/simple_cnn.py`` (the CNN-13 of the mean-teacher papers): three
+    3x3 convolutions of 128 channels, max pooling, dropout 0.5; three of 256, max pooling,
+    dropout 0.5; a 3x3 convolution of 512 without padding, 1x1 convolutions to 256 and 128,
+    each followed by batch norm (the last one: ``final_bn``) and LeakyReLU(0.1); average
+    pooling (6x6 on 32x32 images; over the whole map otherwise) gives the 128 features ``z``.
     """
-    jobs = [(family, seed, arm) for family in families for seed in seeds for arm in arms_]
-    records, summaries = [], []
-    data_cache = {}
-    for family, seed, arm in tqdm(jobs, desc="networks", disable=not progress, mininterval=30.0):
-        if seed not in data_cache:
-            data_cache = {seed: data_for_seed(seed)}
-        record, summary = train_arm(arm, family, size, *data_cache[seed], seed=seed, epochs=epochs,
-                                    **train_kwargs)
-        records.append(record)
-        summaries.append(summary)
-    return pd.DataFrame(records), pd.concat(summaries, ignore_index=True)
+
+    def __init__(self, num_classes: int = 10, in_channels: int = 3, image_size: int = 32):
+        super().__init__()
+
+        def conv(cin, cout, kernel, padding):
+            return [nn.Conv2d(cin, cout, kernel, padding=padding), nn.BatchNorm2d(cout), nn.LeakyReLU(0.1)]
+
+        side = (int(image_size) // 2 // 2) - 2
+        self.body = nn.Sequential(
+            *conv(in_channels, 128, 3, 1), *conv(128, 128, 3, 1), *conv(128, 128, 3, 1),
+            nn.MaxPool2d(2, stride=2), nn.Dropout(0.5),
+            *conv(128, 256, 3, 1), *conv(256, 256, 3, 1), *conv(256, 256, 3, 1),
+            nn.MaxPool2d(2, stride=2), nn.Dropout(0.5),
+            *conv(256, 512, 3, 0), *conv(512, 256, 1, 0), *conv(256, 128, 1, 0),
+            nn.AvgPool2d(6, stride=2) if side == 6 else nn.AdaptiveAvgPool2d(1), nn.Flatten())
+        self.head = nn.Linear(128, num_classes)
+
+    @property
+    def blocks(self) -> "OrderedDict[str, nn.Module]":
+        return OrderedDict([("features", self.body), ("logits", self.head)])
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.body(x)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(x))
 
 
-def compare(records: pd.DataFrame, value: str = "test_accuracy") -> pd.DataFrame:
-    """Each arm against its baseline, paired by seed, per family.
+def build_model(family: str, size: str, num_classes: int, in_channels: int, image_size: int) -> nn.Module:
+    """Hofer et al.'s MNIST network (``"hofer-mnist"``) or CIFAR network (``"hofer-cnn13"``), ``size``
+    ignored, or a family of :mod:`tdnn_utils.cnn` at ``size``."""
+    if family not in FAMILIES:
+        raise ValueError(f"family {family!r} is unknown; use one of {FAMILIES}")
+    if family == HOFER_FAMILY:
+        return HoferMNIST(num_classes, in_channels, image_size)
+    if family == HOFER_CIFAR_FAMILY:
+        return HoferCNN13(num_classes, in_channels, image_size)
+    return cnn.build(family, size, num_classes=num_classes, in_channels=in_channels)
 
-    One row per (family, arm) that is not a baseline: the arm's mean and standard deviation
-    of ``value``, the baseline's mean, and :func:`tdnn_utils.verdicts.paired_test`'s columns,
-    with ``p_holm``: the t-test's p adjusted over the family's arms.
+
+# ---------------------------------------------------------------------------- training
+def _augment(X: torch.Tensor, shift: int, flip: bool, generator: torch.Generator) -> torch.Tensor:
+    """Random translations by up to ``shift`` pixels (zero padding) and, with ``flip``, mirroring."""
+    if shift:
+        n, _, height, width = X.shape
+        padded = F.pad(X, (shift, shift, shift, shift))
+        offsets = torch.randint(0, 2 * shift + 1, (n, 2), generator=generator).tolist()
+        X = torch.stack([padded[i, :, dy:dy + height, dx:dx + width] for i, (dy, dx) in enumerate(offsets)])
+    if flip:
+        mirrored = torch.rand(len(X), generator=generator) < 0.5
+        X = torch.where(mirrored[:, None, None, None], X.flip(-1), X)
+    return X
+
+
+class _Run:
+    """One network in training: model, objective, optimiser, schedule and batch stream."""
+
+    def __init__(self, arm: Arm, family: str, size: str, recipe: Recipe, X_train, y_train, *, seed: int,
+                 maxdim: int = 1, device: str = "auto", n_classes: int | None = None):
+        self.arm, self.recipe = arm, recipe
+        X = torch.as_tensor(np.asarray(X_train), dtype=torch.float32)
+        if X.ndim == 3:
+            X = X[:, None]
+        y = torch.as_tensor(np.asarray(y_train), dtype=torch.long)
+        if X.ndim != 4 or len(X) != len(y):
+            raise ValueError(f"X_train must be images (n, channels, height, width) and y_train (n,); "
+                             f"got {tuple(X.shape)} and {tuple(y.shape)}")
+        self.X, self.y = X, y
+        self.mean = X.mean(dim=(0, 2, 3), keepdim=True)
+        self.std = X.std(dim=(0, 2, 3), keepdim=True).clamp_min(1e-6)
+        self.device = choose_device(device)
+        n_classes = int(y.max()) + 1 if n_classes is None else n_classes
+        seed_everything(seed)  # the same initial weights and dropout masks for every arm of a seed
+        self.model = build_model(family, size, n_classes, X.shape[1], X.shape[-1]).to(self.device)
+        self.objective = arm.objective(maxdim, recipe.group_size)
+        parameters = self.model.parameters()
+        if recipe.optimizer == "sgd":
+            self.optimiser = torch.optim.SGD(parameters, lr=recipe.lr, momentum=recipe.momentum,
+                                             nesterov=recipe.nesterov and recipe.momentum > 0,
+                                             weight_decay=recipe.weight_decay)
+        else:
+            self.optimiser = torch.optim.Adam(parameters, lr=recipe.lr, weight_decay=recipe.weight_decay)
+        self.scheduler = (torch.optim.lr_scheduler.CosineAnnealingLR(self.optimiser, T_max=recipe.steps, eta_min=0.0)
+                          if recipe.schedule == "cosine" else None)
+        self.generator = torch.Generator().manual_seed(seed)
+        self._pending: list[torch.Tensor] = []
+
+    def normalise(self, X: torch.Tensor) -> torch.Tensor:
+        return (X - self.mean) / self.std
+
+    def next_batch(self) -> torch.Tensor:
+        if not self._pending:
+            if self.arm.batches == "hofer":
+                self._pending = regularizers.hofer_batches(self.y, self.recipe.n_groups, self.recipe.group_size,
+                                                           self.generator)
+            else:
+                order = torch.randperm(len(self.y), generator=self.generator)
+                self._pending = list(torch.split(order, self.recipe.batch_size))
+        return self._pending.pop(0)
+
+    def step(self) -> float:
+        index = self.next_batch()
+        X = _augment(self.X[index], self.recipe.shift, self.recipe.flip, self.generator)
+        X, y = self.normalise(X).to(self.device), self.y[index].to(self.device)
+        self.model.train()
+        loss, _ = self.objective(self.model, X, y)
+        self.optimiser.zero_grad()
+        loss.backward()
+        self.optimiser.step()
+        if self.scheduler is not None:
+            self.scheduler.step()
+        return float(loss.detach())
+
+    @torch.no_grad()
+    def outputs(self, X, batch_size: int = 512) -> tuple[torch.Tensor, torch.Tensor]:
+        """Features and logits (on the CPU, float64) of images ``X`` in eval mode."""
+        X = torch.as_tensor(np.asarray(X), dtype=torch.float32)
+        if X.ndim == 3:
+            X = X[:, None]
+        self.model.eval()
+        features, logits = [], []
+        for chunk in torch.split(X, batch_size):
+            f, z = regularizers.features_and_logits(self.model, self.normalise(chunk).to(self.device))
+            features.append(f.double().cpu())
+            logits.append(z.double().cpu())
+        return torch.cat(features), torch.cat(logits)
+
+
+def _class_groups(labels, group_size: int) -> list[np.ndarray]:
+    """Per class, the first ``group_size`` indices of that class (classes with fewer are skipped)."""
+    labels = np.asarray(labels)
+    groups = [np.flatnonzero(labels == c)[:group_size] for c in np.unique(labels)]
+    return [g for g in groups if len(g) == group_size]
+
+
+def train_network(arm: Arm, family: str, size: str, recipe: Recipe, data, *, seed: int, maxdim: int = 1,
+                  n_probe: int = 128, pull_batches: int = 8, device: str = "auto",
+                  threads: int | None = None) -> dict:
+    """Train one network with ``arm`` and ``recipe`` on ``data`` = ``(X_train, y_train, X_test, y_test)``.
+
+    Weights, batch order, augmentations and dropout masks are seeded with ``seed``, the same
+    for every arm. After training (eval mode) it measures:
+
+    - ``train_accuracy`` (unaugmented training images) and ``test_accuracy``;
+    - on the first ``n_probe`` test images (held out), what the losses act on: the mean logit
+      norm (``probe_logit_norm``), Omega of the logits (``probe_omega``), their unnormalised
+      total persistence (``probe_total_persistence``), dims 0..``maxdim``; and, on one group
+      of ``recipe.group_size`` test images per class, the features' minimum-spanning-tree edge
+      lengths (Hofer's death times: ``probe_deaths``, a list, and their median);
+    - ``pull_*``: :func:`tdnn_utils.regularizers.scale_pull` of the logits of
+      ``pull_batches`` random training batches of ``recipe.batch_size`` (unaugmented), averaged:
+      the calibration of :func:`matched_weights`.
+
+    Returns a JSON-ready record (also ``cross_entropy`` and ``regularizer``: means per step,
+    ``train_seconds`` (wall), ``train_cpu_seconds`` (this process's CPU time),
+    ``measure_cpu_seconds`` (the measurements after training), ``persistence_seconds``).
+    ``threads`` sets torch's threads meanwhile.
+    """
+    X_train, y_train, X_test, y_test = data
+    previous = torch.get_num_threads()
+    if threads:
+        torch.set_num_threads(int(threads))
+    try:
+        n_classes = int(max(np.max(y_train), np.max(y_test))) + 1
+        run = _Run(arm, family, size, recipe, X_train, y_train, seed=seed, maxdim=maxdim, device=device,
+                   n_classes=n_classes)
+        start, cpu_start = time.perf_counter(), time.process_time()
+        for _ in range(recipe.steps):
+            run.step()
+        seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
+
+        measure_start = time.process_time()
+        _, train_logits = run.outputs(X_train)
+        features, test_logits = run.outputs(X_test)
+        y_test_t = torch.as_tensor(np.asarray(y_test))
+        probe = test_logits[:n_probe]
+        omega = float(regularizers.TotalPersistenceLoss(maxdim)(probe))
+        total = float(sum((d[:, 1] - d[:, 0]).sum() for d in regularizers.diagrams(probe, maxdim)))
+        deaths = []
+        for group in _class_groups(y_test, recipe.group_size):
+            tree = regularizers.pairing(features[group], maxdim=0)[0]
+            deaths.append(regularizers.edge_lengths(features[group], tree).numpy())
+        deaths = np.concatenate(deaths) if deaths else np.zeros(0)
+        generator = torch.Generator().manual_seed(seed + 10_000)
+        pulls = []
+        for _ in range(pull_batches):
+            index = torch.randperm(len(train_logits), generator=generator)[: recipe.batch_size]
+            pulls.append(regularizers.scale_pull(train_logits[index], torch.as_tensor(np.asarray(y_train))[index],
+                                                 maxdim))
+        steps = max(1, run.objective.steps)
+        measure_cpu_seconds = time.process_time() - measure_start
+        record = {
+            "family": family, "size": size if not family.startswith("hofer") else "", "arm": arm.name,
+            "baseline": arm.baseline, "loss": arm.loss, "weight": arm.weight, "beta": arm.beta,
+            "batches": arm.batches, "seed": int(seed),
+            "train_accuracy": float((train_logits.argmax(1) == torch.as_tensor(np.asarray(y_train))).double().mean()),
+            "test_accuracy": float((test_logits.argmax(1) == y_test_t).double().mean()),
+            "n_train": len(y_train), "n_test": len(y_test),
+            "cross_entropy": run.objective.cross_entropy / steps,
+            "regularizer": run.objective.regularizer / steps,
+            "probe_logit_norm": float(probe.norm(dim=1).mean()), "probe_omega": omega,
+            "probe_total_persistence": total,
+            "probe_death_median": float(np.median(deaths)) if len(deaths) else None,
+            "probe_deaths": [round(float(d), 6) for d in deaths],
+            **{f"pull_{k}": float(np.mean([p[k] for p in pulls])) for k in pulls[0]},
+            "train_seconds": seconds, "train_cpu_seconds": cpu_seconds, "measure_cpu_seconds": measure_cpu_seconds,
+            "persistence_seconds": run.objective.persistence_seconds,
+            "steps": recipe.steps, "device": str(run.device),
+        }
+        return record
+    finally:
+        torch.set_num_threads(previous)
+
+
+# ---------------------------------------------------------------------------- many networks
+@dataclass(frozen=True)
+class Job:
+    """One network to train: arm, family, size, recipe, data and seed (and measurement settings)."""
+
+    arm: Arm
+    family: str
+    size: str
+    recipe: Recipe
+    data: DataSpec
+    seed: int
+    maxdim: int = 1
+    n_probe: int = 128
+    device: str = "auto"
+
+    def key(self) -> str:
+        """A hash of everything that determines the network's record (not the device)."""
+        described = {"version": CACHE_VERSION, "arm": asdict(self.arm), "family": self.family,
+                     "size": self.size, "recipe": asdict(self.recipe), "data": asdict(self.data),
+                     "seed": self.seed, "maxdim": self.maxdim, "n_probe": self.n_probe}
+        return hashlib.sha1(json.dumps(described, sort_keys=True).encode()).hexdigest()[:12]
+
+    def path(self, cache_dir) -> Path:
+        return Path(cache_dir) / self.family / f"{self.arm.slug}-seed{self.seed}-{self.key()}.json"
+
+
+def _run_job(job: Job, threads: int | None) -> dict:
+    return train_network(job.arm, job.family, job.size, job.recipe, job.data.split(job.seed), seed=job.seed,
+                         maxdim=job.maxdim, n_probe=job.n_probe, device=job.device, threads=threads)
+
+
+def _write_atomic(path: Path, record: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".tmp{os.getpid()}")
+    tmp.write_text(json.dumps(record))
+    os.replace(tmp, path)
+
+
+def _read(path: Path) -> dict | None:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None  # missing, or half written by a killed run: train again
+
+
+def jobs(arms, families, seeds, *, size: str, recipe: Recipe, data: DataSpec, **settings) -> list[Job]:
+    """Every (family, seed, arm) as a :class:`Job`, seeds outermost within a family."""
+    return [Job(arm, family, size, recipe, data, int(seed), **settings)
+            for family in families for seed in seeds for arm in arms]
+
+
+def run_networks(jobs_: list[Job], *, cache_dir=None, n_jobs: int = 1, progress: bool = True) -> pd.DataFrame:
+    """Train every job (or read it from ``cache_dir``); one row per job, in the jobs' order.
+
+    Each finished network is written at once to ``cache_dir`` as one JSON file
+    (:meth:`Job.path`, named by arm, seed and a hash of everything that determines it), so an
+    interrupted run resumes and a re-run reuses what it has; ``None`` keeps nothing. With
+    ``n_jobs`` > 1 the networks train in that many processes. Every network trains on one torch
+    thread: these networks are small, and on a CPU shared with other work two threads per
+    network were up to ten times slower than one (threads waiting for each other).
+    """
+    if not isinstance(n_jobs, (int, np.integer)) or n_jobs < 1:
+        raise ValueError(f"n_jobs={n_jobs!r} must be a positive integer")
+    records: dict[int, dict] = {}
+    pending = []
+    for i, job in enumerate(jobs_):
+        cached = _read(job.path(cache_dir)) if cache_dir else None
+        if cached is not None:
+            records[i] = cached
+        else:
+            pending.append(i)
+    bar = tqdm(total=len(jobs_), initial=len(records), desc="networks", disable=not progress, mininterval=30.0)
+
+    def done(i, record):
+        record = {**record, "key": jobs_[i].key()}
+        records[i] = record
+        if cache_dir:
+            _write_atomic(jobs_[i].path(cache_dir), record)
+        bar.update(1)
+
+    if n_jobs == 1 or len(pending) <= 1:
+        for i in pending:
+            done(i, _run_job(jobs_[i], 1))
+    else:
+        from joblib import Parallel, delayed
+
+        parallel = Parallel(n_jobs=n_jobs, return_as="generator_unordered")
+        for i, record in parallel(delayed(lambda i: (i, _run_job(jobs_[i], 1)))(i) for i in pending):
+            done(i, record)
+    bar.close()
+    return pd.DataFrame([records[i] for i in range(len(jobs_))])
+
+
+def matched_weights(records: pd.DataFrame, alpha: float) -> dict:
+    """Per family: the logit-norm weight mu and label smoothing eps matched to torch-topological's ``alpha``.
+
+    From the baseline networks (random batches) of each family: mu = alpha * P_tp / P_norm
+    and eps = alpha * P_tp / P_ls, where P are the mean pulls towards small logits per unit
+    weight on training batches after training (:func:`tdnn_utils.regularizers.scale_pull`).
+    So each control's term pulls the trained baselines' logits towards 0 exactly as hard as
+    torch-topological's term at ``alpha``. Returns ``{family: {"logit_norm": mu,
+    "label_smoothing": eps, "baselines": n}}``; a weight is ``None`` where no match exists
+    (the baselines' logits do not favour the label, as after too little training, or eps
+    would be 1 or more).
+    """
+    base = records[(records["loss"] == "none") & (records["batches"] == "random")]
+    if base.empty:
+        raise ValueError("matched_weights needs the baseline networks (random batches) first")
+    result = {}
+    for family, rows in base.groupby("family", sort=False):
+        tp = rows["pull_total_persistence"].mean()
+        matched = {}
+        for control in ("logit_norm", "label_smoothing"):
+            pull = rows[f"pull_{control}"].mean()
+            weight = alpha * tp / pull if pull > 0 else float("nan")
+            # No match exists when the baselines' logits do not favour the label (an untrained
+            # network) or when label smoothing would need eps >= 1.
+            ok = np.isfinite(weight) and weight > 0 and (control != "label_smoothing" or weight < 1)
+            matched[control] = float(weight) if ok else None
+        result[family] = {**matched, "baselines": int(len(rows))}
+    return result
+
+
+# ---------------------------------------------------------------------------- comparisons
+def paired_differences(records: pd.DataFrame, comparisons, value: str = "test_accuracy",
+                       relative: bool = False) -> pd.DataFrame:
+    """Per (family, comparison, seed): ``value`` of the arm minus that of its reference, same seed.
+
+    ``comparisons`` lists ``(arm, reference)`` pairs of arm names; a pair whose arm or
+    reference is missing in a family is left out there. Seeds present in only one of the
+    two are left out (the comparison is paired). With ``relative``, the difference is the
+    arm's value over the reference's, minus 1 (e.g. -0.2: 20% lower).
     """
     rows = []
-    for (family, arm), group in records.groupby(["family", "arm"], sort=False):
-        base_name = group["baseline"].iloc[0]
-        if arm == base_name:
+    for family, group in records.groupby("family", sort=False):
+        for arm, reference in comparisons:
+            a = group[group["arm"] == arm].set_index("seed")[value]
+            b = group[group["arm"] == reference].set_index("seed")[value]
+            if a.empty or b.empty:
+                continue
+            for seed in sorted(set(a.index) & set(b.index)):
+                rows.append({"family": family, "arm": arm, "reference": reference,
+                             "comparison": f"{arm} vs {reference}", "seed": seed,
+                             "value": float(a[seed]), "reference_value": float(b[seed]),
+                             "difference": float(a[seed] / b[seed] - 1 if relative else a[seed] - b[seed])})
+    return pd.DataFrame(rows, columns=["family", "arm", "reference", "comparison", "seed", "value",
+                                       "reference_value", "difference"])
+
+
+def judge(records: pd.DataFrame, comparisons, value: str = "test_accuracy", *, interest: float,
+          direction: str = "higher", relative: bool = False,
+          alpha: float = verdicts.ALPHA) -> tuple[str, pd.DataFrame]:
+    """A claim's verdict: every ``(arm, reference)`` comparison in every family, paired by seed.
+
+    The claim is that each arm moves ``value`` above (``direction="higher"``) or below
+    (``"lower"``) its reference by at least ``interest``; the comparisons of all families are
+    one claim (Holm over all of them). ``comparisons`` may also be ``(arm, reference, value)``
+    triples, each with its own value (then give ``relative=True``, so that all are changes
+    relative to the reference, in one unit). Rules: :func:`tdnn_utils.verdicts.paired_claim`.
+    Returns ``(verdict, table)`` with one row per (family, comparison): the means of both
+    sides, the mean difference (in ``value``'s units, sign as measured), its standard
+    deviation, wins/ties/losses in the claimed direction, Holm-adjusted one-sided p-values,
+    the smallest detectable difference and the status.
+    """
+    if direction not in ("higher", "lower"):
+        raise ValueError(f"direction {direction!r} is unknown; use 'higher' or 'lower'")
+    sign = 1.0 if direction == "higher" else -1.0
+    parts = []
+    for comparison in comparisons:
+        part = paired_differences(records, [comparison[:2]], comparison[2] if len(comparison) > 2 else value,
+                                  relative)
+        if len(comparison) > 2:
+            part["comparison"] += f" ({comparison[2]})"
+        if len(part):
+            parts.append(part)
+    paired = pd.concat(parts, ignore_index=True) if parts else paired_differences(records, [], value)
+    keys = list(dict.fromkeys(zip(paired["family"], paired["comparison"])))
+    differences = {f"{family}: {comparison}": sign * paired.loc[(paired["family"] == family)
+                                                                & (paired["comparison"] == comparison), "difference"]
+                   for family, comparison in keys}
+    verdict, table = verdicts.paired_claim(differences, interest=interest, alpha=alpha)
+    summary = paired.groupby(["family", "comparison"], sort=False).agg(
+        arm=("arm", "first"), reference=("reference", "first"), mean_value=("value", "mean"),
+        reference_mean=("reference_value", "mean")).reset_index()
+    table = pd.concat([summary, table.drop(columns="comparison")], axis=1)
+    table["mean_difference"] *= sign  # back to the measured sign
+    return verdict, table
+
+
+def describe(table: pd.DataFrame, *, scale: float = 100.0, unit: str = " points", digits: int = 1) -> str:
+    """One clause per comparison of :func:`judge`: difference, seeds, Holm p, status, sensitivity."""
+    def number(x):
+        return f"{x * scale:+.{digits}f}{unit}"
+
+    clauses = []
+    for row in table.itertuples():
+        head = f"{row.family}, {row.comparison}"
+        if row.status == "untestable":
+            clauses.append(f"{head}: untestable (fewer than 2 paired seeds)")
             continue
-        base = records[(records["family"] == family) & (records["arm"] == base_name)]
-        paired = group.merge(base[["seed", value]], on="seed", suffixes=("", "_baseline"))
-        test = verdicts.paired_test(paired[value], paired[f"{value}_baseline"])
-        rows.append({"family": family, "arm": arm, "baseline": base_name,
-                     "loss": group["loss"].iloc[0], "weight": group["weight"].iloc[0],
-                     "beta": group["beta"].iloc[0],
-                     "mean": float(paired[value].mean()), "sd": float(paired[value].std(ddof=1)),
-                     "baseline_mean": float(paired[f"{value}_baseline"].mean()), **test})
-    table = pd.DataFrame(rows)
-    if not table.empty:
-        table["p_holm"] = table.groupby("family")["p"].transform(lambda p: verdicts.holm(p.to_numpy()))
-    return table
+        better = f"{row.wins} of {row.n} seeds in the claimed direction"
+        clauses.append(f"{head}: {number(row.mean_difference)} ({better}; Holm p = {row.p_holm:.2g}, reverse "
+                       f"{row.p_reverse_holm:.2g}): {row.status}; smallest detectable "
+                       f"{abs(row.detectable) * scale:.{digits}f}{unit}")
+    return "; ".join(clauses)
 
 
-def step_seconds(arm: Arm, family: str, size: str, X, y, *, batch_size: int = 64, steps: int = 20,
-                 warmup: int = 3, maxdim: int = 1, group_size: int = 16, seed: int = 0) -> dict:
-    """Median seconds per training step of ``arm`` on batches of ``batch_size``, and the share in persistence.
+# ---------------------------------------------------------------------------- cost
+def step_seconds(arm: Arm, family: str, size: str, recipe: Recipe, X, y, *, steps: int = 10, warmup: int = 2,
+                 maxdim: int = 1, seed: int = 0, device: str = "cpu", threads: int = 1) -> dict:
+    """Median wall seconds (``step_seconds``) and CPU seconds of this process
+    (``step_cpu_seconds``: what a quiet core would take) of one training step of ``arm``
+    (batch, augmentation, forward, loss, backward, update), over ``steps`` steps after
+    ``warmup``, on ``threads`` torch threads (as :func:`run_networks` trains), and the share of
+    the wall time spent finding persistence pairings."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        return _step_seconds(arm, family, size, recipe, X, y, steps=steps, warmup=warmup, maxdim=maxdim,
+                             seed=seed, device=device)
+    finally:
+        torch.set_num_threads(previous)
 
-    For the benchmark: ``warmup`` steps are run first and not counted; the median resists
-    the odd slow step. The share is the persistence time over the counted steps' total.
-    """
-    seed_everything(seed)
-    model = cnn.build(family, size, num_classes=int(np.max(y)) + 1, in_channels=int(np.shape(X)[1]))
-    X = torch.as_tensor(np.asarray(X), dtype=torch.float32)
-    y = torch.as_tensor(np.asarray(y), dtype=torch.long)
-    generator = torch.Generator().manual_seed(seed)
-    optimiser = torch.optim.Adam(model.parameters(), lr=1e-3)
-    objective = arm.objective(maxdim)
-    model.train()
-    times, persistence_before = [], 0.0
-    for step in range(warmup + steps):
-        order = (regularizers.grouped_order(y, group_size, generator) if arm.grouped
-                 else torch.randperm(len(X), generator=generator))
-        index = order[:batch_size]
-        if step == warmup:
-            persistence_before = objective.persistence_seconds
-        start = time.perf_counter()
-        loss, _ = objective(model, X[index], y[index])
-        optimiser.zero_grad()
-        loss.backward()
-        optimiser.step()
-        if step >= warmup:
+
+def _step_seconds(arm, family, size, recipe, X, y, *, steps, warmup, maxdim, seed, device) -> dict:
+    run = _Run(arm, family, size, recipe, X, y, seed=seed, maxdim=maxdim, device=device)
+    times, cpu_times, before = [], [], 0.0
+    for i in range(warmup + steps):
+        if i == warmup:
+            before = run.objective.persistence_seconds
+        start, cpu_start = time.perf_counter(), time.process_time()
+        run.step()
+        if i >= warmup:
             times.append(time.perf_counter() - start)
-    persistence = objective.persistence_seconds - persistence_before
-    total = sum(times)
+            cpu_times.append(time.process_time() - cpu_start)
+    persistence = run.objective.persistence_seconds - before
     return {"family": family, "arm": arm.name, "step_seconds": float(np.median(times)),
-            "persistence_share": persistence / total if total else 0.0}
+            "step_cpu_seconds": float(np.median(cpu_times)),
+            "persistence_share": persistence / sum(times) if sum(times) else 0.0}
 
 
-def paired_differences(records: pd.DataFrame, value: str = "test_accuracy") -> pd.DataFrame:
-    """Per (family, arm, seed): the arm's ``value`` minus its baseline's at the same seed."""
-    base = records[records["arm"] == records["baseline"]][["family", "arm", "seed", value]]
-    base = base.rename(columns={"arm": "baseline", value: "baseline_value"})
-    treated = records[records["arm"] != records["baseline"]]
-    paired = treated.merge(base, on=["family", "baseline", "seed"])
-    paired["difference"] = paired[value] - paired["baseline_value"]
-    return paired[["family", "arm", "baseline", "loss", "weight", "beta", "seed", "difference"]]
+def estimate_seconds(step: float, steps: int, n_networks: int, n_jobs: int = 1, overhead: float = 0.0) -> float:
+    """Wall seconds of ``n_networks`` networks of ``steps`` steps of ``step`` seconds each (plus
+    ``overhead`` seconds each for measuring), spread over ``n_jobs`` processes."""
+    return (step * steps + overhead) * n_networks / max(1, n_jobs)
 
-
-def with_block_persistence(records: pd.DataFrame, summaries: pd.DataFrame, block: str = "logits",
-                           value: str = "normalised_persistence") -> pd.DataFrame:
-    """``records`` with a column ``{block}_persistence``: ``value`` at ``block`` summed over dimensions.
-
-    ``summaries`` are :func:`run_arms`'s block summaries (one row per family, arm, seed,
-    block, dimension); by default the total persistence divided by the block's median
-    distance, so the column is scale-free.
-    """
-    if block not in set(summaries["block"]):
-        raise ValueError(f"block {block!r} is not in the summaries; they have {sorted(set(summaries['block']))}")
-    totals = (summaries[summaries["block"] == block].groupby(["family", "arm", "seed"])[value].sum()
-              .rename(f"{block}_persistence").reset_index())
-    return records.merge(totals, on=["family", "arm", "seed"], how="left")
-
-
-def improvement_claim(tests: pd.DataFrame, what: str = "test accuracy",
-                      higher_is_better: bool = True) -> tuple[str, str]:
-    """Verdict and evidence on "these arms improve ``what``", from :func:`compare` rows.
-
-    Each family gets :func:`tdnn_utils.verdicts.improvement_verdict` over its arms; the
-    verdict combines the families (:func:`tdnn_utils.verdicts.combine`). The evidence names
-    each family's finding and its best arm: paired difference, its spread, the seeds that
-    went the better way, p and Holm's p.
-    """
-    sign = 1 if higher_is_better else -1
-    found, best = {}, []
-    for family, rows in tests.groupby("family", sort=False):
-        found[family] = verdicts.improvement_verdict(rows, higher_is_better=higher_is_better)
-        row = rows.loc[(sign * rows["mean_difference"]).idxmax()]
-        better = row["wins"] if higher_is_better else row["losses"]
-        best.append(f"{family}: best {row['arm']} {row['mean_difference']:+.4g} {what} from "
-                    f"{row['baseline_mean']:.4g} (sd {row['sd_difference']:.3g}, {better}/{row['n']} seeds "
-                    f"better, p = {row['p']:.2g}, Holm {row['p_holm']:.2g})")
-    verdict = verdicts.combine(v for v, _ in found.values())
-    return verdict, "; ".join(f"{f}: {why}" for f, (_, why) in found.items()) + ". " + "; ".join(best)
-
-
-def harm_claim(tests: pd.DataFrame, alpha: float = verdicts.ALPHA) -> tuple[str, str]:
-    """Verdict and evidence on "these arms hurt": **confirmed** when every family's arms are
-    all significantly worse (unadjusted p < ``alpha``), **partly** when some family's are."""
-    hurt = {family: bool((rows["mean_difference"] < 0).all() and (rows["p"] < alpha).all())
-            for family, rows in tests.groupby("family", sort=False)}
-    verdict = "confirmed" if all(hurt.values()) else "partly" if any(hurt.values()) else "not reproduced"
-    return verdict, "; ".join(f"{r.family}: {r.mean_difference:+.4f} (p = {r.p:.2g}, {r.losses}/{r.n} seeds worse)"
-                              for r in tests.itertuples()) + "."

@@ -1,8 +1,9 @@
 """Differentiable Vietoris-Rips persistence of a batch, and the topological losses built on it.
 
 The persistence engine (:mod:`tdnn_utils.engines`: giotto-ph, or gudhi) finds the persistence
-*pairing* of a point cloud: which edges create and which destroy each bar. The bars' values are then gathered from the cloud's own distances in torch,
-so gradients reach the points (the standard construction; torch-topological does the same):
+*pairing* of a point cloud: which edges create and which destroy each bar. The bars' values
+are then gathered from the cloud's own distances in torch, so gradients reach the points (the
+standard construction; torch-topological does the same):
 
 - dimension 0: every finite bar is born at 0 and dies at the length of one edge of a minimum
   spanning tree;
@@ -14,11 +15,16 @@ so the gradients are exact there; tests check them against finite differences.
 
 - :func:`diagrams`: the differentiable finite diagrams, one (n_bars, 2) tensor per dimension;
 - :class:`TotalPersistenceLoss`: tda-nn-analysis's sum(death - birth) / max(death - birth);
-- :class:`DensifiedLoss`: Hofer et al.'s sum over same-class groups of sum_i |d_i - beta|;
-- :class:`TorchTopologicalLoss`: torch-topological's summary-statistic loss, for comparison;
-- :class:`Objective`: cross-entropy plus a weighted loss on the logits or the features, in the
-  form :func:`tdnn_utils.training.fit` takes;
-- :func:`grouped_order`: batches made of same-class groups, as the densified loss wants.
+- :class:`DensifiedLoss`: Hofer et al.'s (1 / n) sum over the n same-class groups of a batch
+  of sum_i |d_i - beta|, as their code computes it;
+- :class:`TorchTopologicalLoss`: torch-topological's summary-statistic loss (the unnormalised
+  sum of bar lengths), used where torch-topological is installed
+  (:func:`torch_topological_available`);
+- :class:`LogitNormLoss` and :func:`scale_pull`: a plain pull towards small logits, and the
+  weights that match it (and label smoothing) to torch-topological's pull;
+- :class:`Objective`: cross-entropy (optionally label-smoothed) plus a weighted loss on the
+  logits or the features;
+- :func:`hofer_batches`: Hofer et al.'s batches of same-class groups.
 """
 
 from __future__ import annotations
@@ -117,36 +123,106 @@ class TotalPersistenceLoss(nn.Module):
 
 
 class DensifiedLoss(nn.Module):
-    """Hofer et al.'s densification: sum over same-class groups of sum_i |d_i - beta|.
+    """Hofer et al.'s densification loss, as their code computes it.
 
-    For every class with at least two points in the batch, ``d_i`` are the dimension-0 death
-    times of its points (the lengths of their minimum spanning tree's edges) in the
-    representation ``points`` (n_points, n_features). Pulling them towards ``beta`` packs
-    each class into a cloud of spacing ``beta``. A batch with no class of two points gives 0.
+    The batch (n_points, n_features), e.g. the representation before the linear classifier,
+    is cut into consecutive groups of ``group_size`` points (Hofer et al.'s batches: ``n``
+    groups of ``b`` samples of one class each, group ``g`` in rows ``g*b .. (g+1)*b - 1``).
+    For each group, ``d_i`` are the ``b - 1`` dimension-0 death times of its Vietoris-Rips
+    persistence (the edge lengths of its minimum spanning tree). The loss is
+
+        (1 / n) * sum over groups of sum_i |d_i - beta|,
+
+    the sum over groups divided by the number of groups (``core/experiments.py`` of
+    c-hofer/topologically_densified_distributions: ``l_top / float(batch_size)``, where
+    ``batch_size`` is the number of groups). Duplicate points (a sample drawn twice) die at
+    0 and add ``beta`` each, with gradient 0, as in their code (which adds 1e-6 to zero
+    squared distances, so they die at 0.001). ``persistence_seconds`` adds up the time
+    spent finding the spanning trees.
     """
 
-    def __init__(self, beta: float = 0.7):
+    def __init__(self, beta: float = 0.7, group_size: int = 16):
         super().__init__()
-        if not beta > 0:
-            raise ValueError(f"beta={beta!r} must be positive")
-        self.beta = float(beta)
+        if not (np.isfinite(beta) and beta > 0):
+            raise ValueError(f"beta={beta!r} must be a positive number")
+        if not isinstance(group_size, (int, np.integer)) or group_size < 2:
+            raise ValueError(f"group_size={group_size!r} must be an integer >= 2")
+        self.beta, self.group_size = float(beta), int(group_size)
         self.persistence_seconds = 0.0
 
-    def forward(self, points: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    def death_times(self, points: torch.Tensor) -> list[torch.Tensor]:
+        """Each group's finite dimension-0 death times (its spanning tree's positive edge lengths)."""
         _check_points(points)
-        labels = torch.as_tensor(labels, device=points.device).reshape(-1)
-        if len(labels) != len(points):
-            raise ValueError(f"labels has {len(labels)} entries for {len(points)} points")
-        total = points.sum() * 0.0
-        for label in torch.unique(labels):
-            group = points[labels == label]
-            if len(group) < 2:
-                continue
+        if len(points) % self.group_size:
+            raise ValueError(f"{len(points)} points do not split into groups of {self.group_size}; "
+                             "the batch must hold whole groups")
+        deaths = []
+        for group in torch.split(points, self.group_size):
             start = time.perf_counter()
             edges = pairing(group, maxdim=0)[0]
             self.persistence_seconds += time.perf_counter() - start
-            total = total + (edge_lengths(group, edges) - self.beta).abs().sum()
-        return total
+            deaths.append(edge_lengths(group, edges))
+        return deaths
+
+    def forward(self, points: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        deaths = self.death_times(points)
+        total = points.sum() * 0.0
+        for d in deaths:
+            duplicates = self.group_size - 1 - len(d)  # zero-length edges: deaths at 0
+            total = total + (d - self.beta).abs().sum() + duplicates * self.beta
+        return total / len(deaths)
+
+
+class LogitNormLoss(nn.Module):
+    """The mean Euclidean norm of the batch's rows, mean_i ||z_i||: a pull towards small logits.
+
+    Like the total persistence of the batch it is homogeneous of degree 1 (scaling the logits
+    by t scales it by t), so a weight can match another such term's pull towards the origin
+    (:func:`scale_pull`). A zero row has gradient 0, not NaN.
+    """
+
+    def forward(self, points: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        _check_points(points)
+        squared = points.pow(2).sum(dim=1)
+        positive = squared > 0
+        norms = torch.where(positive, torch.where(positive, squared, torch.ones_like(squared)).sqrt(),
+                            torch.zeros_like(squared))
+        return norms.mean()
+
+
+def scale_pull(logits: torch.Tensor, labels: torch.Tensor, maxdim: int = 1) -> dict:
+    """How hard each scale-shrinking term pulls these logits towards 0, per unit weight.
+
+    For a term T of the loss, the pull is the derivative along the scaling of the logits,
+    d/dt T(t z) at t = 1. For the three terms compared in Chapter 4 it has a closed form:
+
+    - ``total_persistence`` (torch-topological's unnormalised sum of bar lengths, dims
+      0..``maxdim``): homogeneous of degree 1, so the pull equals its value;
+    - ``logit_norm`` (:class:`LogitNormLoss`): likewise its value, mean_i ||z_i||;
+    - ``label_smoothing``: label smoothing with weight eps changes the cross-entropy by a term
+      whose pull is eps * mean_i (z_i[y_i] - mean_k z_i[k]); returned per unit eps.
+
+    A control's weight *matched* to torch-topological's alpha is then
+    ``alpha * pull["total_persistence"] / pull[control]``: for these logits both terms pull
+    towards 0 equally hard (and, all being homogeneous, at every scale of these logits).
+    """
+    _check_points(logits)
+    labels = torch.as_tensor(labels, device=logits.device).reshape(-1).long()
+    with torch.no_grad():
+        bars = diagrams(logits, maxdim)
+        total = float(sum((d[:, 1] - d[:, 0]).sum() for d in bars))
+        norm = float(LogitNormLoss()(logits))
+        margin = float((logits.gather(1, labels[:, None]).squeeze(1) - logits.mean(dim=1)).mean())
+    return {"total_persistence": total, "logit_norm": norm, "label_smoothing": margin}
+
+
+def torch_topological_available() -> bool:
+    """Whether torch-topological can be imported here (it needs giotto-ph: no wheel on Python 3.13)."""
+    try:
+        import torch_topological.nn  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 class TorchTopologicalLoss(nn.Module):
@@ -185,25 +261,33 @@ def features_and_logits(model: nn.Module, X: torch.Tensor) -> tuple[torch.Tensor
 
 
 class Objective:
-    """Cross-entropy plus ``weight`` times a topological loss, for :func:`~tdnn_utils.training.fit`.
+    """Cross-entropy plus ``weight`` times another loss term, for a training loop.
 
     Parameters
     ----------
     loss : a module ``loss(points, labels)`` (:class:`TotalPersistenceLoss`,
-        :class:`DensifiedLoss`, :class:`TorchTopologicalLoss`), or ``None`` for the baseline.
-    weight : its weight (alpha or lambda), >= 0.
+        :class:`DensifiedLoss`, :class:`TorchTopologicalLoss`, :class:`LogitNormLoss`), or
+        ``None`` for cross-entropy alone.
+    weight : its weight (alpha, lambda or mu), >= 0.
     target : "logits" or "features" (the representation before the classifier).
+    label_smoothing : the cross-entropy's label smoothing eps in [0, 1) (torch's definition:
+        the target is (1 - eps) on the label plus eps / n_classes on every class).
 
     Calling it on ``(model, X_batch, y_batch)`` returns ``(loss, logits)``. It keeps the
-    running sums ``cross_entropy``, ``regularizer`` (unweighted) and ``steps``.
+    running sums ``cross_entropy`` (of the plain, unsmoothed cross-entropy), ``regularizer``
+    (unweighted) and ``steps``.
     """
 
-    def __init__(self, loss: nn.Module | None = None, weight: float = 0.0, target: str = "logits"):
+    def __init__(self, loss: nn.Module | None = None, weight: float = 0.0, target: str = "logits",
+                 label_smoothing: float = 0.0):
         if target not in TARGETS:
             raise ValueError(f"target {target!r} is unknown; use one of {TARGETS}")
         if not (np.isfinite(weight) and weight >= 0):
             raise ValueError(f"weight={weight!r} must be a finite number >= 0")
+        if not (np.isfinite(label_smoothing) and 0 <= label_smoothing < 1):
+            raise ValueError(f"label_smoothing={label_smoothing!r} must be in [0, 1)")
         self.loss, self.weight, self.target = loss, float(weight), target
+        self.label_smoothing = float(label_smoothing)
         self.cross_entropy = self.regularizer = 0.0
         self.steps = 0
 
@@ -214,33 +298,44 @@ class Objective:
     def __call__(self, model: nn.Module, X: torch.Tensor, y: torch.Tensor):
         if self.loss is None or self.weight == 0:
             logits = model(X)
-            cross_entropy = F.cross_entropy(logits, y)
-            self.cross_entropy += cross_entropy.item()
-            self.steps += 1
-            return cross_entropy, logits
-        features, logits = features_and_logits(model, X)
-        cross_entropy = F.cross_entropy(logits, y)
-        regularizer = self.loss(logits if self.target == "logits" else features, y)
-        self.cross_entropy += cross_entropy.item()
-        self.regularizer += regularizer.item()
+            regularizer = None
+        else:
+            features, logits = features_and_logits(model, X)
+            regularizer = self.loss(logits if self.target == "logits" else features, y)
+        loss = F.cross_entropy(logits, y, label_smoothing=self.label_smoothing)
+        self.cross_entropy += (F.cross_entropy(logits.detach(), y).item() if self.label_smoothing
+                               else loss.item())
         self.steps += 1
-        return cross_entropy + self.weight * regularizer, logits
+        if regularizer is None:
+            return loss, logits
+        self.regularizer += regularizer.item()
+        return loss + self.weight * regularizer, logits
 
 
-def grouped_order(labels, group_size: int, generator: torch.Generator | None = None) -> torch.Tensor:
-    """A permutation of ``labels``' indices in runs of ``group_size`` same-class samples.
+def hofer_batches(labels, n_groups: int = 8, group_size: int = 16,
+                  generator: torch.Generator | None = None) -> list[torch.Tensor]:
+    """One epoch of Hofer et al.'s batches: ``n_groups`` groups of ``group_size`` same-class samples.
 
-    Each class's indices are shuffled and cut into groups of ``group_size`` (its last group
-    may be shorter); the groups are then shuffled. Batches of a multiple of ``group_size``
-    then hold whole groups, as Hofer et al. build them.
+    As their code builds them (``IntraLabelMultiDraw`` in ``core/ds_util.py`` and the
+    ``DataLoader`` in ``core/experiments.py``): every training sample is, in a shuffled order,
+    the *anchor* of one group, completed by ``group_size - 1`` samples of its class drawn
+    uniformly *with replacement* (the anchor itself may be drawn again); ``n_groups``
+    consecutive groups make a batch of ``n_groups * group_size`` rows, group ``g`` in rows
+    ``g * group_size ..``. An incomplete last batch is dropped (their loop drops the last
+    batch of every epoch, complete or not: with a number of samples divisible by ``n_groups``
+    they train one batch fewer per epoch). Returns the batches as index tensors.
     """
     labels = torch.as_tensor(np.asarray(labels)).reshape(-1)
-    if not isinstance(group_size, (int, np.integer)) or group_size < 1:
-        raise ValueError(f"group_size={group_size!r} must be a positive integer")
+    for name, value, least in (("n_groups", n_groups, 1), ("group_size", group_size, 2)):
+        if not isinstance(value, (int, np.integer)) or value < least:
+            raise ValueError(f"{name}={value!r} must be an integer >= {least}")
+    if len(labels) < n_groups:
+        raise ValueError(f"{len(labels)} samples cannot fill one batch of {n_groups} groups")
+    members = {int(c): torch.nonzero(labels == c).flatten() for c in torch.unique(labels)}
+    anchors = torch.randperm(len(labels), generator=generator)
     groups = []
-    for label in torch.unique(labels):
-        members = torch.nonzero(labels == label).flatten()
-        members = members[torch.randperm(len(members), generator=generator)]
-        groups += list(torch.split(members, int(group_size)))
-    order = torch.randperm(len(groups), generator=generator)
-    return torch.cat([groups[i] for i in order])
+    for anchor in anchors[: len(anchors) // n_groups * n_groups].tolist():
+        pool = members[int(labels[anchor])]
+        draws = pool[torch.randint(len(pool), (group_size - 1,), generator=generator)]
+        groups.append(torch.cat([torch.tensor([anchor]), draws]))
+    return [torch.cat(groups[i:i + n_groups]) for i in range(0, len(groups), n_groups)]

@@ -114,7 +114,7 @@ def fit(
     objective : ``objective(model, X_batch, y_batch) -> (loss, logits)``; ``None`` is plain
         cross-entropy. E.g. a :class:`tdnn_utils.regularizers.Objective`.
     batch_order : ``batch_order(generator) -> permutation`` of the rows for each epoch
-        (``None``: uniformly random), e.g. :func:`tdnn_utils.regularizers.grouped_order`.
+        (``None``: uniformly random).
     patience : with ``stop_at_perfect``, Naitzat et al.'s trainer's rule for hopeless runs:
         every ``patience`` steps the best training accuracy so far is compared with its value
         at the previous check, and training stops (``history.abandoned``) when it has not

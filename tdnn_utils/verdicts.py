@@ -30,11 +30,13 @@ check a verdict against the data it came from.
 - :func:`rank_test`: one-sided Mann-Whitney test that one group's values are smaller.
 - :func:`ordering_verdict`: "A is faster than B, which is faster than C" from rank tests.
 - :func:`last_layer_share`: how much of a network's simplification happens at its end.
+- :func:`paired_claim`: rules 2 to 4 on paired data (treatment and reference trained from
+  the same seed): one-sided paired t-tests, Holm, the smallest detectable mean difference.
 """
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -526,48 +528,59 @@ def _one_sided_paired_p(differences: np.ndarray) -> float:
     return float(stats.ttest_1samp(differences, 0.0, alternative="greater").pvalue)
 
 
-def paired_claim(comparisons, *, interest, alpha: float = ALPHA) -> tuple[str, pd.DataFrame]:
+def paired_claim(comparisons, *, interest, alpha: float = ALPHA,
+                 power: float = POWER) -> tuple[str, pd.DataFrame]:
     """Verdict on a claim made of paired comparisons, "``treated`` exceeds ``baseline``".
 
-    ``comparisons`` maps a comparison's name to ``(differences, reason)``: the paired
-    differences (treated - baseline, one per network or seed, the claimed direction
-    positive) and, when the comparison cannot be made, a reason (``differences`` is then
-    ignored; e.g. "no network memorised"). ``interest`` is the smallest mean difference that
-    would matter (a number, or a mapping from name to number). Each comparison is a one-sided
-    paired t-test in the claimed direction and another the other way, both Holm-adjusted over
-    the claim's testable comparisons; the smallest detectable mean difference
-    (:func:`minimum_detectable_paired`) is computed at the strictest Holm level, and the
-    status follows :func:`comparison_status`. A comparison with fewer than 2 pairs is
-    untestable.
+    ``comparisons`` maps a comparison's name to its paired differences (treated - baseline,
+    one per network or seed: the unit; oriented so that the claimed direction is *positive*),
+    or to ``(differences, reason)`` where ``reason`` says why the comparison cannot be made
+    (``differences`` is then ignored; e.g. "no network memorised"; ``None`` when it can).
+    ``interest`` is the smallest mean difference that would matter (a number, or a mapping
+    from name to number), fixed before looking. Each comparison is a one-sided paired t-test
+    in the claimed direction and another the other way, both Holm-adjusted over the claim's
+    testable comparisons; the smallest detectable mean difference
+    (:func:`minimum_detectable_paired`, at ``power``) is computed at the strictest Holm
+    level, and the status follows :func:`comparison_status`. A comparison with fewer than 2
+    finite pairs is untestable. All-zero differences give p = 1 both ways; a constant
+    non-zero shift p = 0 in its direction.
 
     Returns ``(verdict, table)``: one row per comparison with ``comparison``, ``n``,
-    ``mean_difference``, ``sd_difference``, ``p``, ``p_holm``, ``p_reverse_holm``,
-    ``detectable``, ``interest``, ``status`` and ``reason``.
+    ``mean_difference``, ``sd_difference``, ``wins``, ``ties``, ``losses`` (differences above,
+    at, below 0), ``p``, ``p_holm``, ``p_reverse_holm``, ``detectable``, ``interest``,
+    ``status`` and ``reason``.
     """
-    rows = []
-    for name, (differences, reason) in comparisons.items():
-        differences = np.asarray([] if reason else differences, dtype=float).ravel()
+    rows, kept = [], []
+    for name, value in dict(comparisons).items():
+        reason = None
+        if isinstance(value, tuple) and len(value) == 2 and (value[1] is None or isinstance(value[1], str)):
+            value, reason = value
+        differences = np.asarray([] if reason else value, dtype=float).ravel()
+        differences = differences[np.isfinite(differences)]
         if not reason and len(differences) < 2:
             reason = f"{len(differences)} pair(s), fewer than 2"
-        wanted = interest[name] if isinstance(interest, dict) else interest
+        wanted = interest[name] if isinstance(interest, Mapping) else interest
         rows.append({"comparison": name, "n": len(differences),
                      "mean_difference": float(differences.mean()) if len(differences) else np.nan,
                      "sd_difference": float(differences.std(ddof=1)) if len(differences) > 1 else np.nan,
+                     "wins": int((differences > 0).sum()), "ties": int((differences == 0).sum()),
+                     "losses": int((differences < 0).sum()),
                      "p": np.nan if reason else _one_sided_paired_p(differences),
                      "p_reverse": np.nan if reason else _one_sided_paired_p(-differences),
-                     "interest": float(wanted), "reason": reason or "", "_d": differences})
-    table = pd.DataFrame(rows, columns=["comparison", "n", "mean_difference", "sd_difference", "p",
-                                        "p_reverse", "interest", "reason", "_d"])
+                     "interest": float(wanted), "reason": reason or ""})
+        kept.append(differences)
+    table = pd.DataFrame(rows, columns=["comparison", "n", "mean_difference", "sd_difference", "wins",
+                                        "ties", "losses", "p", "p_reverse", "interest", "reason"])
     testable = table["p"].notna()
     table["p_holm"] = holm(table["p"].to_numpy())
     table["p_reverse_holm"] = holm(table["p_reverse"].to_numpy())
     strictest = alpha / max(1, int(testable.sum()))
-    table["detectable"] = [minimum_detectable_paired(d, alpha=strictest) if ok else np.nan
-                           for d, ok in zip(table["_d"], testable)]
+    table["detectable"] = [minimum_detectable_paired(d, alpha=strictest, power=power) if ok else np.nan
+                           for d, ok in zip(kept, testable)]
     table["status"] = [comparison_status(r.p_holm, r.p_reverse_holm, r.detectable, r.interest, alpha)
                        for r in table.itertuples()]
-    table = table[["comparison", "n", "mean_difference", "sd_difference", "p", "p_holm",
-                   "p_reverse_holm", "detectable", "interest", "status", "reason"]]
+    table = table[["comparison", "n", "mean_difference", "sd_difference", "wins", "ties", "losses", "p",
+                   "p_holm", "p_reverse_holm", "detectable", "interest", "status", "reason"]]
     return claim_verdict(table["status"]), table
 
 

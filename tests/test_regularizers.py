@@ -3,6 +3,8 @@ import pytest
 import torch
 from gph import ripser_parallel
 
+from torch.nn import functional as F
+
 from tdnn_utils import cnn, regularizers as reg
 from tdnn_utils.training import fit
 
@@ -76,18 +78,54 @@ def test_total_persistence_gradient_matches_finite_differences(maxdim):
 
 def test_densified_gradient_matches_finite_differences():
     rng = np.random.default_rng(5)
-    points = torch.tensor(rng.normal(size=(14, 3)))
-    labels = torch.tensor([0] * 7 + [1] * 5 + [2] * 2)
-    grad = _finite_difference_check(reg.DensifiedLoss(beta=0.5), points, labels)
+    points = torch.tensor(rng.normal(size=(3 * 5, 3)))  # three groups of five
+    grad = _finite_difference_check(reg.DensifiedLoss(beta=0.5, group_size=5), points)
     assert grad.abs().sum() > 0
 
 
-def test_densified_value_is_the_mst_edges_distance_to_beta():
-    points = torch.tensor([[0.0, 0.0], [1.0, 0.0], [3.0, 0.0], [10.0, 0.0], [10.0, 2.0]])
-    labels = torch.tensor([0, 0, 0, 1, 1])
-    # class 0: MST edges 1 and 2; class 1: one edge of 2.
-    value = reg.DensifiedLoss(beta=1.5)(points, labels)
-    assert value.item() == pytest.approx(0.5 + 0.5 + 0.5)
+def _hand_batch():
+    # Two groups of three (Hofer's layout: group g in rows 3g .. 3g + 2).
+    # Group 1: (0,0), (3,0), (3,4): distances 3, 4, 5, so the spanning tree has the edges 3 and 4.
+    # Group 2: (0,0), (1,0), (1,1): distances 1, 1, sqrt 2: edges 1 and 1.
+    return torch.tensor([[0.0, 0.0], [3.0, 0.0], [3.0, 4.0],
+                         [0.0, 0.0], [1.0, 0.0], [1.0, 1.0]], dtype=torch.float64, requires_grad=True)
+
+
+def test_densified_value_and_gradient_by_hand():
+    points = _hand_batch()
+    loss = reg.DensifiedLoss(beta=2.0, group_size=3)
+    deaths = [sorted(d.tolist()) for d in loss.death_times(points)]
+    assert deaths == [pytest.approx([3.0, 4.0]), pytest.approx([1.0, 1.0])]
+    value = loss(points)
+    # (|3 - 2| + |4 - 2| + |1 - 2| + |1 - 2|) / 2 groups = (3 + 2) / 2
+    assert value.item() == pytest.approx(2.5)
+    value.backward()
+    # Group 1: both edges are longer than beta, so each pulls its ends together with slope 1,
+    # divided by the 2 groups: the edge (0,0)-(3,0) moves along x, the edge (3,0)-(3,4) along y.
+    expected = torch.tensor([[-0.5, 0.0], [0.5, -0.5], [0.0, 0.5]], dtype=torch.float64)
+    torch.testing.assert_close(points.grad[:3], expected)
+    # Group 2: both edges (length 1) are shorter than beta = 2: they push their ends apart.
+    # (0,0)-(1,0) and (1,0)-(1,1), or (0,0)-(1,0) and (0,0)-(1,1)... the tie is broken by the
+    # engine; either way the gradient sums to zero over the group (translation invariance).
+    torch.testing.assert_close(points.grad[3:].sum(0), torch.zeros(2, dtype=torch.float64))
+
+
+def test_densified_counts_duplicates_as_deaths_at_zero_as_hofer_does():
+    # A sample drawn twice: Hofer's code gives it a death near 0 (1e-3), so it adds about beta.
+    points = torch.tensor([[0.0, 0.0], [0.0, 0.0], [1.0, 0.0]], requires_grad=True)
+    value = reg.DensifiedLoss(beta=0.5, group_size=3)(points)
+    assert value.item() == pytest.approx(0.5 + 0.5)
+    value.backward()
+    assert torch.isfinite(points.grad).all()
+
+
+def test_densified_needs_whole_groups_and_sane_settings():
+    with pytest.raises(ValueError, match="do not split into groups of 4"):
+        reg.DensifiedLoss(0.7, group_size=4)(torch.zeros(6, 2))
+    with pytest.raises(ValueError, match="group_size=1"):
+        reg.DensifiedLoss(0.7, group_size=1)
+    with pytest.raises(ValueError, match="beta=0"):
+        reg.DensifiedLoss(beta=0)
 
 
 def test_total_persistence_value_by_hand():
@@ -123,14 +161,9 @@ def test_ties_give_the_same_values_as_giotto_ph():
         np.testing.assert_allclose(_sorted(ours[dim]), _sorted(_finite(reference[dim])), atol=1e-6)
 
 
-def test_batch_of_one_class_and_singletons():
-    points = torch.randn(8, 4, requires_grad=True)
-    one_class = reg.DensifiedLoss()(points, torch.zeros(8, dtype=torch.long))
-    assert one_class.item() > 0
-    singletons = reg.DensifiedLoss()(points, torch.arange(8))
-    singletons.backward()
-    assert singletons.item() == 0 and torch.equal(points.grad, torch.zeros_like(points))
-    assert reg.TotalPersistenceLoss()(points[:1]).item() == 0
+def test_a_batch_of_one_point_has_no_bars():
+    points = torch.randn(1, 4, requires_grad=True)
+    assert reg.TotalPersistenceLoss()(points).item() == 0
 
 
 def test_bad_input_is_refused_with_the_value():
@@ -140,27 +173,82 @@ def test_bad_input_is_refused_with_the_value():
         reg.diagrams(torch.zeros(3, 2, 2))
     with pytest.raises(ValueError, match="maxdim=3"):
         reg.TotalPersistenceLoss(maxdim=3)
-    with pytest.raises(ValueError, match="beta=0"):
-        reg.DensifiedLoss(beta=0)
     with pytest.raises(ValueError, match="'pixels'"):
         reg.Objective(reg.TotalPersistenceLoss(), 0.1, target="pixels")
     with pytest.raises(ValueError, match="weight=-1"):
         reg.Objective(reg.TotalPersistenceLoss(), -1)
-    with pytest.raises(ValueError, match="labels has 3"):
-        reg.DensifiedLoss()(torch.zeros(4, 2), torch.zeros(3))
+    with pytest.raises(ValueError, match="label_smoothing=1"):
+        reg.Objective(label_smoothing=1)
 
 
-def test_grouped_order_is_a_permutation_of_same_class_runs():
-    labels = np.repeat(np.arange(3), [8, 12, 4])
-    order = reg.grouped_order(labels, 4, torch.Generator().manual_seed(0)).numpy()
-    assert sorted(order) == list(range(24))
-    groups = labels[order].reshape(-1, 4)
-    assert (groups == groups[:, :1]).all()          # every aligned run of 4 is one class
-    assert not (groups[:, 0] == np.repeat(np.arange(3), [2, 3, 1])).all()  # and the groups are shuffled
-    uneven = reg.grouped_order(np.repeat([0, 1], [5, 3]), 4, torch.Generator().manual_seed(0)).numpy()
-    assert sorted(uneven) == list(range(8))
-    with pytest.raises(ValueError, match="group_size=0"):
-        reg.grouped_order(labels, 0)
+def test_hofer_batches_are_groups_of_one_class_with_every_sample_an_anchor_once():
+    labels = np.repeat(np.arange(3), [10, 7, 3])  # 20 samples
+    batches = reg.hofer_batches(labels, n_groups=4, group_size=5, generator=torch.Generator().manual_seed(0))
+    assert len(batches) == 5 and all(len(b) == 20 for b in batches)  # 20 anchors / 4 groups
+    groups = torch.cat(batches).reshape(-1, 5).numpy()
+    assert (labels[groups] == labels[groups[:, :1]]).all()       # each group is one class
+    assert sorted(groups[:, 0]) == list(range(20))                # every sample anchors one group
+    # the other members are drawn with replacement: a class of 3 fills groups of 5
+    assert (labels[groups[:, 0]] == 2).sum() == 3
+    dropped = reg.hofer_batches(labels, n_groups=8, group_size=2)
+    assert len(dropped) == 2                                      # 20 anchors: 2 full batches of 8
+    with pytest.raises(ValueError, match="group_size=1"):
+        reg.hofer_batches(labels, 4, 1)
+    with pytest.raises(ValueError, match="cannot fill one batch"):
+        reg.hofer_batches(labels[:3], 4, 2)
+
+
+def test_logit_norm_and_scale_pulls_are_derivatives_along_the_scaling():
+    rng = np.random.default_rng(7)
+    logits = torch.tensor(rng.normal(size=(24, 5)) * 3)
+    labels = torch.tensor(rng.integers(0, 5, 24))
+    pull = reg.scale_pull(logits, labels, maxdim=1)
+    eps, h = 0.1, 1e-5
+
+    def along(f):  # d/dt f(t * logits) at t = 1
+        return (f(logits * (1 + h)) - f(logits * (1 - h))) / (2 * h)
+
+    def total(z):
+        return float(sum((d[:, 1] - d[:, 0]).sum() for d in reg.diagrams(z, 1)))
+
+    def smoothing_term(z):
+        return float(F.cross_entropy(z, labels, label_smoothing=eps) - F.cross_entropy(z, labels))
+
+    assert along(total) == pytest.approx(pull["total_persistence"], rel=1e-4)
+    assert along(lambda z: float(reg.LogitNormLoss()(z))) == pytest.approx(pull["logit_norm"], rel=1e-4)
+    assert along(smoothing_term) == pytest.approx(eps * pull["label_smoothing"], rel=1e-3)
+    assert pull["logit_norm"] == pytest.approx(float(logits.norm(dim=1).mean()))
+    zero = torch.zeros(3, 2, requires_grad=True)
+    reg.LogitNormLoss()(zero).backward()
+    assert torch.equal(zero.grad, torch.zeros(3, 2))
+
+
+def test_objective_adds_label_smoothing_and_keeps_the_plain_cross_entropy():
+    torch.manual_seed(0)
+    model = cnn.build("resnet", "tiny", num_classes=3, in_channels=1)
+    X, y = torch.randn(8, 1, 8, 8), torch.tensor([0, 1, 2, 0, 1, 2, 0, 1])
+    model.eval()
+    smoothed = reg.Objective(label_smoothing=0.2)
+    loss, logits = smoothed(model, X, y)
+    assert loss.item() == pytest.approx(F.cross_entropy(logits, y, label_smoothing=0.2).item())
+    assert smoothed.cross_entropy == pytest.approx(F.cross_entropy(logits, y).item())
+    assert smoothed.regularizer == 0 and smoothed.steps == 1
+
+
+def test_torch_topological_missing_is_reported_not_crashed(monkeypatch):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_torch_topological(name, *args, **kwargs):
+        if name.startswith("torch_topological"):
+            raise ImportError(f"No module named {name!r} (test)")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_torch_topological)
+    assert reg.torch_topological_available() is False
+    with pytest.raises(ImportError, match="needs torch-topological"):
+        reg.TorchTopologicalLoss()
 
 
 def test_objective_trains_a_cnn_and_the_regulariser_acts():

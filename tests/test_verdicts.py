@@ -254,3 +254,33 @@ def test_paired_claim_constant_differences():
     assert table["p"].iloc[0] == 1.0 and table["status"].iloc[0] == "no effect"
     verdict, table = verdicts.paired_claim({"shift": ([0.2] * 5, None)}, interest=0.1)
     assert table["status"].iloc[0] == "supports"
+
+
+def test_paired_claim_statuses_holm_and_sensitivity():
+    rng = np.random.default_rng(0)
+    differences = {
+        "helps": 0.02 + 0.005 * rng.normal(size=20),      # clear gain
+        "nothing": 0.002 * rng.normal(size=20),           # precise zero
+        "noisy": 0.05 * rng.normal(size=4),               # too few, too noisy to tell
+        "hurts": -0.03 + 0.005 * rng.normal(size=20),     # clear loss
+        "one seed": [0.5],                                # untestable
+    }
+    verdict, table = verdicts.paired_claim(differences, interest=0.01)
+    status = dict(zip(table["comparison"], table["status"]))
+    assert status == {"helps": "supports", "nothing": "no effect", "noisy": "inconclusive",
+                      "hurts": "contradicts", "one seed": "untestable"}
+    assert verdict == "partly"
+    row = table.set_index("comparison").loc["helps"]
+    assert row["wins"] == 20 and row["n"] == 20 and row["p_holm"] >= row["p"]
+    # the smallest detectable difference is taken at the strictest Holm level (alpha / 4 testable)
+    assert row["detectable"] == pytest.approx(
+        verdicts.minimum_detectable_paired(differences["helps"], alpha=verdicts.ALPHA / 4))
+    assert verdicts.paired_claim({"a": differences["helps"]}, interest=0.01)[0] == "confirmed"
+    assert verdicts.paired_claim({"a": differences["nothing"]}, interest=0.01)[0] == "not reproduced"
+    assert verdicts.paired_claim({"a": [0.5]}, interest=0.01)[0] == "untestable"
+
+
+def test_paired_claim_constant_differences_given_as_plain_lists():
+    _, table = verdicts.paired_claim({"zero": [0.0, 0.0, 0.0], "up": [0.1, 0.1], "down": [-0.1, -0.1]},
+                                     interest=0.01)
+    assert table["status"].tolist() == ["no effect", "supports", "contradicts"]
