@@ -139,9 +139,12 @@ def problem(setup: Setup, engine: str | None = None) -> tuple[Problem, pd.DataFr
     table = table.assign(true=[list(truth[label]) for label in table["label"]], data=setup.name)
     calibrated = k is not None
     chosen = k if calibrated else setup.k_candidates[0]
+    window = (trust.input_window(clouds, truth, chosen, scale=setup.scale, maxdim=setup.maxdim,
+                                 engine=engine) if calibrated else None)
+    table = table.assign(k_window=[window] * len(table))
     return (Problem(setup.name, X_train, y_train, X_measure, y_measure, k=chosen,
                     scale=setup.scale, maxdim=setup.maxdim, trust_seeds=setup.trust_seeds,
-                    engine=engine), table, calibrated)
+                    engine=engine, k_window=window), table, calibrated)
 
 
 # ---------------------------------------------------------------------------- per network

@@ -64,6 +64,9 @@ class Problem:
     trust_seeds : networks with a seed below this also get the metric's trust checks on
         every layer (:func:`tdnn_utils.trust.check_network`; about four times the cost of
         measuring them).
+    k_window : the other values of k the input allows, ``(k_low, k_high)``
+        (:func:`tdnn_utils.trust.input_window`), for the trust checks' stability; None: k
+        * 0.75 and k * 1.25.
     engine : the persistence engine for the Betti numbers ("giotto-ph", "gudhi" or None for
         the default); engines give the same answers, so it is not part of the fingerprint.
     """
@@ -78,6 +81,7 @@ class Problem:
     maxdim: int = 1
     trust_seeds: int = 0
     engine: str | None = None
+    k_window: tuple | None = None
 
     def __post_init__(self):
         for part in ("train", "measure"):
@@ -105,7 +109,8 @@ class Problem:
         for array in (self.X_train, self.y_train, self.X_measure, self.y_measure):
             digest.update(np.ascontiguousarray(array).tobytes())
         digest.update(json.dumps([self.name, int(self.k), float(self.scale), int(self.maxdim),
-                                  int(self.trust_seeds)]).encode())
+                                  int(self.trust_seeds),
+                                  None if self.k_window is None else [int(k) for k in self.k_window]]).encode())
         return digest.hexdigest()[:16]
 
 
@@ -191,9 +196,11 @@ def measure(model: FFNet, problem: Problem, check: bool = False) -> tuple[list[d
                                     maxdim=problem.maxdim, engine=problem.engine)
     checks = []
     if check:
+        k_low, k_high = problem.k_window or (None, None)
         checks = trust_checks.check_network(layers, problem.y_measure, k=problem.k,
                                             scale=problem.scale, maxdim=problem.maxdim,
-                                            betti=table, engine=problem.engine).to_dict("records")
+                                            betti=table, k_low=k_low, k_high=k_high,
+                                            engine=problem.engine).to_dict("records")
     return table.to_dict("records"), checks
 
 

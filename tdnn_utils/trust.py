@@ -2,24 +2,30 @@
 
 Naitzat et al.'s metric (hop counts in the k-NN graph, one Vietoris-Rips scale) is calibrated
 on the input, where the true Betti numbers are known, and then trusted at every layer. Deeper
-in, nothing guarantees it: a network squeezes, stretches and folds the classes. Each reading
-(the Betti numbers of one class in one layer of one network) is checked three ways:
+in, nothing guarantees it: a network squeezes, stretches and folds the classes. The verdicts
+read one thing from a reading (the Betti numbers of one class in one layer of one network):
+whether the class is **simple**, one piece without holes (beta_0 = 1, beta_k = 0). Each
+reading is checked three ways:
 
 - **possible**: no beta_d > 0 with d >= 1 at or above the layer's width (a subset of R^w has no
   homology in dimensions >= w; e.g. beta_2 > 0 on 2-D logits cannot be right);
-- **stable**: the same Betti numbers at k * 0.75 and k * 1.25 (:data:`K_FACTORS`), the scale
-  kept; a reading that changes when k moves a little rests on a tie or a gap in the graph;
-- **agrees**: the same Betti numbers from an independent reading of the same points:
-  Vietoris-Rips persistence of their Euclidean distances normalised by local density,
+- **stable**: the same decision (simple or not) at two other values of k that the input allows
+  as well: the smallest and the largest k within [k * 0.75, k * 1.25] (:data:`K_FACTORS`) at
+  which every class of the input still reads its known Betti numbers (:func:`input_window`),
+  the scale kept. A decision that flips when k moves within what the calibration allows rests
+  on an arbitrary choice;
+- **agrees**: the same decision from an independent reading of the same points: Vietoris-Rips
+  persistence of their Euclidean distances normalised by local density,
   ``|x - y| / sqrt(rho_k(x) rho_k(y))`` with ``rho_k`` the distance to the k-th neighbour
   (Berry & Sauer's continuous k-NN graph, whose complex recovers the homology of a sampled
   manifold), read at ``delta`` = :data:`CROSS_CHECK_DELTA`. Different construction (Euclidean
   lengths, no shortest paths), same density adaptivity; delta was fixed on the inputs of
   D-I, D-II and D-III (1, 1.5, 2 tried; 1.5 agrees best there) before any layer was read.
 
-A layer of a configuration is **trusted** when at least :data:`TRUST_SHARE` of its checked
-readings pass all three checks. The input is calibrated, so trusted by construction. The
-verdicts then use only trusted layers (:func:`trusted_only`).
+The Betti numbers of all readings are kept, so the reader sees how much they move too. A layer
+of a configuration is **trusted** when at least :data:`TRUST_SHARE` of its checked readings
+pass all three checks. The input is calibrated, so trusted by construction. The verdicts then
+use only trusted layers (:func:`trusted_only`).
 """
 
 from __future__ import annotations
@@ -69,12 +75,45 @@ def cross_check_betti(X, k: int, maxdim: int, delta: float = CROSS_CHECK_DELTA,
     return np.array([topology.betti_at(d, delta) for d in diagrams], dtype=np.int64)
 
 
+def is_simple(betti) -> bool:
+    """One piece without holes: beta_0 = 1 and beta_k = 0 for k >= 1."""
+    return int(betti[0]) == 1 and all(int(b) == 0 for b in betti[1:])
+
+
+def input_window(clouds: Mapping, truth: Mapping, k: int, *, scale: float, maxdim: int,
+                 engine: str | None = None) -> tuple[int, int]:
+    """The smallest and largest k in [k * 0.75, k * 1.25] at which the input still reads true.
+
+    ``clouds`` and ``truth`` map each class to its input points and known Betti numbers, as
+    :func:`tdnn_utils.topology.calibrate_k` takes them; ``k`` is the calibrated value. Walks
+    outwards from ``k`` one step at a time while every class reads its known numbers, so the
+    window is contiguous around ``k``. Returns ``(k_low, k_high)`` (``k`` itself when no
+    neighbour is allowed on that side).
+    """
+    def correct(k_):
+        return all(topology.betti_numbers(points, scale, k=int(k_), maxdim=maxdim, engine=engine).tolist()
+                   == list(truth[label])[: maxdim + 1] for label, points in clouds.items())
+
+    smallest = max(1, int(np.ceil(k * K_FACTORS[0])))
+    largest = min(int(np.floor(k * K_FACTORS[1])), min(len(p) for p in clouds.values()) - 1)
+    low = k
+    while low - 1 >= smallest and correct(low - 1):
+        low -= 1
+    high = k
+    while high + 1 <= largest and correct(high + 1):
+        high += 1
+    return low, high
+
+
 def check_reading(points, *, k: int, scale: float, maxdim: int, betti=None,
+                  k_low: int | None = None, k_high: int | None = None,
                   engine: str | None = None) -> dict:
     """The three checks of one reading (the module's docstring); ``betti`` if already measured.
 
-    Returns ``width``, ``distinct`` (distinct points), ``betti``, ``betti_k_low``,
-    ``betti_k_high``, ``betti_cross`` (lists), ``possible``, ``stable``, ``agrees`` and ``ok``.
+    ``k_low`` and ``k_high`` are the other values of k the input allows (:func:`input_window`);
+    by default ``k * 0.75`` and ``k * 1.25``, rounded. Returns ``width``, ``distinct``
+    (distinct points), ``betti``, ``betti_k_low``, ``betti_k_high``, ``betti_cross`` (lists),
+    ``possible``, ``stable``, ``agrees`` and ``ok``.
     """
     points = topology.check_point_cloud(points)
     n_distinct = len(topology.distinct_points(points)[0])
@@ -84,25 +123,27 @@ def check_reading(points, *, k: int, scale: float, maxdim: int, betti=None,
         return topology.betti_numbers(points, scale, k=k_, maxdim=maxdim, engine=engine).tolist()
 
     betti = at(k) if betti is None else [int(b) for b in betti]
-    low, high = (at(k * factor) for factor in K_FACTORS)
+    low = at(k * K_FACTORS[0] if k_low is None else k_low)
+    high = at(k * K_FACTORS[1] if k_high is None else k_high)
     cross = cross_check_betti(points, k, maxdim, engine=engine).tolist()
     width = points.shape[1]
     possible = all(b == 0 for d, b in enumerate(betti) if d >= 1 and d >= width)
-    stable = low == betti == high
-    agrees = cross == betti
+    stable = is_simple(low) == is_simple(betti) == is_simple(high)
+    agrees = is_simple(cross) == is_simple(betti)
     return {"width": width, "distinct": n_distinct, "betti": betti, "betti_k_low": low,
             "betti_k_high": high, "betti_cross": cross, "possible": possible, "stable": stable,
             "agrees": agrees, "ok": possible and stable and agrees}
 
 
 def check_network(activations: Mapping[str, np.ndarray], labels, *, k: int, scale: float,
-                  maxdim: int, betti: pd.DataFrame | None = None,
-                  engine: str | None = None) -> pd.DataFrame:
+                  maxdim: int, betti: pd.DataFrame | None = None, k_low: int | None = None,
+                  k_high: int | None = None, engine: str | None = None) -> pd.DataFrame:
     """:func:`check_reading` for every hidden layer and the logits of one network, per class.
 
     ``activations`` as :func:`tdnn_utils.models.layer_activations` gives (the input first: it
     is skipped, being calibrated); ``betti`` optionally the network's
-    :func:`tdnn_utils.topology.betti_by_layer` table, so readings are not measured twice.
+    :func:`tdnn_utils.topology.betti_by_layer` table, so readings are not measured twice;
+    ``k_low`` and ``k_high`` as in :func:`check_reading`.
     Returns one row per (layer, class) with :data:`CHECK_COLUMNS`.
     """
     labels = np.asarray(labels)
@@ -117,7 +158,8 @@ def check_network(activations: Mapping[str, np.ndarray], labels, *, k: int, scal
         values = np.asarray(values)
         for label in np.unique(labels):
             reading = check_reading(values[labels == label], k=k, scale=scale, maxdim=maxdim,
-                                    betti=known.get((depth, label.item())), engine=engine)
+                                    betti=known.get((depth, label.item())), k_low=k_low,
+                                    k_high=k_high, engine=engine)
             rows.append({"depth": depth, "layer": layer, "label": label.item(), **reading})
     return pd.DataFrame(rows, columns=CHECK_COLUMNS)
 

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tdnn_utils import trust
+from tdnn_utils import topology, trust
 
 
 def circle(n=120, radius=1.0, centre=(0.0, 0.0), noise=0.0, seed=0):
@@ -49,12 +49,13 @@ def test_check_network_skips_the_input_and_reuses_known_betti_numbers():
     labels = np.repeat([0, 1], 120)
     layers = {"input": X, "hidden_1": X * 2, "logits": np.c_[X[:, 0], X[:, 0]]}
     known = pd.DataFrame([{"depth": 1, "label": label, "dim": dim, "betti": b}
-                          for label in (0, 1) for dim, b in enumerate([7, 7])])
+                          for label in (0, 1) for dim, b in enumerate([1, 0])])
     checks = trust.check_network(layers, labels, k=6, scale=2.5, maxdim=1, betti=known)
     assert list(checks.columns) == trust.CHECK_COLUMNS
     assert checks["depth"].tolist() == [1, 1, 2, 2]
-    assert checks.loc[checks["depth"] == 1, "betti"].tolist() == [[7, 7], [7, 7]]
-    assert not checks.loc[checks["depth"] == 1, "agrees"].any()  # 7 loops cannot agree
+    assert checks.loc[checks["depth"] == 1, "betti"].tolist() == [[1, 0], [1, 0]]
+    # a "simple" reading of a circle: the cross-check sees the loop, so the decisions differ
+    assert not checks.loc[checks["depth"] == 1, "agrees"].any()
 
 
 def test_layer_trust_rule_and_trusted_depths():
@@ -71,3 +72,20 @@ def test_layer_trust_rule_and_trusted_depths():
     assert common["trusted"].tolist() == [True, False]
     with pytest.raises(ValueError, match="lack columns"):
         trust.layer_trust(checks.drop(columns="ok"))
+
+
+def test_stability_and_agreement_judge_the_decision_not_every_number():
+    circles = np.r_[circle(), circle(centre=(5.0, 0.0))]
+    reading = trust.check_reading(circles, k=6, scale=2.5, maxdim=1, betti=[2, 5])
+    # not simple either way: different numbers, same decision
+    assert reading["betti_cross"] == [2, 2] and reading["agrees"] and reading["stable"]
+    assert trust.is_simple([1, 0, 0]) and not trust.is_simple([1, 1]) and not trust.is_simple([2, 0])
+
+
+def test_input_window_is_the_range_of_k_that_keeps_the_input_true():
+    two = {0: circle(120), 1: circle(120, centre=(5.0, 0.0))}
+    truth = {0: (1, 1), 1: (1, 1)}
+    low, high = trust.input_window(two, truth, 8, scale=2.5, maxdim=1)
+    assert 6 <= low <= 8 <= high <= 10
+    for k in (low, high):
+        assert all(topology.betti_numbers(p, 2.5, k=k, maxdim=1).tolist() == [1, 1] for p in two.values())
