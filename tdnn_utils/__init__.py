@@ -20,7 +20,9 @@ One job per module:
 - :mod:`tdnn_utils.reference`: giotto-deep's own run of its tutorial, read from its results file;
 - :mod:`tdnn_utils.plotting`: the plotly figures the chapters share;
 - :mod:`tdnn_utils.runs`: presets and the papermill runner;
-- :mod:`tdnn_utils.chapters`: the chapters' paired sources, their one install cell and Colab link.
+- :mod:`tdnn_utils.chapters`: the chapters' paired sources, their one install cell and Colab link;
+- :mod:`tdnn_utils.validation`: the input checks every module shares (shapes, labels, sizes, diagrams,
+  the memory a call will need, safe cache file names).
 """
 
 __version__ = "0.1.0"

@@ -283,6 +283,11 @@ def build(family: str, size: str = "small", num_classes: int = 10, in_channels: 
     dropout before the classifier (0.2); the other families have none.
     """
     _check(family, FAMILIES, "family")
+    from .validation import check_positive_int
+
+    num_classes = check_positive_int(num_classes, "num_classes")
+    in_channels = check_positive_int(in_channels, "in_channels")
+    image_size = check_positive_int(image_size, "image_size")
     if family == "lenet":
         return LeNet(num_classes, in_channels, image_size, **({} if dropout is None else {"dropout": dropout}))
     if family == "efficientnet" and dropout is not None:

@@ -26,6 +26,8 @@ import os
 import numpy as np
 from scipy import sparse
 
+from .validation import check_memory
+
 ENGINES = ("giotto-ph", "gudhi")
 ENVIRONMENT_VARIABLE = "TDNN_ENGINE"
 _MODULES = {"giotto-ph": "gph", "gudhi": "gudhi"}
@@ -96,14 +98,38 @@ def filtration_values(values) -> np.ndarray:
     return np.asarray(values, dtype=np.float64).astype(np.float32).astype(np.float64)
 
 
+#: Bytes per entry of an n x n matrix that :func:`euclidean_distances` needs at its peak (the
+#: result, float64, computed in place; temporaries are a few rows at a time).
+EUCLIDEAN_BYTES_PER_PAIR = 8
+
+
 def euclidean_distances(X) -> np.ndarray:
-    """Dense Euclidean distance matrix (n, n) of the rows of ``X``, float32-exact values."""
+    """Dense Euclidean distance matrix (n, n) of the rows of ``X`` (n, d), float32-exact values.
+
+    Computed in place, a block of rows at a time, so it needs about ``8 n**2`` bytes (the
+    result); more than :data:`tdnn_utils.validation.MEMORY_LIMIT_BYTES` is refused before
+    anything is allocated. Values are those of ``sqrt(|x|^2 + |y|^2 - 2 x.y)`` rounded once to
+    float32 (the engines' filtration).
+    """
     X = np.asarray(X, dtype=np.float64)
+    if X.ndim != 2:
+        raise ValueError(f"X must be 2-D (n_points, n_features); got shape {X.shape}")
+    n = len(X)
+    check_memory(EUCLIDEAN_BYTES_PER_PAIR * n * n, f"a dense {n:,} x {n:,} distance matrix",
+                 "subsample the points, or use a sparse filtration (a finite threshold, or the hop metric)")
     squared = (X * X).sum(axis=1)
-    gram = squared[:, None] + squared[None, :] - 2.0 * X @ X.T
-    distances = np.sqrt(np.clip(gram, 0.0, None))
+    # |x|^2 + |y|^2 - (2x).y, in place: the same operations, in the same order, as building
+    # the Gram matrix whole (negation and scaling by 2 are exact), so the same values.
+    distances = (-2.0 * X) @ X.T
+    rows_per_block = max(1, 2**22 // max(1, n))  # temporaries of at most 32 MB
+    for start in range(0, n, rows_per_block):
+        block = distances[start:start + rows_per_block]
+        block += squared[start:start + rows_per_block, None] + squared[None, :]
+        np.clip(block, 0.0, None, out=block)
+        np.sqrt(block, out=block)
+        block[...] = block.astype(np.float32)  # the float32 filtration, float64-held
     np.fill_diagonal(distances, 0.0)
-    return filtration_values(distances)
+    return distances
 
 
 def _edges(distances, thresh: float):

@@ -23,6 +23,7 @@ from typing import Mapping
 import numpy as np
 
 from . import engines
+from .validation import check_memory
 
 #: The filtration cap of Corneanu et al.'s code (``MAX_EPSILON = 0.3``: 1 - |r| <= 0.3).
 DEFAULT_CAP = 0.3
@@ -151,13 +152,21 @@ def correlation_distance(signals) -> np.ndarray:
     same with ``nan_to_num``). Returns (n_nodes, n_nodes), zero diagonal, values in [0, 1].
     """
     signals = np.asarray(signals, dtype=np.float64)
-    if signals.ndim != 2 or signals.shape[0] < 2:
-        raise ValueError(f"signals must be (n_samples >= 2, n_nodes); got shape {signals.shape}")
+    if signals.ndim != 2 or signals.shape[0] < 2 or signals.shape[1] < 1:
+        raise ValueError(f"signals must be (n_samples >= 2, n_nodes >= 1); got shape {signals.shape}")
+    if not np.isfinite(signals).all():
+        raise ValueError("signals hold NaN or infinite values")
+    n_nodes = signals.shape[1]
+    check_memory(8 * n_nodes * n_nodes, f"correlation_distance of {n_nodes:,} nodes (a dense "
+                 f"{n_nodes:,} x {n_nodes:,} matrix)", "keep fewer units (max_units)")
     centred = signals - signals.mean(axis=0)
     norms = np.sqrt((centred ** 2).sum(axis=0))
     constant = norms <= 1e-12 * max(1.0, float(np.abs(signals).max(initial=0.0)))
     scaled = np.where(constant, 0.0, centred / np.where(constant, 1.0, norms))
-    distance = 1.0 - np.clip(np.abs(scaled.T @ scaled), 0.0, 1.0)
+    distance = scaled.T @ scaled  # 1 - clip(|r|, 0, 1), in place: one n_nodes x n_nodes matrix
+    np.abs(distance, out=distance)
+    np.clip(distance, 0.0, 1.0, out=distance)
+    np.subtract(1.0, distance, out=distance)
     np.fill_diagonal(distance, 0.0)
     return distance
 
@@ -182,6 +191,10 @@ def functional_persistence(activations: Mapping[str, np.ndarray] | None = None, 
         raise ValueError("give exactly one of activations and signals")
     if signals is None:
         signals, _ = unit_signals(activations, max_units=max_units, seed=seed, outputs=outputs)
+    n_nodes = np.shape(signals)[-1]
+    check_memory(48 * n_nodes**2, f"the functional graph's persistence on {n_nodes:,} nodes (a dense "
+                 f"{n_nodes:,} x {n_nodes:,} distance matrix and the engine's copies)",
+                 "keep fewer units (max_units, e.g. Corneanu et al.'s 1,000 or fewer)")
     if shuffle:
         signals = shuffle_signals(signals, seed=seed)
     return engines.rips(correlation_distance(signals), maxdim=maxdim, thresh=cap,

@@ -77,19 +77,39 @@ def load_mnist_5k(path=None) -> tuple[np.ndarray, np.ndarray]:
 
 
 def read_idx(path) -> np.ndarray:
-    """One IDX file (the MNIST format, gzipped or not) as a numpy array of its stored shape."""
+    """One IDX file (the MNIST format, gzipped or not) as a numpy array of its stored shape.
+
+    Raises ``ValueError`` naming the file when it is not gzip data though named ``.gz``, is
+    truncated (the gzip stream, the header or the values), has a wrong magic number, or holds
+    another number of bytes than its header says.
+    """
     path = Path(path)
     opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rb") as handle:
-        data = handle.read()
+    try:
+        with opener(path, "rb") as handle:
+            data = handle.read()
+    except EOFError:
+        raise ValueError(f"{path} is truncated: its gzip stream ends early (an interrupted download? "
+                         "download it again)") from None
+    except (gzip.BadGzipFile, OSError, ValueError) as error:
+        if isinstance(error, FileNotFoundError):
+            raise
+        raise ValueError(f"{path} cannot be read as {'gzip' if opener is gzip.open else 'an IDX file'}: "
+                         f"{error}") from None
     if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] not in _IDX_TYPES:
-        raise ValueError(f"{path} is not an IDX file (bad magic number {data[:4]!r})")
+        raise ValueError(f"{path} is not an IDX file (bad magic number {data[:4]!r}; expected 00 00, "
+                         f"a type code in {sorted(_IDX_TYPES)}, then the number of dimensions)")
     n_dims = data[3]
+    if len(data) < 4 + 4 * n_dims:
+        raise ValueError(f"{path} is truncated: {len(data)} bytes, fewer than its header of "
+                         f"{4 + 4 * n_dims} bytes ({n_dims} dimensions)")
     shape = tuple(int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(n_dims))
     dtype = np.dtype(_IDX_TYPES[data[2]])
     expected = 4 + 4 * n_dims + int(np.prod(shape)) * dtype.itemsize
     if len(data) != expected:
-        raise ValueError(f"{path}: {len(data)} bytes, but its header {shape} of {dtype} needs {expected}")
+        state = "truncated" if len(data) < expected else "longer than its header says"
+        raise ValueError(f"{path} is {state}: {len(data)} bytes, but its header {shape} of {dtype} "
+                         f"needs {expected}")
     return np.frombuffer(data, dtype=dtype, offset=4 + 4 * n_dims).reshape(shape)
 
 
@@ -116,9 +136,12 @@ def load_idx_images(folder, split: str = "train") -> tuple[np.ndarray, np.ndarra
             f"{' and '.join(IDX_FILES[split])} (optionally .gz) there, as distributed by "
             "MNIST or Fashion-MNIST. This book never downloads them.")
     images, labels = (read_idx(path) for path in found)
-    if images.ndim != 3 or labels.shape != (len(images),):
+    if images.ndim != 3 or labels.ndim != 1:
         raise ValueError(f"{found[0]} holds {images.shape} and {found[1]} holds {labels.shape}; "
                          "expected (n, rows, cols) images and (n,) labels")
+    if len(labels) != len(images):
+        raise ValueError(f"the counts disagree: {found[0]} holds {len(images)} images but {found[1]} "
+                         f"holds {len(labels)} labels")
     return (images.astype(np.float32) / 255.0), labels.astype(np.int64)
 
 
@@ -142,7 +165,13 @@ def one_vs_rest_pca(images, labels, digit: int, n_components: int = 50, *,
     """
     from sklearn.decomposition import PCA
 
-    images = np.asarray(images, dtype=np.float32).reshape(len(images), -1)
+    from .validation import check_positive_int
+
+    n_components = check_positive_int(n_components, "n_components")
+    images = np.asarray(images, dtype=np.float32)
+    if images.ndim < 2 or len(images) == 0:
+        raise ValueError(f"images has shape {images.shape}; give (n >= 1, ...) images")
+    images = images.reshape(len(images), -1)
     labels = np.asarray(labels)
     if labels.shape != (len(images),):
         raise ValueError(f"labels has shape {labels.shape}; expected ({len(images)},)")
@@ -162,15 +191,87 @@ def one_vs_rest_pca(images, labels, digit: int, n_components: int = 50, *,
 
 CIFAR10_FILES = {"train": [f"data_batch_{i}" for i in range(1, 6)], "test": ["test_batch"]}
 
+#: The only globals a CIFAR-10 batch may name: how numpy pickles an array (its
+#: ``_reconstruct``, under numpy 1's and numpy 2's module names), the array type and its dtype.
+#: Everything else (dicts, lists, bytes, str, ints) is built without naming a global.
+CIFAR10_PICKLE_GLOBALS = {
+    ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
+    ("numpy", "ndarray"), ("numpy", "dtype"),
+}
+
+
+def _restricted_unpickler(handle, path):
+    """An unpickler that builds only the types a CIFAR-10 batch holds, refusing any other global
+    (a crafted batch could otherwise run code when loaded: ``pickle.load`` calls what it names)."""
+    import pickle
+
+    class CifarUnpickler(pickle.Unpickler):
+        def find_class(self, module, name):
+            if (module, name) in CIFAR10_PICKLE_GLOBALS:
+                if name == "_reconstruct":
+                    from numpy.core.multiarray import _reconstruct
+
+                    return _reconstruct
+                return getattr(np, name)
+            raise pickle.UnpicklingError(
+                f"{path} is not a CIFAR-10 batch: it names {module}.{name}, and a batch only holds "
+                "dicts, lists, bytes, numbers and numpy arrays; refusing to load it (loading it could "
+                "run code)")
+
+    return CifarUnpickler(handle, encoding="bytes")
+
+
+def read_cifar10_batch(path) -> tuple[np.ndarray, np.ndarray]:
+    """One CIFAR-10 "python version" batch: images (n, 3, 32, 32) uint8 and labels (n,) int64.
+
+    Loaded with a restricted unpickler (:data:`CIFAR10_PICKLE_GLOBALS`: nothing in the file can
+    run code). Raises ``ValueError`` naming the file when it is truncated, not a pickle, names
+    anything but numpy arrays, or is not a batch: a dict whose ``data`` is (n, 3072) uint8 and
+    whose ``labels`` are n integers in 0..9.
+    """
+    import pickle
+
+    path = Path(path)
+    try:
+        with open(path, "rb") as handle:
+            batch = _restricted_unpickler(handle, path).load()
+    except (EOFError, pickle.UnpicklingError, ValueError, TypeError, AttributeError, IndexError,
+            KeyError, MemoryError, OverflowError) as error:
+        if isinstance(error, EOFError) or "truncated" in str(error):
+            raise ValueError(f"{path} is truncated (the pickle ends early: an interrupted download? "
+                             "download it again)") from None
+        if isinstance(error, pickle.UnpicklingError) and str(error).startswith(str(path)):
+            raise ValueError(str(error)) from None
+        raise ValueError(f"{path} is not a readable CIFAR-10 batch ({type(error).__name__}: {error})") from None
+    if not isinstance(batch, dict) or b"data" not in batch or b"labels" not in batch:
+        keys = sorted(map(repr, batch))[:6] if isinstance(batch, dict) else None
+        found = f"a dict with keys {', '.join(keys)}" if keys is not None else f"a {type(batch).__name__}"
+        raise ValueError(f"{path} is not a CIFAR-10 batch: expected a dict with b'data' and b'labels', "
+                         f"found {found}")
+    data, labels = batch[b"data"], batch[b"labels"]
+    if not isinstance(data, np.ndarray) or data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != 3 * 32 * 32:
+        shape = getattr(data, "shape", type(data).__name__)
+        raise ValueError(f"{path}: data is {shape} {getattr(data, 'dtype', '')}; expected (n, 3072) uint8")
+    try:
+        labels = np.asarray(labels)
+    except (TypeError, ValueError):
+        labels = np.asarray([None])
+    if labels.ndim != 1 or (len(labels) and labels.dtype.kind not in "iu"):
+        raise ValueError(f"{path}: labels must be a list of integers; found {labels.shape} {labels.dtype}")
+    if len(labels) != len(data):
+        raise ValueError(f"the counts disagree in {path}: {len(data)} images but {len(labels)} labels")
+    if len(labels) and (labels.min() < 0 or labels.max() > 9):
+        raise ValueError(f"{path}: labels must be the classes 0..9; found {labels.min()}..{labels.max()}")
+    return data.reshape(-1, 3, 32, 32), labels.astype(np.int64)
+
 
 def load_cifar10(folder, split: str = "train") -> tuple[np.ndarray, np.ndarray]:
     """CIFAR-10 from its "python version" batches in ``folder`` (``cifar-10-batches-py``).
 
     Returns images (n, 3, 32, 32) as float32 in [0, 1] and labels (n,) as int64. Raises
-    :class:`FileNotFoundError` naming the files to put there.
+    :class:`FileNotFoundError` naming the files to put there, and ``ValueError`` naming a file
+    that is not a valid batch (:func:`read_cifar10_batch`, which never runs code from a file).
     """
-    import pickle
-
     if split not in CIFAR10_FILES:
         raise ValueError(f"split={split!r} is unknown; use one of {sorted(CIFAR10_FILES)}")
     folder = Path(folder)
@@ -182,13 +283,9 @@ def load_cifar10(folder, split: str = "train") -> tuple[np.ndarray, np.ndarray]:
             "cifar-10-batches-py). This book never downloads them.")
     images, labels = [], []
     for name in CIFAR10_FILES[split]:
-        with open(folder / name, "rb") as handle:
-            batch = pickle.load(handle, encoding="bytes")
-        data = np.asarray(batch[b"data"], dtype=np.uint8)
-        if data.ndim != 2 or data.shape[1] != 3 * 32 * 32:
-            raise ValueError(f"{folder / name}: data has shape {data.shape}; expected (n, 3072)")
-        images.append(data.reshape(-1, 3, 32, 32))
-        labels.append(np.asarray(batch[b"labels"], dtype=np.int64))
+        data, batch_labels = read_cifar10_batch(folder / name)
+        images.append(data)
+        labels.append(batch_labels)
     return np.concatenate(images).astype(np.float32) / 255.0, np.concatenate(labels)
 
 
@@ -203,8 +300,8 @@ def corrupt_labels(labels, fraction: float, seed: int = 0) -> tuple[np.ndarray, 
     labels = np.asarray(labels)
     if labels.ndim != 1:
         raise ValueError(f"labels must be 1-D; got shape {labels.shape}")
-    if not 0.0 <= fraction <= 1.0:
-        raise ValueError(f"fraction={fraction!r} must be in [0, 1]")
+    if isinstance(fraction, bool) or not isinstance(fraction, (int, float, np.number)) or not 0.0 <= fraction <= 1.0:
+        raise ValueError(f"fraction={fraction!r} must be a number in [0, 1]")
     rng = np.random.default_rng(seed)
     chosen = np.zeros(len(labels), dtype=bool)
     index = rng.choice(len(labels), int(round(fraction * len(labels))), replace=False)

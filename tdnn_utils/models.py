@@ -8,6 +8,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from .validation import check_positive_int
+
 ACTIVATIONS = {
     "relu": lambda slope: nn.ReLU(),
     "leaky_relu": lambda slope: nn.LeakyReLU(negative_slope=slope),
@@ -53,7 +55,7 @@ class FFNet(nn.Module):
     def __init__(self, widths, activation: str = "relu", negative_slope: float = 0.2,
                  init: str = "torch"):
         super().__init__()
-        if isinstance(widths, (str, bytes)) or not all(
+        if isinstance(widths, (str, bytes)) or not hasattr(widths, "__iter__") or not all(
                 isinstance(w, (int, np.integer)) and not isinstance(w, bool) for w in widths):
             raise ValueError(f"widths={widths!r} must be a list of positive integers")
         widths = [int(w) for w in widths]
@@ -95,13 +97,17 @@ def layer_activations(model: FFNet, X, *, stage: str = "post",
     """
     if stage not in ("post", "pre"):
         raise ValueError(f"stage={stage!r} is unknown; use 'post' or 'pre'")
+    batch_size = check_positive_int(batch_size, "batch_size")
     if not isinstance(model, FFNet):
         raise TypeError(f"layer_activations reads FFNet models; got {type(model).__name__}")
     X = torch.as_tensor(np.asarray(X), dtype=torch.float32)
-    if X.ndim != 2 or X.shape[1] != model.widths[0]:
+    if X.ndim != 2 or X.shape[1] != model.widths[0] or len(X) == 0:
         raise ValueError(
-            f"X has shape {tuple(X.shape)}; the model expects (n_points, {model.widths[0]})"
+            f"X has shape {tuple(X.shape)}; the model expects (n_points, {model.widths[0]}), "
+            "at least one point"
         )
+    if not torch.isfinite(X).all():
+        raise ValueError("X holds NaN or infinite values")
     was_training = model.training
     model.eval()
     device = next(model.parameters()).device

@@ -37,6 +37,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from . import engines
+from .validation import check_labels, check_memory
 
 TARGETS = ("logits", "features")
 
@@ -207,7 +208,8 @@ def scale_pull(logits: torch.Tensor, labels: torch.Tensor, maxdim: int = 1) -> d
     towards 0 equally hard (and, all being homogeneous, at every scale of these logits).
     """
     _check_points(logits)
-    labels = torch.as_tensor(labels, device=logits.device).reshape(-1).long()
+    labels = torch.as_tensor(check_labels(labels.cpu().numpy() if isinstance(labels, torch.Tensor) else labels,
+                                          len(logits), logits.shape[1]), device=logits.device)
     with torch.no_grad():
         bars = diagrams(logits, maxdim)
         total = float(sum((d[:, 1] - d[:, 0]).sum() for d in bars))
@@ -229,7 +231,8 @@ class TorchTopologicalLoss(nn.Module):
     """torch-topological's total persistence of the batch's Vietoris-Rips diagrams, for comparison.
 
     ``SummaryStatisticLoss("total_persistence", p=1)`` over dimensions 0..``maxdim`` of
-    ``VietorisRipsComplex``: the sum of finite bar lengths, not divided by the longest.
+    ``VietorisRipsComplex``: the sum of finite bar lengths, not divided by the longest; 0
+    (with a zero gradient) for a batch of fewer than 2 points, which has no finite bar.
     Needs the optional ``torch-topological`` package.
     """
 
@@ -246,6 +249,11 @@ class TorchTopologicalLoss(nn.Module):
 
     def forward(self, points: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         _check_points(points)
+        if len(points) < 2:  # no finite bar (torch-topological itself fails on an empty batch)
+            return points.sum() * 0.0
+        n = len(points)
+        check_memory(48 * n * n, f"torch-topological's Vietoris-Rips persistence of a batch of {n:,} points",
+                     "use smaller batches")
         start = time.perf_counter()
         information = self.complex(points)
         self.persistence_seconds += time.perf_counter() - start

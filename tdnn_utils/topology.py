@@ -35,12 +35,23 @@ from scipy import sparse
 from sklearn.neighbors import NearestNeighbors
 
 from . import engines
+from .validation import check_diagram, check_labels, check_memory, check_points, check_positive_number
 
 METRICS = ("euclidean", "hop")
 COINCIDENT_RULES = ("merge", "keep")
 MAX_DIMENSION = 2
-#: Largest dense distance matrix :func:`persistence` builds, in bytes (it refuses beyond).
-DENSE_LIMIT_BYTES = 4 * 2**30
+#: Bytes per pair of points that persistence on a dense filtration needs at its peak, per
+#: engine: the distance matrix and the engine's own copies and edge lists (measured on 2,000
+#: to 4,000 points: giotto-ph 34 to 47 n**2 bytes, gudhi 52 to 62 and more with maxdim >= 1).
+#: A call estimated beyond :data:`tdnn_utils.validation.MEMORY_LIMIT_BYTES` is refused before
+#: anything is allocated.
+DENSE_BYTES_PER_PAIR = {"giotto-ph": 48, "gudhi": 64}
+#: The hop metric without a threshold stores every reachable pair (all n**2 of a connected
+#: cloud) in sparse matrices while it grows the paths: about this many bytes per pair.
+HOP_BYTES_PER_PAIR = 48
+_DENSE_ADVICE = ("subsample the points (e.g. X[np.random.default_rng(0).choice(len(X), 5000, "
+                 "replace=False)]), use metric='hop' with k and a threshold, or give a finite thresh "
+                 "so that only the short edges are kept (sparse)")
 
 
 # ---------------------------------------------------------------------------- validation
@@ -48,21 +59,15 @@ def check_point_cloud(X, *, min_points: int = 2, name: str = "X") -> np.ndarray:
     """Return ``X`` as a finite float64 array of shape ``(n_points, n_features)``.
 
     Raises ``ValueError`` naming the problem: wrong number of axes, fewer than
-    ``min_points`` rows, NaN or infinite entries.
+    ``min_points`` rows, no feature (shape (n, 0)), NaN or infinite entries
+    (:func:`tdnn_utils.validation.check_points`).
     """
-    X = np.asarray(X, dtype=np.float64)
-    if X.ndim != 2:
-        raise ValueError(f"{name} must be 2-D (n_points, n_features); got shape {X.shape}")
-    if X.shape[0] < min_points:
-        raise ValueError(f"{name} has {X.shape[0]} points; at least {min_points} are needed")
-    if not np.isfinite(X).all():
-        bad = int((~np.isfinite(X)).any(axis=1).sum())
-        raise ValueError(f"{name} holds NaN or infinite values in {bad} of {X.shape[0]} rows")
-    return X
+    return check_points(X, name=name, min_points=min_points)
 
 
 def _check_maxdim(maxdim) -> int:
-    if not isinstance(maxdim, (int, np.integer)) or not 0 <= maxdim <= MAX_DIMENSION:
+    if (isinstance(maxdim, bool) or not isinstance(maxdim, (int, np.integer))
+            or not 0 <= maxdim <= MAX_DIMENSION):
         raise ValueError(f"maxdim={maxdim!r} is not allowed; use 0, 1 or {MAX_DIMENSION}")
     return int(maxdim)
 
@@ -76,10 +81,7 @@ def _check_k(k, n_points: int) -> int:
 
 
 def _check_scale(scale) -> float:
-    scale = float(scale)
-    if not np.isfinite(scale) or scale <= 0:
-        raise ValueError(f"scale={scale!r} must be a finite positive number")
-    return scale
+    return check_positive_number(scale, "scale")
 
 
 # ---------------------------------------------------------------------------- distances
@@ -132,9 +134,11 @@ def distance_matrix(X, metric: str = "euclidean", *, k: int | None = None) -> np
     """
     X = check_point_cloud(X)
     metric = _check_metric(metric, k)
-    _check_dense_memory(X.shape[0], "distance_matrix")
     if metric == "euclidean":
-        return engines.euclidean_distances(X)
+        return engines.euclidean_distances(X)  # refuses more than the memory limit itself
+    n = X.shape[0]
+    check_memory(HOP_BYTES_PER_PAIR * n * n, f"distance_matrix(metric='hop') on {n:,} points",
+                 "subsample the points, or use hop_distances with max_hops (sparse)")
     dense = hop_distances(X, k).toarray()
     dense[dense == 0] = np.inf
     np.fill_diagonal(dense, 0.0)
@@ -168,14 +172,14 @@ def distinct_points(X) -> tuple[np.ndarray, np.ndarray]:
     return rounded[first[order]].astype(np.float64), rank[index.ravel()]
 
 
-def _check_dense_memory(n_points: int, what: str) -> None:
-    needed = 8 * n_points**2
-    if needed > DENSE_LIMIT_BYTES:
-        raise MemoryError(
-            f"{what} on {n_points:,} points needs a dense {n_points:,} x {n_points:,} distance "
-            f"matrix, about {needed / 2**30:.1f} GiB (the limit is "
-            f"{DENSE_LIMIT_BYTES / 2**30:.0f} GiB, topology.DENSE_LIMIT_BYTES): subsample the "
-            f"points, use metric='hop', or give a finite thresh so that only short edges are kept")
+def _check_dense_memory(n_points: int, what: str, engine: str | None) -> None:
+    """Refuse (:class:`~tdnn_utils.validation.MemoryLimitError`) a dense filtration too large
+    for the memory limit, before anything is allocated."""
+    name = engines.default_engine() if engine is None else engine
+    per_pair = DENSE_BYTES_PER_PAIR.get(name, max(DENSE_BYTES_PER_PAIR.values()))
+    check_memory(per_pair * n_points**2,
+                 f"{what} on {n_points:,} points (a dense {n_points:,} x {n_points:,} distance matrix "
+                 f"and {name}'s copies of it)", _DENSE_ADVICE)
 
 
 def _radius_graph(X: np.ndarray, thresh: float) -> sparse.csr_matrix:
@@ -211,7 +215,8 @@ def persistence(
     thresh : largest filtration value; bars still alive there die at ``np.inf``. With the
         Euclidean metric a finite ``thresh`` keeps only the short edges (sparse), so large
         clouds fit in memory; without it a dense matrix of ``8 n**2`` bytes is built, and more
-        than :data:`DENSE_LIMIT_BYTES` is refused before anything is allocated.
+        than :data:`tdnn_utils.validation.MEMORY_LIMIT_BYTES` (estimated with
+        :data:`DENSE_BYTES_PER_PAIR`) is refused before anything is allocated. Must be > 0.
     engine : "giotto-ph" or "gudhi" (default: :func:`tdnn_utils.engines.default_engine`).
 
     Returns
@@ -223,27 +228,26 @@ def persistence(
     maxdim = _check_maxdim(maxdim)
     metric = _check_metric(metric, k)
     thresh = _check_thresh(thresh)
+    n = X.shape[0]
     if metric == "hop":
-        k = _check_k(k, X.shape[0])
+        k = _check_k(k, n)
+        if np.isinf(thresh):
+            check_memory(HOP_BYTES_PER_PAIR * n * n,
+                         f"hop-metric persistence without a threshold on {n:,} points (every reachable "
+                         f"pair stored)", "give a finite thresh (a number of hops), or subsample the points")
         max_hops = None if np.isinf(thresh) else max(1, int(np.floor(thresh)))
         distances = hop_distances(X, k, max_hops)
     elif np.isfinite(thresh):
         distances = _radius_graph(X, thresh)
     else:
-        _check_dense_memory(X.shape[0], "Euclidean persistence without a threshold")
+        _check_dense_memory(n, "Euclidean persistence without a threshold", engine)
         distances = engines.euclidean_distances(X)
     return engines.rips(distances, maxdim=maxdim, thresh=thresh, engine=engine,
                         n_threads=n_threads)
 
 
 def _check_thresh(thresh) -> float:
-    try:
-        thresh = float(thresh)
-    except (TypeError, ValueError):
-        raise ValueError(f"thresh={thresh!r} must be a positive number or np.inf") from None
-    if not thresh > 0:
-        raise ValueError(f"thresh={thresh!r} must be a positive number or np.inf")
-    return thresh
+    return check_positive_number(thresh, "thresh", allow_inf=True)
 
 
 def _check_coincident(rule) -> str:
@@ -288,9 +292,16 @@ def betti_numbers(X, scale: float, *, k: int | None = None, maxdim: int = 1,
     return np.array([betti_at(diagram, scale) for diagram in diagrams], dtype=np.int64)
 
 
-def betti_at(diagram: np.ndarray, scale: float) -> int:
-    """Number of bars of ``diagram`` (shape (n_bars, 2)) alive at ``scale``: birth <= scale < death."""
-    diagram = np.asarray(diagram, dtype=np.float64).reshape(-1, 2)
+def betti_at(diagram: np.ndarray, scale: float, *, dimension: int | None = None) -> int:
+    """Number of bars of ``diagram`` alive at ``scale``: birth <= scale < death.
+
+    ``diagram`` has shape (n_bars, 2); a giotto-tda diagram (n_bars, 3) of (birth, death,
+    dimension) needs ``dimension``, the bars to count (:func:`tdnn_utils.validation.check_diagram`).
+    """
+    diagram = check_diagram(diagram, dimension)
+    scale = float(scale)
+    if np.isnan(scale):
+        raise ValueError("scale=nan is not allowed; use a number")
     return int(((diagram[:, 0] <= scale) & (diagram[:, 1] > scale)).sum())
 
 
@@ -319,8 +330,12 @@ def betti_by_layer(
     -------
     DataFrame with columns ``layer`` (name), ``depth`` (0 = input), ``label``, ``dim``, ``betti``.
     """
-    labels = np.asarray(labels)
-    classes = np.unique(labels) if classes is None else np.asarray(classes)
+    labels = check_labels(labels, integer=False)
+    if len(labels) == 0:
+        raise ValueError("labels is empty; give one label per point")
+    if len(activations) == 0:
+        raise ValueError("activations is empty; give at least one layer (name -> (n_points, width))")
+    classes = np.unique(labels) if classes is None else np.asarray(classes).ravel()
     missing = set(classes.tolist()) - set(np.unique(labels).tolist())
     if missing:
         raise ValueError(f"classes {sorted(missing)} do not occur in labels {np.unique(labels)}")
@@ -341,31 +356,40 @@ def betti_by_layer(
 
 
 # ---------------------------------------------------------------------------- summaries
-def _finite_bars(diagram) -> np.ndarray:
-    diagram = np.asarray(diagram, dtype=np.float64).reshape(-1, 2)
+def _finite_bars(diagram, dimension=None) -> np.ndarray:
+    diagram = check_diagram(diagram, dimension)
     return diagram[np.isfinite(diagram[:, 1])]
 
 
-def betti_curve(diagram, grid) -> np.ndarray:
+def betti_curve(diagram, grid, *, dimension: int | None = None) -> np.ndarray:
     """Betti curve of one diagram: the number of bars alive at each value of ``grid``.
 
-    ``diagram`` has shape (n_bars, 2); returns an int array of the shape of ``grid``.
+    ``diagram`` has shape (n_bars, 2) (or giotto-tda's (n_bars, 3) with ``dimension``, as in
+    :func:`betti_at`); returns an int array of the shape of ``grid``.
     """
-    diagram = np.asarray(diagram, dtype=np.float64).reshape(-1, 2)
+    diagram = check_diagram(diagram, dimension)
     grid = np.asarray(grid, dtype=np.float64)
     alive = (diagram[:, 0][:, None] <= grid.ravel()) & (diagram[:, 1][:, None] > grid.ravel())
     return alive.sum(axis=0).reshape(grid.shape)
 
 
-def total_persistence(diagram, p: float = 1.0) -> float:
-    """Sum of ``(death - birth) ** p`` over the finite bars of one diagram."""
-    bars = _finite_bars(diagram)
+def total_persistence(diagram, p: float = 1.0, *, dimension: int | None = None) -> float:
+    """Sum of ``(death - birth) ** p`` over the finite bars of one diagram.
+
+    ``diagram`` has shape (n_bars, 2) (or giotto-tda's (n_bars, 3) with ``dimension``, as in
+    :func:`betti_at`); 0.0 for no finite bar.
+    """
+    p = check_positive_number(p, "p")
+    bars = _finite_bars(diagram, dimension)
     return float(((bars[:, 1] - bars[:, 0]) ** p).sum())
 
 
-def persistence_entropy(diagram) -> float:
-    """Shannon entropy (nats) of the finite bar lengths, normalised to sum 1; 0 for no bars."""
-    bars = _finite_bars(diagram)
+def persistence_entropy(diagram, *, dimension: int | None = None) -> float:
+    """Shannon entropy (nats) of the finite bar lengths, normalised to sum 1; 0 for no bars.
+
+    ``diagram`` as in :func:`total_persistence`.
+    """
+    bars = _finite_bars(diagram, dimension)
     lengths = bars[:, 1] - bars[:, 0]
     lengths = lengths[lengths > 0]
     if lengths.size == 0:
@@ -377,8 +401,12 @@ def persistence_entropy(diagram) -> float:
 def median_distance(X) -> float:
     """Median Euclidean distance between two distinct points of ``X`` (n_points, n_features)."""
     X = check_point_cloud(X)
+    n = len(X)
+    check_memory(16 * n * n, f"median_distance on {n:,} points (a dense {n:,} x {n:,} distance matrix)",
+                 "subsample the points: the median of a random subset of a few thousand is close")
     distances = distance_matrix(X)
-    return float(np.median(distances[np.triu_indices(len(X), 1)]))
+    # the pairs above the diagonal, row by row (no index arrays of n**2 entries)
+    return float(np.median(np.concatenate([distances[i, i + 1:] for i in range(n - 1)])))
 
 
 # ---------------------------------------------------------------------------- calibration
@@ -395,6 +423,8 @@ def calibrate_k(clouds: Mapping, expected: Mapping, candidates, *, scale: float 
     """
     if set(clouds) != set(expected):
         raise ValueError(f"clouds has labels {sorted(clouds)} but expected has {sorted(expected)}")
+    if not clouds:
+        raise ValueError("clouds is empty: a k cannot be calibrated on no cloud")
     rows = []
     for k in candidates:
         correct_for_all = True
@@ -417,13 +447,24 @@ def simplification(table: pd.DataFrame, by=("run",)) -> pd.DataFrame:
     (the last layer is one connected piece with no holes: beta_0 = 1, beta_k = 0),
     ``first_simple_depth`` (first depth where that holds, NaN if never) and ``monotone``
     (the total never rises from one layer to the next).
+
+    A depth whose Betti numbers are missing (NaN) in some dimension is left out of its
+    class's reading; an empty table, or one with every value missing, gives an empty
+    summary (no network to judge), with these columns.
     """
     keys = list(by) + ["label"]
     missing = set(keys + ["depth", "dim", "betti"]) - set(table.columns)
     if missing:
         raise ValueError(f"table lacks columns {sorted(missing)}")
-    per_depth = table.pivot_table(index=keys + ["depth"], columns="dim", values="betti").reset_index()
+    columns = keys + ["input_total", "output_total", "simplified", "first_simple_depth", "monotone"]
+    table = table.dropna(subset=["betti"])
+    if table.empty:
+        return pd.DataFrame(columns=columns)
     dims = sorted(table["dim"].unique())
+    if 0 not in dims:
+        raise ValueError(f"table has Betti numbers of dimensions {dims} but none of dimension 0")
+    per_depth = table.pivot_table(index=keys + ["depth"], columns="dim", values="betti").reset_index()
+    per_depth = per_depth.dropna(subset=dims)  # a depth not measured in every dimension is not read
     per_depth["total"] = per_depth[dims].sum(axis=1)
     per_depth["simple"] = (per_depth[0] == 1) & (per_depth[[d for d in dims if d > 0]].sum(axis=1) == 0)
     rows = []
@@ -437,4 +478,4 @@ def simplification(table: pd.DataFrame, by=("run",)) -> pd.DataFrame:
             "first_simple_depth": float(simple_depths.iloc[0]) if len(simple_depths) else np.nan,
             "monotone": bool((np.diff(group["total"].to_numpy()) <= 0).all()),
         })
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=columns)

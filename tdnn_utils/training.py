@@ -11,6 +11,8 @@ from torch import nn
 # Plain tqdm: a text bar, so executed chapters hold no widget state to load from a CDN.
 from tqdm import tqdm
 
+from .validation import check_labels, check_positive_int, check_positive_number
+
 DEVICES = ("auto", "cpu", "cuda", "mps")
 
 
@@ -97,10 +99,11 @@ def fit(
 
     Parameters
     ----------
-    X : array (n_points, n_features), or images (n, channels, height, width);
-    y : int array (n_points,) of class labels.
+    X : array (n_points, n_features), or images (n, channels, height, width); at least one row.
+    y : int array (n_points,) of class labels, each below the model's number of outputs.
     steps / epochs : the budget, as optimiser steps or passes over the data (give one).
-    batch_size : ``None`` is full-batch gradient descent, as Naitzat et al. train.
+    batch_size : ``None`` is full-batch gradient descent, as Naitzat et al. train; otherwise
+        a positive integer (larger than the data: full batch).
     lr_halving_every : halve the learning rate every this many steps (the paper: 2,500).
     stop_at_perfect : stop as soon as the training accuracy reaches 100%, as the paper does.
     device : "auto", "cpu", "cuda" or "mps".
@@ -122,21 +125,25 @@ def fit(
     """
     if (steps is None) == (epochs is None):
         raise ValueError(f"give exactly one of steps={steps!r} and epochs={epochs!r}")
-    budget = steps if steps is not None else epochs
-    if not isinstance(budget, (int, np.integer)) or budget < 1:
-        raise ValueError(f"the budget must be a positive integer; got {budget!r}")
+    budget = check_positive_int(steps if steps is not None else epochs,
+                                "steps" if steps is not None else "epochs")
+    steps, epochs = (budget, None) if steps is not None else (None, budget)
+    batch_size = check_positive_int(batch_size, "batch_size", allow_none=True)
+    lr_halving_every = check_positive_int(lr_halving_every, "lr_halving_every", allow_none=True)
+    lr = check_positive_number(lr, "lr")
     X = torch.as_tensor(np.asarray(X), dtype=torch.float32)
-    y = torch.as_tensor(np.asarray(y), dtype=torch.long)
-    if X.ndim < 2 or y.ndim != 1 or len(X) != len(y):
-        raise ValueError(f"X must be (n, d) or (n, channels, height, width) and y (n,); "
-                         f"got {tuple(X.shape)} and {tuple(y.shape)}")
+    if X.ndim < 2 or len(X) == 0:
+        raise ValueError(f"X must be (n >= 1, d) or (n >= 1, channels, height, width); got shape {tuple(X.shape)}")
     if not torch.isfinite(X).all():
         raise ValueError("X holds NaN or infinite values")
-    if patience is not None and (isinstance(patience, bool) or not isinstance(patience, (int, np.integer))
-                                 or patience < 1):
-        raise ValueError(f"patience={patience!r} must be a positive integer or None")
+    y_shape = np.shape(y)
+    if len(y_shape) != 1 or y_shape[0] != len(X):
+        raise ValueError(f"X must be (n, d) or (n, channels, height, width) and y (n,); "
+                         f"got {tuple(X.shape)} and {y_shape}")
+    y = torch.as_tensor(check_labels(y, len(X), _output_width(model, X[:1]), name="y"))
+    patience = check_positive_int(patience, "patience", allow_none=True)
     n_points = len(X)
-    batch_size = n_points if batch_size is None else min(int(batch_size), n_points)
+    batch_size = n_points if batch_size is None else min(batch_size, n_points)
     batches_per_epoch = -(-n_points // batch_size)
     total_steps = steps if steps is not None else epochs * batches_per_epoch
 
@@ -224,12 +231,33 @@ def fit(
 
 
 @torch.no_grad()
+def _output_width(model: nn.Module, x: torch.Tensor) -> int | None:
+    """How many outputs (logits) ``model`` has: an FFNet's last width, else from one forward
+    pass in eval mode on ``x`` (one sample; no state changes). None when that fails: the
+    model's own error will then say more."""
+    widths = getattr(model, "widths", None)
+    if widths:
+        return int(widths[-1])
+    was_training = model.training
+    try:
+        model.eval()
+        parameter = next(model.parameters(), None)
+        out = model(x if parameter is None else x.to(parameter.device))
+        return int(out.shape[-1]) if out.ndim == 2 else None
+    except Exception:  # noqa: BLE001 - a model that cannot take X fails in the loop, with its own message
+        return None
+    finally:
+        model.train(was_training)
+
+
+@torch.no_grad()
 def accuracy(model: nn.Module, X, y, batch_size: int = 1024) -> float:
     """Share of ``X``'s rows (arrays or tensors, any device) that ``model`` classifies as ``y``."""
+    batch_size = check_positive_int(batch_size, "batch_size")
     X = torch.as_tensor(np.asarray(X), dtype=torch.float32)
-    y = torch.as_tensor(np.asarray(y), dtype=torch.long)
-    if len(X) != len(y) or len(X) == 0:
-        raise ValueError(f"X has {len(X)} rows and y {len(y)}; need the same, at least 1")
+    if X.ndim < 1 or len(X) == 0:
+        raise ValueError(f"X has shape {tuple(X.shape)}; give at least one row")
+    y = torch.as_tensor(check_labels(y, len(X), name="y"))
     device = next(model.parameters()).device
     was_training = model.training
     model.eval()
@@ -258,8 +286,9 @@ def fit_until_perfect(build_model, X, y, *, max_attempts: int = 5, seed: int = 0
     first perfect attempt, or of the last one if none was perfect (check
     ``history.reached_perfect``).
     """
-    if not isinstance(max_attempts, (int, np.integer)) or max_attempts < 1:
-        raise ValueError(f"max_attempts={max_attempts!r} must be a positive integer")
+    max_attempts = check_positive_int(max_attempts, "max_attempts")
+    if not callable(build_model):
+        raise TypeError(f"build_model must be a function that returns a new model; got {type(build_model).__name__}")
     fit_kwargs.setdefault("stop_at_perfect", True)
     for attempt in range(max_attempts):
         attempt_seed = seed + 1000 * attempt

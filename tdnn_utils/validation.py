@@ -1,0 +1,277 @@
+"""Checks of user input shared by every module: fail early, name the argument, the value and what is allowed.
+
+Each ``check_*`` returns the value in the form the caller computes with (an array of the
+right dtype, an int, a float) or raises ``ValueError`` (``MemoryLimitError`` for
+:func:`check_memory`) with a message that says which argument is wrong, what it was, and
+what would be accepted:
+
+- :func:`check_points`: a finite point cloud (n_points, n_features), at least one feature;
+- :func:`check_labels`: 1-D integer class labels, one per point, within the logits;
+- :func:`check_positive_int`, :func:`check_positive_number`: sizes, budgets, thresholds;
+- :func:`check_diagram`: a persistence diagram (n_bars, 2), or giotto-tda's (n_bars, 3)
+  with a dimension column when a dimension is named;
+- :func:`check_finite`: no NaN or infinite value;
+- :func:`check_memory`: refuse a computation whose estimated memory exceeds the limit,
+  before anything is allocated;
+- :func:`slug` and :func:`check_inside`: file names built from user-given names, kept inside
+  their folder.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import numpy as np
+
+#: Most working memory (bytes) one call may plan to use; a call that would need more is
+#: refused before it allocates (:func:`check_memory`). The memory this machine has available
+#: lowers it further. Change it (``tdnn_utils.validation.MEMORY_LIMIT_BYTES = ...``) on a
+#: machine with more memory.
+MEMORY_LIMIT_BYTES = 4 * 2**30
+
+
+class MemoryLimitError(MemoryError):
+    """A computation would need more memory than :data:`MEMORY_LIMIT_BYTES` (or than is available)."""
+
+
+def _shape(value) -> str:
+    shape = getattr(value, "shape", None)
+    if shape is None:
+        try:
+            shape = np.shape(value)
+        except (ValueError, TypeError):
+            return type(value).__name__
+    return str(tuple(shape))
+
+
+def _show(value, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+# ---------------------------------------------------------------------------- numbers
+def check_positive_int(value, name: str, *, minimum: int = 1, allow_none: bool = False):
+    """``value`` as an ``int`` of at least ``minimum`` (``None`` passes with ``allow_none``).
+
+    Booleans and non-integral numbers (2.7, and also 3.0) are refused: a width, a size or a
+    budget is counted, not measured.
+    """
+    if value is None and allow_none:
+        return None
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < minimum:
+        allowed = ("a positive integer" if minimum == 1 else f"an integer >= {minimum}") + (
+            " or None" if allow_none else "")
+        raise ValueError(f"{name}={_show(value)} is not allowed; use {allowed}")
+    return int(value)
+
+
+def check_positive_number(value, name: str, *, allow_inf: bool = False, allow_zero: bool = False) -> float:
+    """``value`` as a ``float`` > 0 (>= 0 with ``allow_zero``), finite unless ``allow_inf``."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = float("nan")
+    if isinstance(value, (bool, np.bool_)) or np.isnan(number):
+        number = float("nan")
+    ok = (number >= 0 if allow_zero else number > 0) and (allow_inf or np.isfinite(number))
+    if not ok:
+        allowed = ("a number >= 0" if allow_zero else "a positive number") + (
+            " or np.inf" if allow_inf else " (finite)")
+        raise ValueError(f"{name}={_show(value)} is not allowed; use {allowed}")
+    return number
+
+
+# ---------------------------------------------------------------------------- arrays
+def check_finite(values, name: str) -> np.ndarray:
+    """``values`` as a float64 array without NaN or infinite entries."""
+    try:
+        array = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"{name} must be numbers; got {type(values).__name__} ({error})") from None
+    if not np.isfinite(array).all():
+        bad = int((~np.isfinite(array)).sum())
+        raise ValueError(f"{name} holds {bad} NaN or infinite value(s) among {array.size}")
+    return array
+
+
+def check_points(X, *, name: str = "X", min_points: int = 1, n_features: int | None = None,
+                 dtype=np.float64) -> np.ndarray:
+    """``X`` as a finite array of shape (n_points, n_features) and ``dtype``.
+
+    Refuses, naming the shape or the count: anything not 2-D (a single point (d,) is not a
+    cloud: use ``X[None]``), fewer than ``min_points`` rows, no feature (shape (n, 0)),
+    another number of features than ``n_features`` when given, NaN or infinite entries.
+    """
+    try:
+        array = np.asarray(X, dtype=dtype)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"{name} must be numbers (n_points, n_features); got {type(X).__name__} "
+                         f"({error})") from None
+    if array.ndim != 2:
+        raise ValueError(f"{name} must be 2-D (n_points, n_features); got shape {array.shape}")
+    if array.shape[0] < min_points:
+        raise ValueError(f"{name} has {array.shape[0]} points; at least {min_points} are needed")
+    if array.shape[1] < 1:
+        raise ValueError(f"{name} has shape {array.shape}: its points have no coordinates; "
+                         "at least one feature is needed")
+    if n_features is not None and array.shape[1] != n_features:
+        raise ValueError(f"{name} has {array.shape[1]} features per point; expected {n_features} "
+                         f"(shape (n_points, {n_features}))")
+    finite = np.isfinite(array)
+    if not finite.all():
+        bad = int((~finite).any(axis=1).sum())
+        raise ValueError(f"{name} holds NaN or infinite values in {bad} of {array.shape[0]} rows")
+    return array
+
+
+def check_labels(labels, n: int | None = None, n_classes: int | None = None, *,
+                 name: str = "labels", integer: bool = True) -> np.ndarray:
+    """``labels`` as a 1-D array: one class label per point.
+
+    Refuses a column vector (n, 1) or any other shape than (n,) (with ``n`` given: exactly
+    ``n`` labels). With ``integer`` (the default) the labels must be whole numbers >= 0 (an
+    integer or boolean dtype, or floats such as 1.0) and are returned as int64; with
+    ``n_classes`` they must lie in 0..n_classes-1 (a label 5 cannot be read from 2 logits).
+    """
+    array = np.asarray(labels)
+    if array.ndim != 1:
+        hint = " (a column vector: flatten it with labels.ravel())" if array.ndim == 2 and 1 in array.shape else ""
+        raise ValueError(f"{name} must be 1-D, one label per point; got shape {array.shape}{hint}")
+    if n is not None and len(array) != n:
+        raise ValueError(f"{name} has {len(array)} entries for {n} points; give one label per point")
+    if not integer:
+        return array
+    if array.dtype.kind == "b":
+        array = array.astype(np.int64)
+    elif array.dtype.kind in "iu":
+        pass
+    elif array.dtype.kind == "f":
+        whole = np.isfinite(array) & (array == np.round(array))
+        if not whole.all():
+            bad = array[~whole][:5].tolist()
+            raise ValueError(f"{name} must hold whole class numbers 0, 1, ...; got {bad}")
+    elif len(array):
+        raise ValueError(f"{name} must hold integer class labels 0, 1, ...; got dtype {array.dtype}")
+    array = array.astype(np.int64)
+    if len(array) and array.min() < 0:
+        raise ValueError(f"{name} holds negative labels {sorted(set(array[array < 0].tolist()))[:5]}; "
+                         "class labels are 0, 1, ...")
+    if n_classes is not None and len(array) and array.max() >= n_classes:
+        bad = sorted(set(array[array >= n_classes].tolist()))[:5]
+        raise ValueError(f"{name} holds labels {bad}, but there are {n_classes} outputs (logits): "
+                         f"labels must lie in 0..{n_classes - 1}")
+    return array
+
+
+def check_diagram(diagram, dimension: int | None = None, *, name: str = "diagram") -> np.ndarray:
+    """One persistence diagram as a float64 array (n_bars, 2) of (birth, death).
+
+    Accepts (n_bars, 2); giotto-tda's (n_bars, 3) of (birth, death, dimension) only when
+    ``dimension`` says which bars to keep (its rows of that dimension are returned); and
+    anything empty (no bar). Refuses other shapes, naming them; NaN; infinite births; and
+    bars that die before they are born. Deaths may be ``np.inf`` (bars that never die).
+    """
+    try:
+        array = np.asarray(diagram, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be an array (n_bars, 2) of (birth, death); got "
+                         f"{type(diagram).__name__} (a list of diagrams? pass one of them)") from None
+    if array.size == 0:
+        return np.zeros((0, 2))
+    if array.ndim != 2 or array.shape[1] not in (2, 3):
+        raise ValueError(f"{name} must have shape (n_bars, 2) of (birth, death); got shape {array.shape}")
+    if array.shape[1] == 3:
+        if dimension is None:
+            raise ValueError(
+                f"{name} has shape {array.shape}: (birth, death, dimension) rows, as giotto-tda "
+                "makes them; say which bars to use with dimension=0, 1, ... (or pass the (n_bars, 2) "
+                "diagram of one dimension)")
+        dimension = check_positive_int(dimension, "dimension", minimum=0)
+        dims = array[:, 2]
+        if not np.isfinite(dims).all() or not np.array_equal(dims, np.round(dims)):
+            raise ValueError(f"{name}'s third column must hold homology dimensions 0, 1, ...")
+        array = array[dims == dimension, :2]
+    if np.isnan(array).any():
+        raise ValueError(f"{name} holds NaN in {int(np.isnan(array).any(axis=1).sum())} of its bars")
+    if not np.isfinite(array[:, 0]).all():
+        raise ValueError(f"{name} has infinite births; a bar is born at a finite value")
+    if (array[:, 1] < array[:, 0]).any():
+        bad = int((array[:, 1] < array[:, 0]).sum())
+        raise ValueError(f"{name} has {bad} bar(s) that die before they are born (death < birth)")
+    return array
+
+
+# ---------------------------------------------------------------------------- resources
+def available_memory() -> int | None:
+    """Bytes of memory available now (Linux: MemAvailable, and the cgroup limit), or None if unknown."""
+    found = []
+    try:
+        with open("/proc/meminfo", encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith("MemAvailable:"):
+                    found.append(int(line.split()[1]) * 1024)
+                    break
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        limit = Path("/sys/fs/cgroup/memory.max").read_text().strip()
+        used = Path("/sys/fs/cgroup/memory.current").read_text().strip()
+        if limit.isdigit() and used.isdigit():
+            found.append(max(0, int(limit) - int(used)))
+    except OSError:
+        pass
+    return min(found) if found else None
+
+
+def memory_limit(limit: int | None = None) -> int:
+    """The limit :func:`check_memory` applies: ``limit`` (default :data:`MEMORY_LIMIT_BYTES`),
+    lowered to the memory available now when that is known."""
+    limit = MEMORY_LIMIT_BYTES if limit is None else int(limit)
+    available = available_memory()
+    return limit if available is None else min(limit, available)
+
+
+def _gib(nbytes: float) -> str:
+    return f"{nbytes / 2**30:.1f} GiB" if nbytes >= 2**29 else f"{nbytes / 2**20:.0f} MiB"
+
+
+def check_memory(nbytes: float, what: str, advice: str, *, limit: int | None = None) -> None:
+    """Refuse (:class:`MemoryLimitError`) a computation estimated to need ``nbytes``, beyond the limit.
+
+    ``what`` names the computation and its size, ``advice`` what to do instead. Call it
+    before allocating anything.
+    """
+    allowed = memory_limit(limit)
+    if nbytes > allowed:
+        configured = MEMORY_LIMIT_BYTES if limit is None else int(limit)
+        why = (f"the limit is {_gib(configured)}" if allowed >= configured else
+               f"{_gib(allowed)} is available (limit {_gib(configured)})")
+        raise MemoryLimitError(f"{what} needs about {_gib(nbytes)} of memory, and {why}: {advice}")
+
+
+# ---------------------------------------------------------------------------- file names
+_UNSAFE = re.compile(r"[^A-Za-z0-9_.+×-]")
+
+
+def slug(text, *, max_length: int = 80) -> str:
+    """``text`` as a safe file-name part: letters, digits and ``_ . + - ×`` kept, anything else
+    (``/``, ``\\``, spaces, control characters) replaced by ``_``, no leading dot (so never
+    ``.`` or ``..``), at most ``max_length`` characters. Names that are safe already (``D-I``,
+    ``9×15``, ``leaky_relu``) are unchanged. Different names may give one slug: add a hash of
+    the name to keep them apart."""
+    text = _UNSAFE.sub("_", str(text))[:max_length]
+    if text.startswith("."):
+        text = "_" + text[1:]
+    return text or "_"
+
+
+def check_inside(path, folder) -> Path:
+    """``path`` unchanged when it lies inside ``folder``; ``ValueError`` otherwise (a name that
+    climbs out with ``..`` or is absolute)."""
+    path, folder = Path(path), Path(folder)
+    resolved, base = Path(os.path.abspath(path)), Path(os.path.abspath(folder))
+    if resolved == base or base not in resolved.parents:
+        raise ValueError(f"{path} is not inside the cache folder {folder}; refusing to write there")
+    return path
