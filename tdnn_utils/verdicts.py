@@ -22,6 +22,9 @@ check a verdict against the data it came from.
    effect; **inconclusive** otherwise (every testable comparison was underpowered).
 5. A claim whose precondition failed (no network at 100%, no memorisation) is untestable, and
    the chapter checks the precondition in code before calling these functions.
+6. *No verdict from no data.* Every function here gives **untestable** (or NaN where it
+   returns a number) when its input is empty or every value is missing (NaN), and says why
+   (a ``reason``); missing values are left out, never counted as 0.
 
 - :func:`simplification_verdict`: "a trained network simplifies each class" from a
   :func:`tdnn_utils.topology.simplification` summary.
@@ -43,6 +46,7 @@ import pandas as pd
 from scipy import stats
 
 from .topology import simplification
+from .validation import check_positive_int
 
 #: Significance level of every test in the book (after Holm's correction within a claim).
 ALPHA = 0.05
@@ -60,17 +64,24 @@ def simplification_verdict(summary: pd.DataFrame) -> tuple[str, dict]:
     and class). Rule: **confirmed** when at least 90% of pairs end simple (beta_0 = 1,
     beta_k = 0) *and* at least 90% never gain topology from one layer to the next;
     **partly** when at least half end simpler than they started; otherwise **not
-    reproduced** (also when there is nothing to judge). Returns ``(verdict, shares)`` with
-    the shares ``simplified``, ``monotone``, ``reduced`` and the number of ``pairs``.
+    reproduced**; **untestable** when there is nothing to judge (no pair). Returns
+    ``(verdict, shares)`` with the shares ``simplified``, ``monotone``, ``reduced``, the
+    number of ``pairs`` and a ``reason`` (empty unless untestable).
     """
+    missing = {"simplified", "monotone", "output_total", "input_total"} - set(summary.columns)
+    if missing:
+        raise ValueError(f"summary lacks columns {sorted(missing)}; give topology.simplification's output")
+    summary = summary.dropna(subset=["simplified", "monotone", "output_total", "input_total"])
     pairs = len(summary)
     if pairs == 0:
-        return "not reproduced", {"pairs": 0, "simplified": 0.0, "monotone": 0.0, "reduced": 0.0}
+        return "untestable", {"pairs": 0, "simplified": np.nan, "monotone": np.nan, "reduced": np.nan,
+                              "reason": "no (network, class) pair to judge"}
     shares = {
         "pairs": pairs,
         "simplified": float(summary["simplified"].mean()),
         "monotone": float(summary["monotone"].mean()),
         "reduced": float((summary["output_total"] < summary["input_total"]).mean()),
+        "reason": "",
     }
     if shares["simplified"] >= 0.9 and shares["monotone"] >= 0.9:
         return "confirmed", shares
@@ -88,8 +99,14 @@ def layers_to_simplify(betti: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
     ``n_layers`` (last depth), ``layers`` (the first simple depth, or ``n_layers + 1`` when
     the class never becomes simple: a censored value that ranks after every real one),
     ``censored`` and ``fraction`` (``layers / n_layers``, for comparing depths).
+
+    An empty table, or one whose Betti numbers are all missing, gives an empty result (with
+    these columns): no class to judge.
     """
     summary = simplification(betti, by=tuple(by))
+    if summary.empty:
+        return summary.assign(n_layers=pd.Series(dtype=int), censored=pd.Series(dtype=bool),
+                              layers=pd.Series(dtype=int), fraction=pd.Series(dtype=float))
     last = betti.groupby(list(by))["depth"].max().rename("n_layers").reset_index()
     summary = summary.merge(last, on=list(by))
     summary["censored"] = summary["first_simple_depth"].isna()
@@ -101,11 +118,13 @@ def layers_to_simplify(betti: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
 def rank_test(smaller, larger) -> dict:
     """One-sided Mann-Whitney U test that ``smaller``'s values tend to be below ``larger``'s.
 
-    Returns ``{"n_a", "n_b", "median_a", "median_b", "p"}``; ``p`` is NaN when either group
-    is empty. Ties (e.g. two censored values) are handled by the test's midranks.
+    Returns ``{"n_a", "n_b", "median_a", "median_b", "p"}``; missing values (NaN) are left
+    out (``n_a``, ``n_b`` count the others), and ``p`` is NaN when either group has no value.
+    Ties (e.g. two censored values) are handled by the test's midranks.
     """
-    a = np.asarray(smaller, dtype=float)
-    b = np.asarray(larger, dtype=float)
+    a = np.asarray(smaller, dtype=float).ravel()
+    b = np.asarray(larger, dtype=float).ravel()
+    a, b = a[~np.isnan(a)], b[~np.isnan(b)]
     result = {"n_a": len(a), "n_b": len(b),
               "median_a": float(np.median(a)) if len(a) else np.nan,
               "median_b": float(np.median(b)) if len(b) else np.nan, "p": np.nan}
@@ -125,17 +144,24 @@ def ordering_verdict(values: pd.DataFrame, group: str, value: str, order: Sequen
     **confirmed** when every pair was tested and every one's one-sided test has
     p < ``alpha``; **partly** when some tested pair is significant, or when none is but
     every median is in the claimed order (not reversed) with at least one strict step;
-    **not reproduced** otherwise, and when no pair can be tested.
+    **not reproduced** otherwise; **untestable** when no pair can be tested (a group of every
+    pair has no value: :func:`describe_tests` says which).
     Returns ``(verdict, tests)``, one row per consecutive pair (untested pairs have p NaN).
     """
+    missing = {group, value} - set(values.columns)
+    if missing:
+        raise ValueError(f"values lacks columns {sorted(missing)}")
     rows = []
     for a, b in zip(order, order[1:]):
         test = rank_test(values.loc[values[group] == a, value], values.loc[values[group] == b, value])
         rows.append({"faster": a, "slower": b, **test})
     tests = pd.DataFrame(rows)
+    if tests.empty:  # fewer than two groups in order: nothing to compare
+        return "untestable", pd.DataFrame(columns=["faster", "slower", "n_a", "n_b", "median_a",
+                                                   "median_b", "p"])
     tested = tests[(tests["n_a"] > 0) & (tests["n_b"] > 0)]
     if tested.empty:
-        return "not reproduced", tests
+        return "untestable", tests
     significant = (tested["p"] < alpha).to_numpy()
     in_order = (tested["median_a"] <= tested["median_b"]).to_numpy()
     strict = (tested["median_a"] < tested["median_b"]).to_numpy()
@@ -153,10 +179,17 @@ def last_layer_share(betti: pd.DataFrame, by: Sequence[str], last: int = 1) -> p
     counted step by step as |T(d) - T(d - 1)|; the share is the last ``last`` steps' part of
     the total, in [0, 1]: near 1 when the topology changes abruptly at the end, small when
     the change is spread over the layers. A class whose T never changes gets NaN. Returns
-    columns ``by``, ``label``, ``share``.
+    columns ``by``, ``label``, ``share``; no row for an empty table, nor for a depth whose
+    Betti numbers are missing (NaN: left out, not read as 0).
     """
     keys = list(by) + ["label"]
-    totals = betti.groupby(keys + ["depth"])["betti"].sum().reset_index()
+    missing = set(keys + ["depth", "betti"]) - set(betti.columns)
+    if missing:
+        raise ValueError(f"betti lacks columns {sorted(missing)}")
+    last = check_positive_int(last, "last")
+    measured = betti.groupby(keys + ["depth"])["betti"]
+    totals = measured.sum().reset_index()
+    totals = totals[measured.count().to_numpy() == measured.size().to_numpy()]  # every dim measured
     rows = []
     for key, group in totals.sort_values("depth").groupby(keys, sort=True):
         steps = np.abs(np.diff(group["betti"].to_numpy()))
@@ -164,14 +197,21 @@ def last_layer_share(betti: pd.DataFrame, by: Sequence[str], last: int = 1) -> p
             raise ValueError(f"{key}: {len(steps) + 1} depths, too few for last={last}")
         share = steps[-last:].sum() / steps.sum() if steps.sum() > 0 else np.nan
         rows.append({**dict(zip(keys, key)), "share": float(share)})
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=keys + ["share"])
 
 
 def combine(verdicts_: Sequence[str]) -> str:
-    """One verdict from several (e.g. one per data set): all confirmed -> confirmed; all
-    not reproduced (or none given) -> not reproduced; anything else -> partly."""
+    """One verdict from several (e.g. one per data set), the untestable ones left out: none
+    left (or none given) -> untestable; all confirmed -> confirmed; all not reproduced -> not
+    reproduced; anything else -> partly."""
     verdicts_ = list(verdicts_)
-    if verdicts_ and all(v == "confirmed" for v in verdicts_):
+    unknown = set(verdicts_) - set(VERDICTS)
+    if unknown:
+        raise ValueError(f"verdicts {sorted(unknown)} are unknown; use some of {VERDICTS}")
+    verdicts_ = [v for v in verdicts_ if v != "untestable"]
+    if not verdicts_:
+        return "untestable"
+    if all(v == "confirmed" for v in verdicts_):
         return "confirmed"
     if all(v == "not reproduced" for v in verdicts_):
         return "not reproduced"
@@ -200,7 +240,10 @@ def tests_table(tests: pd.DataFrame) -> pd.DataFrame:
 
 def share_verdict(share: float, confirmed: float = 0.8, partly: float = 0.5) -> str:
     """**confirmed** when ``share`` (of runs showing the effect) is at least ``confirmed``,
-    **partly** when at least ``partly``, **not reproduced** otherwise (and for NaN)."""
+    **partly** when at least ``partly``, **not reproduced** otherwise; **untestable** for a
+    missing share (NaN, or None: no run to count)."""
+    if share is None or np.isnan(share):
+        return "untestable"
     if share >= confirmed:
         return "confirmed"
     return "partly" if share >= partly else "not reproduced"
@@ -210,11 +253,18 @@ def leave_one_out(features, target) -> dict:
     """Leave-one-out mean absolute error of a linear fit (with intercept) against the mean.
 
     ``features`` (n, k) and ``target`` (n,). Each point is predicted by a least-squares fit
-    on the others, and by the others' mean. Returns ``{"model", "mean", "networks"}``; the
-    errors are NaN when there are fewer than 2 points (nothing to score).
+    on the others, and by the others' mean. Returns ``{"model", "mean", "networks"}``; points
+    with a missing (NaN) value are left out (``networks`` counts the rest), and the errors
+    are NaN when fewer than 2 points remain (nothing to score), also for no point at all.
     """
-    features = np.asarray(features, dtype=float).reshape(len(target), -1)
-    target = np.asarray(target, dtype=float)
+    target = np.asarray(target, dtype=float).ravel()
+    features = np.asarray(features, dtype=float)
+    if features.ndim == 0 or len(features) != len(target):
+        raise ValueError(f"features has {features.shape[0] if features.ndim else 0} rows and target "
+                         f"{len(target)}; give one row of features per target value")
+    features = features.reshape(len(target), -1) if len(target) else np.zeros((0, 1))
+    keep = ~np.isnan(target) & ~np.isnan(features).any(axis=1)
+    features, target = features[keep], target[keep]
     if len(target) < 2:
         return {"model": float("nan"), "mean": float("nan"), "networks": len(target)}
     design = np.column_stack([np.ones(len(target)), features])
@@ -234,12 +284,15 @@ def paired_test(treated, baseline) -> dict:
     Returns ``n``, ``mean_difference`` and ``sd_difference`` (treated - baseline), ``wins``,
     ``ties`` and ``losses``, and two two-sided p-values: the paired t-test (``p``) and the
     Wilcoxon signed-rank test (``p_wilcoxon``; with 5 pairs it cannot go below 0.0625). A
-    p-value is NaN with fewer than 2 pairs, and 1 when every difference is 0.
+    p-value is NaN with fewer than 2 pairs, and 1 when every difference is 0. A pair with a
+    missing (NaN) value is left out (``n`` counts the rest).
     """
     treated = np.asarray(treated, dtype=float)
     baseline = np.asarray(baseline, dtype=float)
     if treated.shape != baseline.shape or treated.ndim != 1:
         raise ValueError(f"treated {treated.shape} and baseline {baseline.shape} must be 1-D and paired")
+    both = ~np.isnan(treated) & ~np.isnan(baseline)
+    treated, baseline = treated[both], baseline[both]
     difference = treated - baseline
     result = {"n": len(difference),
               "mean_difference": float(difference.mean()) if len(difference) else np.nan,
@@ -281,7 +334,14 @@ def improvement_verdict(tests: pd.DataFrame, alpha: float = ALPHA,
     **not reproduced** otherwise. The second value says which: "improves", "improves before
     adjustment", "hurts" (a setting is significantly worse after adjustment) or "no
     measurable effect". With ``higher_is_better=False`` a decrease is the improvement.
+    With no setting, or none with a p-value (every one NaN: too few pairs), the verdict is
+    **untestable**, "no testable setting".
     """
+    missing = {"mean_difference", "p", "p_holm"} - set(tests.columns)
+    if missing:
+        raise ValueError(f"tests lacks columns {sorted(missing)}; give paired_test rows with p_holm")
+    if tests.empty or tests["p"].isna().all():
+        return "untestable", "no testable setting"
     sign = 1 if higher_is_better else -1
     better = sign * tests["mean_difference"] > 0
     worse = sign * tests["mean_difference"] < 0
@@ -315,7 +375,9 @@ def per_network(table: pd.DataFrame, by: Sequence[str], value: str, *,
 
 
 def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
-    """Wilson score interval of a proportion; (nan, nan) for n = 0."""
+    """Wilson score interval of a proportion; (nan, nan) for n = 0 (no data)."""
+    if n < 0 or not 0 <= successes <= max(n, 0):
+        raise ValueError(f"successes={successes!r} must be in 0..n and n={n!r} >= 0")
     if n == 0:
         return float("nan"), float("nan")
     z = stats.norm.ppf(0.5 + confidence / 2)
@@ -342,7 +404,7 @@ def share_claim(successes: int, n: int, *, confirm_at: float = 0.8, reject_below
     facts = {"n": int(n), "successes": int(successes),
              "share": successes / n if n else float("nan"), "low": low, "high": high}
     if n == 0:
-        return "untestable", facts
+        return "untestable", {**facts, "reason": "no network to count"}
     if low >= confirm_at:
         return "confirmed", facts
     if high < reject_below:
@@ -369,9 +431,10 @@ def minimum_detectable_shift(a, b, *, alpha: float = ALPHA, power: float = POWER
     (give the strictest Holm level, alpha / number of comparisons). The smallest ``delta``
     with a rejection rate of at least ``power`` is found by bisection to 1/20 of the pooled
     range. Returns ``inf`` when even a shift of the pooled range is not detected (or a group
-    is empty), in the values' own units.
+    is empty), in the values' own units. Missing values (NaN) are left out.
     """
-    a, b = np.asarray(a, float), np.asarray(b, float)
+    a, b = np.asarray(a, float).ravel(), np.asarray(b, float).ravel()
+    a, b = a[~np.isnan(a)], b[~np.isnan(b)]
     if len(a) == 0 or len(b) == 0:
         return float("inf")
     pooled = np.concatenate([a, b])
@@ -459,12 +522,21 @@ def ordering_claim(values: pd.DataFrame, group: str, value: str, pairs: Sequence
     untestable when a group has no network or (with ``censored``, a boolean column) every
     network of both groups is censored. ``cap`` is the censoring value (shifts are capped
     there in the power simulation). ``interest`` is the smallest difference that would matter,
-    in ``value``'s units.
+    in ``value``'s units. Networks whose ``value`` is missing (NaN) are left out; no pair at
+    all gives **untestable** and an empty table.
 
     Returns ``(verdict, table)``: one row per comparison with ``a``, ``b`` (and ``family``),
     ``n_a``, ``n_b``, ``median_a``, ``median_b``, ``p``, ``p_holm``, ``p_reverse_holm``,
     ``detectable``, ``status`` and ``reason``.
     """
+    missing = {group, value} - set(values.columns)
+    if missing:
+        raise ValueError(f"values lacks columns {sorted(missing)}")
+    values = values[values[value].notna()]
+    columns = ["a", "b", "n_a", "n_b", "median_a", "median_b", "p", "p_holm", "p_reverse_holm",
+               "detectable", "status", "reason"]
+    if not len(pairs):
+        return "untestable", pd.DataFrame(columns=(["family"] if family else []) + columns)
     rows = []
     for pair in pairs:
         fam, a, b = (pair if family else (None, *pair))

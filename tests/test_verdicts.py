@@ -60,7 +60,7 @@ def test_simplification_verdict_follows_its_rule():
     verdict, shares = verdicts.simplification_verdict(summary([True] * 5 + [False] * 5, [True] * 10, [True] * 6 + [False] * 4))
     assert verdict == "partly" and shares["simplified"] == 0.5 and shares["reduced"] == 0.6
     assert verdicts.simplification_verdict(summary([False] * 4, [False] * 4, [False] * 4))[0] == "not reproduced"
-    assert verdicts.simplification_verdict(summary([], [], []))[0] == "not reproduced"
+    assert verdicts.simplification_verdict(summary([], [], []))[0] == "untestable"  # no data, no verdict
 
 
 def test_last_layer_share_measures_abrupt_endings():
@@ -78,7 +78,7 @@ def test_untestable_pairs_are_skipped_and_said():
     verdict, tests = verdicts.ordering_verdict(values, "group", "v", ["a", "b", "c"])
     assert verdict == "partly" and np.isnan(tests["p"].iloc[0])  # the a-b step is untested
     assert "a vs b: not tested (no values for a)" in verdicts.describe_tests(tests)
-    assert verdicts.ordering_verdict(values, "group", "v", ["a", "x"])[0] == "not reproduced"
+    assert verdicts.ordering_verdict(values, "group", "v", ["a", "x"])[0] == "untestable"  # nothing tested
 
 
 def test_tests_table_keeps_small_p_values_readable():
@@ -91,7 +91,7 @@ def test_tests_table_keeps_small_p_values_readable():
 
 def test_share_verdict_thresholds():
     assert [verdicts.share_verdict(s) for s in (0.9, 0.8, 0.6, 0.4, float("nan"))] == \
-        ["confirmed", "confirmed", "partly", "not reproduced", "not reproduced"]
+        ["confirmed", "confirmed", "partly", "not reproduced", "untestable"]
     assert verdicts.share_verdict(0.9, confirmed=1.0) == "partly"
 
 
