@@ -30,6 +30,7 @@ import hashlib
 import json
 import os
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -38,6 +39,7 @@ import torch
 
 from . import functional, topology
 from .cnn import block_activations
+from .validation import check_diagram, check_inside, slug
 
 SUMMARY_COLUMNS = ["epoch", "block", "depth", "fraction", "dim", "total_persistence",
                    "normalised_persistence", "entropy", "bars"]
@@ -94,6 +96,8 @@ class TopologyRecorder:
             raise ValueError("per_block and functional_graph are both off: the recorder would measure nothing")
         if not 0 < cap <= 1:
             raise ValueError(f"cap={cap!r} must be in (0, 1]")
+        if isinstance(grid_points, bool) or not isinstance(grid_points, (int, np.integer)) or grid_points < 2:
+            raise ValueError(f"grid_points={grid_points!r} must be an integer >= 2 (epsilon from 0 to cap)")
         self.maxdim = maxdim
         self.per_block = per_block
         self.functional_graph = functional_graph
@@ -187,7 +191,7 @@ def corneanu_bars(diagram, min_persistence: float = CORNEANU_MIN_PERSISTENCE) ->
     essential classes (the bars still alive at the cap), and drops bars of persistence up to
     ``min_persistence`` (``visualise.py`` passes 0.02).
     """
-    bars = np.asarray(diagram, dtype=np.float64).reshape(-1, 2)
+    bars = check_diagram(diagram)
     finite = np.isfinite(bars[:, 1])
     return bars[finite & (bars[:, 1] - bars[:, 0] > min_persistence)]
 
@@ -234,7 +238,7 @@ def life_and_midlife(diagram, cap: float | None = None, *, reading: str = "all b
     """
     if reading not in READINGS:
         raise ValueError(f"reading={reading!r} is unknown; use one of {READINGS}")
-    bars = np.asarray(diagram, dtype=np.float64).reshape(-1, 2)
+    bars = check_diagram(diagram)
     if reading == "Corneanu's reading":
         bars = corneanu_bars(bars)
     elif np.isinf(bars[:, 1]).any():
@@ -279,6 +283,9 @@ def depth_profiles(summaries: pd.DataFrame, epoch: int, by=("family", "seed"),
     a flat but noisy profile is interior in most networks by chance alone.
     """
     rows = []
+    missing = (set(by) | {"epoch", "dim", "fraction", value}) - set(summaries.columns)
+    if missing:
+        raise ValueError(f"summaries lacks columns {sorted(missing)}")
     at_epoch = summaries[summaries["epoch"] == epoch]
     for key, group in at_epoch.groupby(list(by) + ["dim"]):
         fraction, values = group["fraction"].to_numpy(), group[value].to_numpy(float)
@@ -291,7 +298,8 @@ def depth_profiles(summaries: pd.DataFrame, epoch: int, by=("family", "seed"),
             fall, rise = np.log(means["early"] / means["middle"]), np.log(means["late"] / means["middle"])
         rows.append({**dict(zip(list(by) + ["dim"], key)), **means, "fall": float(fall), "rise": float(rise),
                      "both": float(min(fall, rise)), "falls_then_rises": bool(fall > 0 and rise > 0)})
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=list(by) + ["dim", "early", "middle", "late", "fall", "rise", "both",
+                                              "falls_then_rises"])
 
 
 # ---------------------------------------------------------------------------- Chapter 3's runs
@@ -410,11 +418,23 @@ def task_key(config: dict, data_fingerprint: str) -> str:
     return hashlib.sha1(text.encode()).hexdigest()[:20]
 
 
-def _read_cached(path: Path):
+#: What every result of :func:`train_and_measure` holds; a cached file without them is redone.
+RESULT_KEYS = ("network", "progress", "summaries", "curves", "diagrams", "train_probe")
+
+
+def _read_cached(path: Path, required=()):
     try:
-        return json.loads(path.read_text())
+        result = json.loads(path.read_text())
     except (OSError, ValueError):
         return None  # missing, or half-written by a killed run: compute again
+    if required:
+        lacking = ([key for key in required if key not in result] if isinstance(result, dict)
+                   else list(required))
+        if lacking:
+            warnings.warn(f"{path}: the cached result lacks {', '.join(lacking)}; it is ignored and "
+                          "the task computed again", RuntimeWarning, stacklevel=3)
+            return None
+    return result
 
 
 def _write_atomic(path: Path, record: dict) -> None:
@@ -434,7 +454,8 @@ def _task(key, function, config, data, threads):
 
 
 def run_cached(function, configs, data: dict, *, cache_dir=None, n_jobs: int = 1,
-               threads: int | None = None, name=None, progress: bool = True) -> tuple[list[dict], dict]:
+               threads: int | None = None, name=None, progress: bool = True,
+               required=None) -> tuple[list[dict], dict]:
     """``function(config, data)`` for every config, in parallel, with a per-task cache.
 
     Each task's result is written to ``cache_dir/<name>-<key>.json`` as soon as it finishes
@@ -444,22 +465,35 @@ def run_cached(function, configs, data: dict, *, cache_dir=None, n_jobs: int = 1
     ``n_jobs`` > 1 runs tasks in that many worker processes (joblib); each task runs with
     ``threads`` torch threads (default 1: on a shared machine, two threads per process can be
     many times slower than one), which is not part of the cache key. Returns ``(results in the order of configs, counts)`` with counts
-    ``{"computed", "reused"}``.
+    ``{"computed", "reused"}``. File names are made safe (:func:`tdnn_utils.validation.slug`:
+    no ``/`` or ``..`` from a config's values) and always lie inside ``cache_dir``.
+    ``required``: keys every cached result must hold (default: :data:`RESULT_KEYS` for
+    :func:`train_and_measure`, none otherwise); a file that parses but lacks one is
+    recomputed, with a warning naming it.
     """
     from tqdm import tqdm
 
-    if not isinstance(n_jobs, (int, np.integer)) or n_jobs < 1:
+    if isinstance(n_jobs, bool) or not isinstance(n_jobs, (int, np.integer)) or n_jobs < 1:
         raise ValueError(f"n_jobs={n_jobs!r} must be a positive integer")
+    if not callable(function):
+        raise TypeError(f"function must be callable, function(config, data); got {type(function).__name__}")
+    configs = list(configs)
+    if not all(isinstance(c, dict) for c in configs):
+        raise ValueError("configs must be dicts (JSON-able): one per task")
+    if not isinstance(data, dict):
+        raise ValueError(f"data must be a dict of arrays; got {type(data).__name__}")
     threads = int(threads or 1)
+    required = (RESULT_KEYS if function is train_and_measure else ()) if required is None else tuple(required)
     name = name or (lambda c: f"{c.get('family', 'task')}-p{c.get('p', '')}-seed{c.get('seed', '')}")
     cache = None if not cache_dir else Path(cache_dir)
     data_print = fingerprint(data)
     keys = [task_key(c, data_print) for c in configs]
-    paths = [None if cache is None else cache / f"{name(c)}-{k}.json" for c, k in zip(configs, keys)]
+    paths = [None if cache is None else check_inside(cache / f"{slug(name(c))}-{k}.json", cache)
+             for c, k in zip(configs, keys)]
     done = {}
     for key, path in zip(keys, paths):
         if path is not None and key not in done:
-            cached = _read_cached(path)
+            cached = _read_cached(path, required)
             if cached is not None:
                 done[key] = cached
     reused = len(done)
@@ -557,7 +591,11 @@ def gap_predictions(table: pd.DataFrame, predictors: dict, *, target: str = "gap
         predicted = np.full(len(out), np.nan)
         for value in groups:
             test = (out[group] == value).to_numpy()
-            train = ~test
+            train = ~test & out[target].notna().to_numpy()
+            if columns:
+                train &= out[columns].notna().all(axis=1).to_numpy()
+            if not train.any():
+                continue  # nothing to learn from: NaN predictions
             if columns:
                 predicted[test] = _linear_fit_predict(out.loc[train, columns].to_numpy(float),
                                                       out.loc[train, target].to_numpy(float),
@@ -603,6 +641,6 @@ def lenet_preconditions(networks: pd.DataFrame, curves: pd.DataFrame, *, general
 def precondition_met(count: int, minimum: int, what: str) -> str | None:
     """``None`` when ``count`` networks meet a precondition and that is at least ``minimum``;
     otherwise the reason the claim is untestable, naming ``what`` was needed."""
-    if count >= minimum:
+    if count >= max(1, minimum):  # never met by no network at all, whatever the minimum
         return None
-    return f"{count} network(s) {what}, fewer than {minimum}"
+    return f"{count} network(s) {what}, fewer than {max(1, minimum)}"

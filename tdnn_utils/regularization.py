@@ -30,6 +30,7 @@ import hashlib
 import json
 import os
 import time
+import warnings
 from collections import OrderedDict
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -43,6 +44,7 @@ from tqdm import tqdm
 
 from . import cnn, images, regularizers, verdicts
 from .training import choose_device, seed_everything
+from .validation import check_inside, slug
 
 #: Version of what :func:`train_network` computes; part of every cache key.
 CACHE_VERSION = 1
@@ -560,7 +562,11 @@ class Job:
         return hashlib.sha1(json.dumps(described, sort_keys=True).encode()).hexdigest()[:12]
 
     def path(self, cache_dir) -> Path:
-        return Path(cache_dir) / self.family / f"{self.arm.slug}-seed{self.seed}-{self.key()}.json"
+        """The network's file: ``cache_dir/<family>/<arm>-seed<seed>-<key>.json``, names made safe
+        (:func:`tdnn_utils.validation.slug`) and always inside ``cache_dir``."""
+        folder = Path(cache_dir)
+        path = folder / slug(self.family) / f"{slug(self.arm.slug)}-seed{slug(self.seed)}-{self.key()}.json"
+        return check_inside(path, folder)
 
 
 def _run_job(job: Job, threads: int | None) -> dict:
@@ -575,11 +581,24 @@ def _write_atomic(path: Path, record: dict) -> None:
     os.replace(tmp, path)
 
 
-def _read(path: Path) -> dict | None:
+#: What every cached network record holds (:func:`train_network`'s record and its key); a file
+#: that parses but lacks one of them is not reused.
+RECORD_KEYS = ("family", "arm", "baseline", "loss", "batches", "seed", "train_accuracy", "test_accuracy", "key")
+
+
+def _read(path: Path, key: str | None = None) -> dict | None:
     try:
-        return json.loads(path.read_text())
+        record = json.loads(path.read_text())
     except (OSError, ValueError):
         return None  # missing, or half written by a killed run: train again
+    lacking = [k for k in RECORD_KEYS if k not in record] if isinstance(record, dict) else list(RECORD_KEYS)
+    problem = (f"lacks {', '.join(lacking)}" if lacking else
+               f"holds key {record['key']!r}, not {key!r}" if key is not None and record["key"] != key else None)
+    if problem:
+        warnings.warn(f"{path}: the cached network {problem}; it is ignored and trained again",
+                      RuntimeWarning, stacklevel=3)
+        return None
+    return record
 
 
 def jobs(arms, families, seeds, *, size: str, recipe: Recipe, data: DataSpec, **settings) -> list[Job]:
@@ -598,12 +617,20 @@ def run_networks(jobs_: list[Job], *, cache_dir=None, n_jobs: int = 1, progress:
     thread: these networks are small, and on a CPU shared with other work two threads per
     network were up to ten times slower than one (threads waiting for each other).
     """
-    if not isinstance(n_jobs, (int, np.integer)) or n_jobs < 1:
+    if isinstance(n_jobs, bool) or not isinstance(n_jobs, (int, np.integer)) or n_jobs < 1:
         raise ValueError(f"n_jobs={n_jobs!r} must be a positive integer")
+    jobs_ = list(jobs_)
+    for job in jobs_:
+        if not isinstance(job, Job):
+            raise ValueError(f"jobs_ must hold Job instances (see jobs()); got {type(job).__name__}")
+        if job.family not in FAMILIES:
+            raise ValueError(f"family {job.family!r} is unknown; use one of {FAMILIES}")
+        if isinstance(job.seed, bool) or not isinstance(job.seed, (int, np.integer)) or job.seed < 0:
+            raise ValueError(f"seed={job.seed!r} must be an integer >= 0")
     records: dict[int, dict] = {}
     pending = []
     for i, job in enumerate(jobs_):
-        cached = _read(job.path(cache_dir)) if cache_dir else None
+        cached = _read(job.path(cache_dir), job.key()) if cache_dir else None
         if cached is not None:
             records[i] = cached
         else:
@@ -670,8 +697,12 @@ def paired_differences(records: pd.DataFrame, comparisons, value: str = "test_ac
     two are left out (the comparison is paired). With ``relative``, the difference is the
     arm's value over the reference's, minus 1 (e.g. -0.2: 20% lower).
     """
+    needed = {"family", "arm", "seed", value} if len(records) else set()
+    missing = needed - set(records.columns)
+    if missing:
+        raise ValueError(f"records lack columns {sorted(missing)}; give run_networks' records")
     rows = []
-    for family, group in records.groupby("family", sort=False):
+    for family, group in (records.groupby("family", sort=False) if len(records) else []):
         for arm, reference in comparisons:
             a = group[group["arm"] == arm].set_index("seed")[value]
             b = group[group["arm"] == reference].set_index("seed")[value]

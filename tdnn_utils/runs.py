@@ -203,6 +203,8 @@ def load_presets(root=None) -> dict:
         raise RunConfigError(f"no presets file at {path}")
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except UnicodeDecodeError as err:
+        raise RunConfigError(f"{path}: not UTF-8 text (byte {err.start}: {err.reason})") from None
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f"{path}, line {mark.line + 1}" if mark is not None else str(path)
@@ -448,10 +450,7 @@ def claims_page(root=None) -> Path:
     if not files:
         lines += ["No results yet: run `make runs PRESET=book` to execute the chapters.", ""]
     for path in files:
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except ValueError as err:
-            raise RunConfigError(f"{path} is not valid JSON: {err}") from err
+        data = _read_results(path)
         name = path.stem
         lines += [f"## {_title(chapter_dir / f'{name}.ipynb', name)}", ""]
         meta = ", ".join(f"{k} {data[k]}" for k in ("preset", "written") if data.get(k))
@@ -467,6 +466,22 @@ def claims_page(root=None) -> Path:
     page = root / "book" / "claims.md"
     _write_atomic(page, "\n".join(lines))
     return page
+
+
+def _read_results(path: Path) -> dict:
+    """A chapter's results file, checked: a JSON object whose ``claims`` (if any) is a list of
+    objects. ``RunConfigError`` naming the file otherwise."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as err:  # JSONDecodeError and UnicodeDecodeError
+        raise RunConfigError(f"{path} is not valid JSON: {err}") from err
+    if not isinstance(data, dict):
+        raise RunConfigError(f"{path} must hold a JSON object (chapter, values, claims); found a "
+                             f"{type(data).__name__}")
+    claims = data.get("claims") or []
+    if not isinstance(claims, list) or not all(isinstance(c, dict) for c in claims):
+        raise RunConfigError(f"{path}: claims must be a list of objects (id, claim, verdict, evidence)")
+    return data
 
 
 def _chapter_results(root) -> list[Path]:
@@ -491,7 +506,7 @@ def chapter_table(root=None) -> str:
         if not path.exists():
             lines.append(f"| {link} | not run yet | | |")
             continue
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = _read_results(path)
         written = str(data.get("written", ""))[:10]
         seconds = data.get("seconds")
         counts = {}

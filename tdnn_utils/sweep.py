@@ -25,6 +25,7 @@ import itertools
 import json
 import os
 import time
+import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Mapping, Sequence
@@ -39,6 +40,7 @@ from . import topology
 from .ensemble import fit_ensemble
 from . import trust as trust_checks
 from .models import ACTIVATIONS, INITS, FFNet, layer_activations
+from .validation import check_inside, slug
 
 BACKENDS = ("loky", "dask")
 NETWORK_COLUMNS = ["problem", "architecture", "hidden", "activation", "seed", "perfect",
@@ -283,21 +285,94 @@ class SweepResult:
 
 
 def _cache_path(cache_dir: Path, spec: NetworkSpec, key: str) -> Path:
-    return cache_dir / spec.problem / f"{spec.architecture}-{spec.activation}-{spec.seed}-{key}.json"
+    """``cache_dir/<problem>/<architecture>-<activation>-<seed>-<key>.json``, every name made
+    safe (:func:`tdnn_utils.validation.slug`: no ``/``, ``..`` or absolute path from a name; the
+    key, a hash of the names, keeps apart names with one slug) and checked to lie inside
+    ``cache_dir``. Names that are safe already (``D-I``, ``9×15``) are kept as they are."""
+    path = (Path(cache_dir) / slug(spec.problem)
+            / f"{slug(spec.architecture)}-{slug(spec.activation)}-{slug(spec.seed)}-{slug(key)}.json")
+    return check_inside(path, cache_dir)
 
 
 def _write_atomic(path: Path, record: dict) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(f".tmp{os.getpid()}")
-    tmp.write_text(json.dumps(record))
-    os.replace(tmp, path)
+    try:
+        tmp.write_text(json.dumps(record))
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)  # a failed write leaves no temporary file
+
+
+#: What a cached network record must hold to be reused (see :func:`train_and_measure_ensemble`).
+_NETWORK_FIELDS = [c for c in NETWORK_COLUMNS if c != "key"]
+_BETTI_FIELDS = ("layer", "depth", "label", "dim", "betti")
+
+
+def _cache_problem(record) -> str | None:
+    """Why ``record`` is not a usable cached network (None when it is)."""
+    if not isinstance(record, dict):
+        return f"it holds a {type(record).__name__}, not a record"
+    lacking = [k for k in ("network", "betti") if k not in record]
+    if lacking:
+        return f"it lacks {', '.join(lacking)}"
+    network, betti, trust = record["network"], record["betti"], record.get("trust", [])
+    if not isinstance(network, dict):
+        return "its network is not a mapping"
+    lacking = [k for k in _NETWORK_FIELDS if k not in network]
+    if lacking:
+        return f"its network lacks {', '.join(lacking)}"
+    if not isinstance(betti, list) or not all(isinstance(r, dict) and all(k in r for k in _BETTI_FIELDS)
+                                              for r in betti):
+        return f"its betti rows are not a list of rows with {', '.join(_BETTI_FIELDS)}"
+    if not isinstance(trust, list) or not all(isinstance(r, dict) for r in trust):
+        return "its trust rows are not a list of rows"
+    return None
 
 
 def _read_cached(path: Path) -> dict | None:
     try:
-        return json.loads(path.read_text())
+        record = json.loads(path.read_text())
     except (OSError, ValueError):
         return None  # missing, or a half-written file from a killed run: compute again
+    problem = _cache_problem(record)
+    if problem is not None:
+        warnings.warn(f"{path}: not a usable cached network ({problem}); it is ignored and the "
+                      "network computed again", RuntimeWarning, stacklevel=3)
+        return None
+    return record
+
+
+def _check_sweep_input(specs, problems, protocol, cache_dir):
+    """run_sweep's arguments, checked before anything runs (see :func:`run_sweep`)."""
+    if isinstance(specs, (str, bytes, NetworkSpec)):
+        raise ValueError(f"specs must be a list of NetworkSpec (see grid()); got {type(specs).__name__}")
+    specs = list(specs)
+    for spec in specs:
+        if not isinstance(spec, NetworkSpec):
+            raise ValueError(f"specs must hold NetworkSpec instances (see grid()); got {type(spec).__name__}")
+        if isinstance(spec.seed, bool) or not isinstance(spec.seed, (int, np.integer)) or spec.seed < 0:
+            raise ValueError(f"{spec.architecture}: seed={spec.seed!r} must be an integer >= 0")
+        for field_name in ("problem", "architecture"):
+            if not isinstance(getattr(spec, field_name), str) or not getattr(spec, field_name):
+                raise ValueError(f"NetworkSpec.{field_name}={getattr(spec, field_name)!r} must be a "
+                                 "non-empty string")
+    if not isinstance(problems, Mapping):
+        raise ValueError(f"problems must map problem names to Problem; got {type(problems).__name__}")
+    for name, problem in problems.items():
+        if not isinstance(problem, Problem):
+            raise ValueError(f"problems[{name!r}] must be a Problem; got {type(problem).__name__}")
+    for name in dict.fromkeys(spec.problem for spec in specs):
+        if name in problems and problems[name].name != name:
+            raise ValueError(f"problems[{name!r}] is the problem named {problems[name].name!r}; "
+                             "key and name must agree")
+    if not isinstance(protocol, Protocol):
+        raise ValueError(f"protocol must be a Protocol; got {type(protocol).__name__}")
+    if cache_dir is not None and not isinstance(cache_dir, (str, os.PathLike)):
+        raise ValueError(f"cache_dir={cache_dir!r} must be a folder path or None")
+    if cache_dir is not None and str(cache_dir) == "":
+        raise ValueError("cache_dir='' is not a folder; give a path, or None to keep nothing")
+    return specs, problems, cache_dir
 
 
 def _check_backend(backend, n_jobs, ensemble_size):
@@ -395,6 +470,7 @@ def run_sweep(specs: Sequence[NetworkSpec], problems: Mapping[str, Problem],
     :class:`SweepResult`, rows in the order of ``specs`` whatever order they finished in.
     """
     _check_backend(backend, n_jobs, ensemble_size)
+    specs, problems, cache_dir = _check_sweep_input(specs, problems, protocol, cache_dir)
     unknown = sorted({spec.problem for spec in specs} - set(problems))
     if unknown:
         raise ValueError(f"specs name problems {unknown}; known: {sorted(problems)}")
