@@ -25,7 +25,8 @@ test: unit notebooks browser ## everything CI runs
 
 # The tests of everything that computes persistence, run again with the other engine.
 ENGINE_TESTS := tests/test_engines.py tests/test_topology.py tests/test_regularizers.py \
-                tests/test_functional.py tests/test_dynamics.py tests/test_datasets.py
+                tests/test_functional.py tests/test_dynamics.py tests/test_datasets.py \
+                tests/test_properties.py tests/test_hardening.py
 
 unit: ## unit tests of tdnn_utils and the runner (persistence tests under both engines)
 	$(BIN)/python -m pytest -m "not browser" tests/

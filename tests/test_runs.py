@@ -1,6 +1,7 @@
 """The papermill runner, presets validation, results files and the claims page, on a temporary tree."""
 
 import json
+import signal
 import subprocess
 import sys
 import time
@@ -226,7 +227,8 @@ def test_malformed_presets_exit_2_naming_file_and_line(tree):
     assert "presets.yml, line" in done.stderr and "Traceback" not in done.stderr
 
 
-def test_sigterm_stops_the_run_and_leaves_no_temporary_file(tree):
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_sigterm_stops_the_run_and_leaves_no_temporary_file(tree, stop):
     make_notebook(tree / "notebooks" / "03_slow.ipynb", body="import time\ntime.sleep(60)")
     presets = yaml.safe_load((tree / "notebooks/presets.yml").read_text())
     presets["book"]["03_slow"] = {}
@@ -238,7 +240,7 @@ def test_sigterm_stops_the_run_and_leaves_no_temporary_file(tree):
     while not list((tree / "book/chapters").glob(".03_slow.*")) and time.time() < deadline:
         time.sleep(0.2)
     time.sleep(3)  # the kernel is running the sleep
-    run.terminate()
+    run.send_signal(stop)
     _, err = run.communicate(timeout=60)
     assert run.returncode == 130, err
     assert leftovers(tree) == []
