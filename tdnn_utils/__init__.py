@@ -25,4 +25,4 @@ One job per module:
   the memory a call will need, safe cache file names).
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
