@@ -346,11 +346,13 @@ def test_real_files_counts(name):
 
 @needs_real
 def test_real_d1_needs_a_larger_k():
-    # every 3rd point: class a (9, 0) at any k; class b (1, 9) at k = 34 but 29 loops at the
-    # paper's k (14, i.e. 13 here). D-II and D-III (20 s a class) are checked in the docs only.
+    # every 3rd point: class a (9, 0) at any k; class b (1, 9) at k = 34 but far more than 9
+    # loops at the paper's k (14, i.e. 13 here): 26 with coincident points merged (the book's
+    # rule), 29 without. D-II and D-III (20 s a class) are checked in the docs only.
     spec = ds.NAITZAT_PUBLISHED_SCALE["D-I"]
     X, y = ds.naitzat_published_homology_subset("D-I", REAL, download=False)
     for label in (0, 1):
         betti = betti_numbers(X[y == label], spec["scale"], k=spec["k_topology"])
         assert tuple(betti) == spec["betti"][label]
-    assert tuple(betti_numbers(X[y == 1], 2.5, k=13)) == (1, 29)
+    b0, b1 = betti_numbers(X[y == 1], 2.5, k=13)
+    assert b0 == 1 and b1 >= 2 * spec["betti"][1][1], (b0, b1)

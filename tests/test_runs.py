@@ -5,6 +5,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import nbformat
 import numpy as np
@@ -245,3 +246,15 @@ def test_sigterm_stops_the_run_and_leaves_no_temporary_file(tree, stop):
     assert run.returncode == 130, err
     assert leftovers(tree) == []
     assert not (tree / "book/chapters/03_slow.ipynb").exists()
+
+
+@pytest.mark.parametrize("name", runs.notebooks())
+def test_papermill_reads_every_parameter_the_runner_passes(name):
+    # papermill parses the parameters cell line by line; a line it cannot parse (a quote or
+    # parentheses in a comment) drops that parameter from its view with only a warning
+    import papermill
+
+    path = Path(__file__).resolve().parents[1] / "notebooks" / f"{name}.ipynb"
+    seen = set(papermill.inspect_notebook(str(path)))
+    missing = sorted(set(runs.notebook_parameters(path)) - seen)
+    assert not missing, f"papermill cannot parse these parameters of {name}: {missing}"
