@@ -10,7 +10,8 @@ numbers on a given sample.
 
 - :class:`Reading`: one way of reading Betti numbers;
 - :func:`ablation_steps`: the tutorial's reading, then (a) denser, (b) per class, (c) after
-  the activation, (d) the k-NN hop metric, (e) only networks at 100% training accuracy;
+  the activation, (d) the k-NN hop metric, optionally (d') denser again, (e) only networks at
+  100% training accuracy;
 - :func:`sample_indices`: the points a reading measures;
 - :func:`read_input`, :func:`read_networks`: tidy Betti tables of the input and of every layer;
 - :func:`input_recovery`: per step, the input's Betti numbers against the truth;
@@ -85,7 +86,7 @@ class Reading:
 
 
 def ablation_steps(*, tutorial_points: int, dense_points: int, threshold: float, k: int,
-                   hops: float) -> list[Reading]:
+                   hops: float, paper_points: int | None = None) -> list[Reading]:
     """The readings from giotto-deep's tutorial to Naitzat et al., one change per step.
 
     0. the tutorial: ``tutorial_points`` pooled points, before the activation, Euclidean
@@ -94,17 +95,24 @@ def ablation_steps(*, tutorial_points: int, dense_points: int, threshold: float,
     2. (b) per class: ``dense_points`` per class, each class on its own (the same density);
     3. (c) after the activation;
     4. (d) the k-NN hop metric: ``k`` neighbours, ``hops`` hops;
-    5. (e) only networks at 100% training accuracy.
+    5. only when ``paper_points`` is given and differs from ``dense_points``: (d') the same
+       reading on ``paper_points`` per class (Euclidean readings of many points are costly,
+       hop readings are not, so the paper's density can come after the metric);
+    6. (e) only networks at 100% training accuracy.
 
-    Returns the six :class:`Reading` objects in that order.
+    Returns the :class:`Reading` objects in that order (six, or seven with (d')).
     """
     tutorial = Reading("tutorial", tutorial_points, False, "pre", "threshold", threshold)
     dense = replace(tutorial, name="(a) denser", n_points=2 * check_positive_int(dense_points, "dense_points"))
     per_class = replace(dense, name="(b) per class", n_points=dense_points, per_class=True)
     post = replace(per_class, name="(c) after the activation", stage="post")
     knn = replace(post, name="(d) k-NN hops", metric="knn", scale=hops, k=check_positive_int(k, "k"))
-    perfect = replace(knn, name="(e) networks at 100%", networks="perfect")
-    return [tutorial, dense, per_class, post, knn, perfect]
+    steps = [tutorial, dense, per_class, post, knn]
+    paper_points = check_positive_int(paper_points, "paper_points", allow_none=True)
+    if paper_points is not None and paper_points != dense_points:
+        steps.append(replace(knn, name="(d') k-NN hops, denser", n_points=paper_points))
+    steps.append(replace(steps[-1], name="(e) networks at 100%", networks="perfect"))
+    return steps
 
 
 def sample_indices(labels, reading: Reading, seed: int = 0) -> np.ndarray:

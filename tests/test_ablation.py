@@ -35,6 +35,17 @@ def test_each_step_changes_exactly_one_field():
     # (a) -> (b) keeps the density: as many points per class on average
     assert readings[1].n_points == 2 * readings[2].n_points
     assert readings[4].k == 4 and readings[4].scale == 2 and readings[3].k_or_none is None
+    assert len(steps(paper_points=100)) == 6  # the same density: no extra step
+
+
+def test_paper_points_adds_one_denser_hop_step_before_the_networks():
+    readings = steps(paper_points=300)
+    assert [r.name for r in readings][4:] == ["(d) k-NN hops", "(d') k-NN hops, denser", "(e) networks at 100%"]
+    d, d_prime, e = readings[4:]
+    assert (d.n_points, d_prime.n_points, e.n_points) == (100, 300, 300)
+    assert d_prime.metric == "knn" and d_prime.networks == "tutorial" and e.networks == "perfect"
+    with pytest.raises(ValueError, match="paper_points"):
+        steps(paper_points=0)
 
 
 @pytest.mark.parametrize("change, message", [
