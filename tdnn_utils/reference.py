@@ -6,7 +6,11 @@ reads it, so the book's environment never needs giotto-deep.
 
 - :func:`load_gdeep_reference` returns the JSON as a dict, after checking its shape;
 - :func:`gdeep_betti_table` returns its per-layer Betti numbers as a tidy DataFrame;
-- :func:`gdeep_accuracy_table` returns its accuracies, one row per (activation, seed).
+- :func:`gdeep_accuracy_table` returns its accuracies, one row per (activation, seed);
+- :func:`in_gdeep_convention` turns this book's pre-activation Betti table of the tutorial's
+  networks into giotto-deep's layers and reduced beta_0;
+- :func:`seed_agreement` compares two sets of runs group by group: do their ranges over
+  seeds overlap?
 
 Layers are those giotto-deep's ``ModelExtractor.get_activations`` hooks: the outputs of the
 ``Linear`` layers (before the activation) and, last, the model's output, which repeats the
@@ -22,7 +26,7 @@ from pathlib import Path
 import pandas as pd
 
 __all__ = ["ACTIVATIONS", "DEFAULT_PATH", "gdeep_accuracy_table", "gdeep_betti_table",
-           "load_gdeep_reference"]
+           "in_gdeep_convention", "load_gdeep_reference", "seed_agreement"]
 
 #: The results file, relative to the repository root.
 DEFAULT_PATH = Path(__file__).resolve().parents[1] / "book" / "results" / "gdeep_reference.json"
@@ -100,3 +104,52 @@ def gdeep_accuracy_table(reference=None) -> pd.DataFrame:
              **{column: float(run[column]) for column in columns}}
             for activation, entry in reference["activations"].items() for run in entry["runs"]]
     return pd.DataFrame(rows, columns=["activation", "seed", *columns])
+
+
+def in_gdeep_convention(betti: pd.DataFrame, reference=None) -> pd.DataFrame:
+    """This book's Betti table of the tutorial's networks, as giotto-deep reports it.
+
+    ``betti``: a tidy table of :func:`tdnn_utils.topology.betti_by_layer` on
+    ``layer_activations(model, X, stage="pre")`` of ``[3, 5, 5, 5, 2]`` networks on the
+    pooled batch (one class label), with any extra key columns (``activation``, ``seed``).
+    The input (depth 0) is dropped, depths 1 ... L keep their numbers and are named after
+    giotto-deep's hooked layers, the last one (the logits) is repeated as giotto-deep's
+    ``<model>`` layer, and beta_0 becomes reduced (pieces - 1). Raises ``ValueError`` when
+    the network's depth differs from the reference's hooked layers.
+    """
+    if not isinstance(reference, dict):
+        reference = load_gdeep_reference(reference)
+    names = [layer["name"] for layer in reference["layers"]["hooked"]]
+    table = betti[betti["depth"] > 0].copy()
+    depths = sorted(table["depth"].unique())
+    if depths != list(range(1, len(names))):
+        raise ValueError(f"the table has depths {depths}; giotto-deep's {len(names)} hooked "
+                         f"layers need depths 1 to {len(names) - 1} (the last is repeated)")
+    last = table[table["depth"] == depths[-1]].assign(depth=len(names))
+    table = pd.concat([table, last], ignore_index=True)
+    table["layer"] = [names[d - 1] for d in table["depth"]]
+    table["betti"] = table["betti"] - (table["dim"] == 0).astype(int)
+    return table.drop(columns=["label"], errors="ignore").reset_index(drop=True)
+
+
+def seed_agreement(ours: pd.DataFrame, theirs: pd.DataFrame, by, value: str) -> pd.DataFrame:
+    """Per group ``by``: the two sets of seeds' mean, standard deviation and range of ``value``.
+
+    ``agrees`` is True when the two ranges [min, max] over seeds overlap: the difference is
+    within the spread of either re-run. Groups missing from one side are left out. Returns
+    columns ``by``, ``ours_mean``, ``ours_sd``, ``ours_min``, ``ours_max``, ``ours_n``, the
+    same for ``gdeep``, and ``agrees``.
+    """
+    by = list(by)
+    for name, table in (("ours", ours), ("theirs", theirs)):
+        missing = set(by + [value]) - set(table.columns)
+        if missing:
+            raise ValueError(f"{name} lacks the columns {sorted(missing)}")
+
+    def summary(table, prefix):
+        out = table.groupby(by)[value].agg(["mean", "std", "min", "max", "size"])
+        return out.rename(columns={"std": "sd", "size": "n"}).add_prefix(f"{prefix}_")
+
+    table = summary(ours, "ours").join(summary(theirs, "gdeep"), how="inner").reset_index()
+    table["agrees"] = (table["ours_min"] <= table["gdeep_max"]) & (table["gdeep_min"] <= table["ours_max"])
+    return table

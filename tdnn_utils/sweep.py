@@ -124,7 +124,11 @@ class Protocol:
     reach exactly 100% training accuracy. ``lr`` is halved every ``lr_halving_every`` steps.
     ``init`` is "torch" or "glorot" (the authors' TensorFlow default); ``patience`` abandons an
     attempt whose best accuracy has not risen over that many steps (the authors' trainer;
-    None: never). ``device`` is "cpu", "cuda", "mps" or "auto".
+    None: never). ``device`` is "cpu", "cuda", "mps" or "auto". ``batch_size`` (None: full
+    batch, the paper's) trains on mini-batches instead, and ``check_every`` then says how
+    often the whole training set is checked for 100%
+    (:func:`~tdnn_utils.ensemble.fit_ensemble`); at their defaults they leave a network's
+    cache key as it was before they existed.
     """
 
     steps: int = 10_000
@@ -135,15 +139,20 @@ class Protocol:
     device: str = "cpu"
     init: str = "torch"
     patience: int | None = None
+    batch_size: int | None = None
+    check_every: int = 1
 
     def __post_init__(self):
-        for name in ("steps", "lr_halving_every", "max_attempts"):
+        for name in ("steps", "lr_halving_every", "max_attempts", "check_every"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
                 raise ValueError(f"Protocol.{name}={value!r} must be a positive integer")
         if self.patience is not None and (isinstance(self.patience, bool) or not isinstance(
                 self.patience, (int, np.integer)) or self.patience < 1):
             raise ValueError(f"Protocol.patience={self.patience!r} must be a positive integer or None")
+        if self.batch_size is not None and (isinstance(self.batch_size, bool) or not isinstance(
+                self.batch_size, (int, np.integer)) or self.batch_size < 1):
+            raise ValueError(f"Protocol.batch_size={self.batch_size!r} must be a positive integer or None")
         if not self.lr > 0:
             raise ValueError(f"Protocol.lr={self.lr!r} must be positive")
         if self.init not in INITS:
@@ -170,8 +179,19 @@ class NetworkSpec:
 
     def key(self, problem: Problem, protocol: Protocol) -> str:
         """The cache key: this network, the problem's data and metric, the protocol."""
-        text = json.dumps([asdict(self), problem.fingerprint(), asdict(protocol)], sort_keys=True)
+        text = json.dumps([asdict(self), problem.fingerprint(), _protocol_identity(protocol)],
+                          sort_keys=True)
         return hashlib.sha1(text.encode()).hexdigest()[:20]
+
+
+def _protocol_identity(protocol: Protocol) -> dict:
+    """The protocol's fields for the cache key; ``batch_size`` and ``check_every`` only when
+    they differ from their defaults, so that caches made before they existed stay valid."""
+    fields = asdict(protocol)
+    for name, default in (("batch_size", None), ("check_every", 1)):
+        if fields[name] == default:
+            del fields[name]
+    return fields
 
 
 def grid(problems: Sequence[str], architectures: Mapping[str, Sequence[int]],
@@ -241,7 +261,8 @@ def train_and_measure_ensemble(specs: Sequence[NetworkSpec], problem: Problem,
             steps=protocol.steps, lr=protocol.lr, lr_halving_every=protocol.lr_halving_every,
             max_attempts=protocol.max_attempts, device=protocol.device,
             negative_slope=protocol.negative_slope, init=protocol.init,
-            patience=protocol.patience, progress=False)
+            patience=protocol.patience, batch_size=protocol.batch_size,
+            check_every=protocol.check_every, progress=False)
         records = []
         for spec, member in zip(specs, members):
             start = time.perf_counter()

@@ -253,6 +253,31 @@ def test_a_member_stopped_at_perfect_does_not_change_afterwards(data):
         assert (early.model(torch.as_tensor(X)).argmax(1).numpy() == y).all()
 
 
+def test_check_every_stops_at_the_first_checked_step_at_perfect(data):
+    # Mini-batches of 64 (4 steps an epoch): checking the whole set every 4th step stops each
+    # member at the first multiple of 4 at which it is at 100%, never before fit would stop,
+    # and its weights are those of fit trained for exactly that many steps.
+    X, y = data
+    kwargs = dict(steps=400, lr=0.03, lr_halving_every=100, batch_size=64, device="cpu",
+                  progress=False)
+    every = fit_ensemble(WIDTHS, "relu", X, y, [0, 1, 2], max_attempts=1, **kwargs)
+    sparse = fit_ensemble(WIDTHS, "relu", X, y, [0, 1, 2], max_attempts=1, check_every=4, **kwargs)
+    for seed, first, checked in zip([0, 1, 2], every, sparse):
+        assert first.reached_perfect and checked.reached_perfect
+        assert checked.steps % 4 == 0 and first.steps <= checked.steps < 400
+        assert checked.final_accuracy == 1.0 and checked.history.accuracy[-1] == 1.0
+        seed_everything(seed)
+        model = FFNet(WIDTHS, "relu")
+        fit(model, X, y, seed=seed, steps=checked.steps, stop_at_perfect=False,
+            **{k: v for k, v in kwargs.items() if k != "steps"})
+        assert_close_weights(checked.model, model)
+        with torch.no_grad():
+            assert (checked.model(torch.as_tensor(X)).argmax(1).numpy() == y).all()
+    assert any(c.steps > f.steps for f, c in zip(every, sparse)), "fixture changed"
+    with pytest.raises(ValueError, match="check_every=0 is not allowed"):
+        fit_ensemble(WIDTHS, "relu", X, y, [0], steps=4, check_every=0, progress=False)
+
+
 def test_train_seconds_split_the_wall_time(data):
     X, y = data
     import time

@@ -155,3 +155,26 @@ def test_gdeep_accuracy_table(document):
                                    "all_points_accuracy"]
     assert len(table) == 4 * len(document["settings"]["seeds"])
     assert pd.api.types.is_float_dtype(table["train_accuracy"])
+
+
+def test_in_gdeep_convention_reduces_beta0_and_repeats_the_logits(document):
+    rows = [{"layer": name, "depth": depth, "label": 0, "dim": dim, "betti": 10 * depth + dim + 1,
+             "seed": 0} for depth, name in enumerate(["input", "hidden_1", "hidden_2", "hidden_3", "logits"])
+            for dim in (0, 1)]
+    table = reference.in_gdeep_convention(pd.DataFrame(rows), document)
+    assert table["depth"].tolist() == [1, 1, 2, 2, 3, 3, 4, 4, 5, 5]
+    assert table["layer"].tolist()[::2] == ["linears.0", "linears.1", "linears.2", "linears.3", "<model>"]
+    assert table["betti"].tolist() == [10, 12, 20, 22, 30, 32, 40, 42, 40, 42]
+    with pytest.raises(ValueError, match="depths 1 to 4"):
+        reference.in_gdeep_convention(pd.DataFrame(rows[:-2]), document)
+
+
+def test_seed_agreement_is_range_overlap():
+    ours = pd.DataFrame({"g": ["a"] * 3 + ["b"] * 3 + ["c"], "v": [1, 2, 3, 10, 11, 12, 0]})
+    theirs = pd.DataFrame({"g": ["a", "a", "b", "b", "d"], "v": [3, 5, 13, 14, 0]})
+    table = reference.seed_agreement(ours, theirs, ["g"], "v").set_index("g")
+    assert list(table.index) == ["a", "b"]
+    assert table.loc["a", "agrees"] and not table.loc["b", "agrees"]
+    assert table.loc["a", "ours_mean"] == 2 and table.loc["b", "gdeep_n"] == 2
+    with pytest.raises(ValueError, match="theirs lacks the columns"):
+        reference.seed_agreement(ours, theirs.rename(columns={"v": "w"}), ["g"], "v")

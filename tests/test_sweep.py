@@ -199,8 +199,34 @@ def test_trust_checks_run_for_the_first_seeds_and_are_collected(specs):
         assert result.trust["ok"].dtype == bool
 
 
+def test_mini_batch_protocol_trains_as_fit_ensemble_and_keeps_old_keys(problem):
+    import hashlib
+    from dataclasses import asdict
+
+    from tdnn_utils.ensemble import fit_ensemble
+
+    # the defaults leave the key as it was before batch_size and check_every existed
+    spec = NetworkSpec("D-I", "3x25", (25, 25, 25), "relu", 0)
+    old_fields = {k: v for k, v in asdict(PROTOCOL).items() if k not in ("batch_size", "check_every")}
+    old_key = hashlib.sha1(json.dumps([asdict(spec), problem.fingerprint(), old_fields],
+                                      sort_keys=True).encode()).hexdigest()[:20]
+    assert spec.key(problem, PROTOCOL) == old_key
+    mini = Protocol(steps=200, lr=0.02, lr_halving_every=500, max_attempts=1, batch_size=100,
+                    check_every=5)
+    assert spec.key(problem, mini) != old_key
+    record = sweep.train_and_measure(spec, problem, mini)
+    [member] = fit_ensemble([2, 25, 25, 25, 2], "relu", problem.X_train, problem.y_train, [0],
+                            steps=200, lr=0.02, lr_halving_every=500, max_attempts=1,
+                            batch_size=100, check_every=5, device="cpu", progress=False)
+    assert record["network"]["steps"] == member.steps
+    assert record["network"]["perfect"] == member.reached_perfect
+    if member.reached_perfect:
+        assert member.steps % 5 == 0
+
+
 @pytest.mark.parametrize("change, message", [
     ({"init": "he"}, "init='he'"), ({"patience": 0}, "patience=0"), ({"steps": True}, "steps=True"),
+    ({"batch_size": 0}, "batch_size=0"), ({"check_every": 0}, "check_every=0"),
 ])
 def test_protocol_refuses_bad_settings(change, message):
     with pytest.raises(ValueError, match=message):
