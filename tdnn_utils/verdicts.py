@@ -26,13 +26,11 @@ check a verdict against the data it came from.
    returns a number) when its input is empty or every value is missing (NaN), and says why
    (a ``reason``); missing values are left out, never counted as 0.
 
-- :func:`simplification_verdict`: "a trained network simplifies each class" from a
-  :func:`tdnn_utils.topology.simplification` summary.
 - :func:`layers_to_simplify`: per (network, class), the first layer where the class is one
   piece with no holes, censored at one past the last layer when it never is.
-- :func:`rank_test`: one-sided Mann-Whitney test that one group's values are smaller.
-- :func:`ordering_verdict`: "A is faster than B, which is faster than C" from rank tests.
 - :func:`last_layer_share`: how much of a network's simplification happens at its end.
+- :func:`share_claim`: rule 4 for "most networks do X": the share with its Wilson interval.
+- :func:`ordering_claim`: rules 2 to 4 for "A is smaller than B" (one-sided rank tests).
 - :func:`paired_claim`: rules 2 to 4 on paired data (treatment and reference trained from
   the same seed): one-sided paired t-tests, Holm, the smallest detectable mean difference.
 """
@@ -55,39 +53,6 @@ POWER = 0.8
 #: The statuses a comparison can have, and the verdicts a claim can get.
 STATUSES = ("supports", "contradicts", "no effect", "inconclusive", "untestable")
 VERDICTS = ("confirmed", "partly", "not reproduced", "inconclusive", "untestable")
-
-
-def simplification_verdict(summary: pd.DataFrame) -> tuple[str, dict]:
-    """Verdict on "each class ends as one piece without holes", from per-pair summaries.
-
-    ``summary`` is :func:`tdnn_utils.topology.simplification`'s output (one row per network
-    and class). Rule: **confirmed** when at least 90% of pairs end simple (beta_0 = 1,
-    beta_k = 0) *and* at least 90% never gain topology from one layer to the next;
-    **partly** when at least half end simpler than they started; otherwise **not
-    reproduced**; **untestable** when there is nothing to judge (no pair). Returns
-    ``(verdict, shares)`` with the shares ``simplified``, ``monotone``, ``reduced``, the
-    number of ``pairs`` and a ``reason`` (empty unless untestable).
-    """
-    missing = {"simplified", "monotone", "output_total", "input_total"} - set(summary.columns)
-    if missing:
-        raise ValueError(f"summary lacks columns {sorted(missing)}; give topology.simplification's output")
-    summary = summary.dropna(subset=["simplified", "monotone", "output_total", "input_total"])
-    pairs = len(summary)
-    if pairs == 0:
-        return "untestable", {"pairs": 0, "simplified": np.nan, "monotone": np.nan, "reduced": np.nan,
-                              "reason": "no (network, class) pair to judge"}
-    shares = {
-        "pairs": pairs,
-        "simplified": float(summary["simplified"].mean()),
-        "monotone": float(summary["monotone"].mean()),
-        "reduced": float((summary["output_total"] < summary["input_total"]).mean()),
-        "reason": "",
-    }
-    if shares["simplified"] >= 0.9 and shares["monotone"] >= 0.9:
-        return "confirmed", shares
-    if shares["reduced"] >= 0.5:
-        return "partly", shares
-    return "not reproduced", shares
 
 
 def layers_to_simplify(betti: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
@@ -113,63 +78,6 @@ def layers_to_simplify(betti: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
     summary["layers"] = summary["first_simple_depth"].fillna(summary["n_layers"] + 1).astype(int)
     summary["fraction"] = summary["layers"] / summary["n_layers"]
     return summary
-
-
-def rank_test(smaller, larger) -> dict:
-    """One-sided Mann-Whitney U test that ``smaller``'s values tend to be below ``larger``'s.
-
-    Returns ``{"n_a", "n_b", "median_a", "median_b", "p"}``; missing values (NaN) are left
-    out (``n_a``, ``n_b`` count the others), and ``p`` is NaN when either group has no value.
-    Ties (e.g. two censored values) are handled by the test's midranks.
-    """
-    a = np.asarray(smaller, dtype=float).ravel()
-    b = np.asarray(larger, dtype=float).ravel()
-    a, b = a[~np.isnan(a)], b[~np.isnan(b)]
-    result = {"n_a": len(a), "n_b": len(b),
-              "median_a": float(np.median(a)) if len(a) else np.nan,
-              "median_b": float(np.median(b)) if len(b) else np.nan, "p": np.nan}
-    if len(a) and len(b):
-        if np.ptp(np.concatenate([a, b])) == 0:
-            result["p"] = 1.0  # all equal: no evidence of any order
-        else:
-            result["p"] = float(stats.mannwhitneyu(a, b, alternative="less").pvalue)
-    return result
-
-
-def ordering_verdict(values: pd.DataFrame, group: str, value: str, order: Sequence[str],
-                     alpha: float = ALPHA) -> tuple[str, pd.DataFrame]:
-    """Verdict on "``order[0]`` < ``order[1]`` < ..." for ``value``, from consecutive rank tests.
-
-    Rule, over the consecutive pairs that can be tested (both groups have values):
-    **confirmed** when every pair was tested and every one's one-sided test has
-    p < ``alpha``; **partly** when some tested pair is significant, or when none is but
-    every median is in the claimed order (not reversed) with at least one strict step;
-    **not reproduced** otherwise; **untestable** when no pair can be tested (a group of every
-    pair has no value: :func:`describe_tests` says which).
-    Returns ``(verdict, tests)``, one row per consecutive pair (untested pairs have p NaN).
-    """
-    missing = {group, value} - set(values.columns)
-    if missing:
-        raise ValueError(f"values lacks columns {sorted(missing)}")
-    rows = []
-    for a, b in zip(order, order[1:]):
-        test = rank_test(values.loc[values[group] == a, value], values.loc[values[group] == b, value])
-        rows.append({"faster": a, "slower": b, **test})
-    tests = pd.DataFrame(rows)
-    if tests.empty:  # fewer than two groups in order: nothing to compare
-        return "untestable", pd.DataFrame(columns=["faster", "slower", "n_a", "n_b", "median_a",
-                                                   "median_b", "p"])
-    tested = tests[(tests["n_a"] > 0) & (tests["n_b"] > 0)]
-    if tested.empty:
-        return "untestable", tests
-    significant = (tested["p"] < alpha).to_numpy()
-    in_order = (tested["median_a"] <= tested["median_b"]).to_numpy()
-    strict = (tested["median_a"] < tested["median_b"]).to_numpy()
-    if significant.all():
-        return ("confirmed" if len(tested) == len(tests) else "partly"), tests
-    if significant.any() or (in_order.all() and strict.any()):
-        return "partly", tests
-    return "not reproduced", tests
 
 
 def last_layer_share(betti: pd.DataFrame, by: Sequence[str], last: int = 1) -> pd.DataFrame:
@@ -218,99 +126,6 @@ def combine(verdicts_: Sequence[str]) -> str:
     return "partly"
 
 
-def describe_tests(tests: pd.DataFrame) -> str:
-    """One sentence per rank test of :func:`ordering_verdict`: medians, p-value, group sizes."""
-    def sentence(t):
-        if t.n_a == 0 or t.n_b == 0:
-            missing = " and ".join(name for name, n in ((t.faster, t.n_a), (t.slower, t.n_b)) if n == 0)
-            return f"{t.faster} vs {t.slower}: not tested (no values for {missing})"
-        return (f"{t.faster} vs {t.slower}: medians {t.median_a:.3g} and {t.median_b:.3g}, "
-                f"p = {t.p:.3g} (n = {t.n_a}, {t.n_b})")
-    return "; ".join(sentence(t) for t in tests.itertuples())
-
-
-def tests_table(tests: pd.DataFrame) -> pd.DataFrame:
-    """:func:`ordering_verdict`'s tests for display: medians to 3 digits, p to 2 significant."""
-    shown = tests.copy()
-    for column in ("median_a", "median_b"):
-        shown[column] = shown[column].round(3)
-    shown["p"] = shown["p"].map(lambda p: "not tested" if np.isnan(p) else f"{p:.2g}")
-    return shown
-
-
-def share_verdict(share: float, confirmed: float = 0.8, partly: float = 0.5) -> str:
-    """**confirmed** when ``share`` (of runs showing the effect) is at least ``confirmed``,
-    **partly** when at least ``partly``, **not reproduced** otherwise; **untestable** for a
-    missing share (NaN, or None: no run to count)."""
-    if share is None or np.isnan(share):
-        return "untestable"
-    if share >= confirmed:
-        return "confirmed"
-    return "partly" if share >= partly else "not reproduced"
-
-
-def leave_one_out(features, target) -> dict:
-    """Leave-one-out mean absolute error of a linear fit (with intercept) against the mean.
-
-    ``features`` (n, k) and ``target`` (n,). Each point is predicted by a least-squares fit
-    on the others, and by the others' mean. Returns ``{"model", "mean", "networks"}``; points
-    with a missing (NaN) value are left out (``networks`` counts the rest), and the errors
-    are NaN when fewer than 2 points remain (nothing to score), also for no point at all.
-    """
-    target = np.asarray(target, dtype=float).ravel()
-    features = np.asarray(features, dtype=float)
-    if features.ndim == 0 or len(features) != len(target):
-        raise ValueError(f"features has {features.shape[0] if features.ndim else 0} rows and target "
-                         f"{len(target)}; give one row of features per target value")
-    features = features.reshape(len(target), -1) if len(target) else np.zeros((0, 1))
-    keep = ~np.isnan(target) & ~np.isnan(features).any(axis=1)
-    features, target = features[keep], target[keep]
-    if len(target) < 2:
-        return {"model": float("nan"), "mean": float("nan"), "networks": len(target)}
-    design = np.column_stack([np.ones(len(target)), features])
-    model_errors, mean_errors = [], []
-    for i in range(len(target)):
-        keep = np.arange(len(target)) != i
-        coef, *_ = np.linalg.lstsq(design[keep], target[keep], rcond=None)
-        model_errors.append(abs(design[i] @ coef - target[i]))
-        mean_errors.append(abs(target[keep].mean() - target[i]))
-    return {"model": float(np.mean(model_errors)), "mean": float(np.mean(mean_errors)),
-            "networks": len(target)}
-
-
-def paired_test(treated, baseline) -> dict:
-    """Paired comparison of ``treated`` with ``baseline`` (same seeds, same order), e.g. test accuracies.
-
-    Returns ``n``, ``mean_difference`` and ``sd_difference`` (treated - baseline), ``wins``,
-    ``ties`` and ``losses``, and two two-sided p-values: the paired t-test (``p``) and the
-    Wilcoxon signed-rank test (``p_wilcoxon``; with 5 pairs it cannot go below 0.0625). A
-    p-value is NaN with fewer than 2 pairs, and 1 when every difference is 0. A pair with a
-    missing (NaN) value is left out (``n`` counts the rest).
-    """
-    treated = np.asarray(treated, dtype=float)
-    baseline = np.asarray(baseline, dtype=float)
-    if treated.shape != baseline.shape or treated.ndim != 1:
-        raise ValueError(f"treated {treated.shape} and baseline {baseline.shape} must be 1-D and paired")
-    both = ~np.isnan(treated) & ~np.isnan(baseline)
-    treated, baseline = treated[both], baseline[both]
-    difference = treated - baseline
-    result = {"n": len(difference),
-              "mean_difference": float(difference.mean()) if len(difference) else np.nan,
-              "sd_difference": float(difference.std(ddof=1)) if len(difference) > 1 else np.nan,
-              "wins": int((difference > 0).sum()), "ties": int((difference == 0).sum()),
-              "losses": int((difference < 0).sum()), "p": np.nan, "p_wilcoxon": np.nan}
-    if len(difference) >= 2:
-        if np.all(difference == 0):
-            result["p"] = result["p_wilcoxon"] = 1.0
-        elif np.ptp(difference) == 0:  # a constant non-zero shift: t is infinite
-            result["p"] = 0.0
-            result["p_wilcoxon"] = float(stats.wilcoxon(difference).pvalue)
-        else:
-            result["p"] = float(stats.ttest_rel(treated, baseline).pvalue)
-            result["p_wilcoxon"] = float(stats.wilcoxon(difference).pvalue)
-    return result
-
-
 def holm(p_values) -> np.ndarray:
     """Holm's step-down adjustment of ``p_values`` for multiple comparisons (NaN stays NaN)."""
     p = np.asarray(p_values, dtype=float)
@@ -322,36 +137,6 @@ def holm(p_values) -> np.ndarray:
         running = max(running, min(1.0, (len(order) - rank) * p[index]))
         adjusted[index] = running
     return adjusted
-
-
-def improvement_verdict(tests: pd.DataFrame, alpha: float = ALPHA,
-                        higher_is_better: bool = True) -> tuple[str, str]:
-    """Verdict on "the treatment improves on the baseline" from :func:`paired_test` rows.
-
-    ``tests`` needs ``mean_difference``, ``p`` and ``p_holm`` (Holm-adjusted over the
-    settings tried). **confirmed** when some setting improves with ``p_holm`` < ``alpha``;
-    **partly** when some improves with ``p`` < ``alpha`` but none survives the adjustment;
-    **not reproduced** otherwise. The second value says which: "improves", "improves before
-    adjustment", "hurts" (a setting is significantly worse after adjustment) or "no
-    measurable effect". With ``higher_is_better=False`` a decrease is the improvement.
-    With no setting, or none with a p-value (every one NaN: too few pairs), the verdict is
-    **untestable**, "no testable setting".
-    """
-    missing = {"mean_difference", "p", "p_holm"} - set(tests.columns)
-    if missing:
-        raise ValueError(f"tests lacks columns {sorted(missing)}; give paired_test rows with p_holm")
-    if tests.empty or tests["p"].isna().all():
-        return "untestable", "no testable setting"
-    sign = 1 if higher_is_better else -1
-    better = sign * tests["mean_difference"] > 0
-    worse = sign * tests["mean_difference"] < 0
-    if (better & (tests["p_holm"] < alpha)).any():
-        return "confirmed", "improves"
-    if (better & (tests["p"] < alpha)).any():
-        return "partly", "improves before adjustment"
-    if (worse & (tests["p_holm"] < alpha)).any():
-        return "not reproduced", "hurts"
-    return "not reproduced", "no measurable effect"
 
 
 # ---------------------------------------------------------------------------- the book's rules

@@ -444,26 +444,15 @@ def test_verdict_helpers_give_untestable_or_nan_on_no_data():
         summary = verdicts.layers_to_simplify(table, by=["run"])
         assert summary.empty and {"layers", "censored", "fraction"} <= set(summary.columns)
         assert verdicts.last_layer_share(table, by=["run"]).columns.tolist() == ["run", "label", "share"]
-        verdict, shares = verdicts.simplification_verdict(topology.simplification(table, by=("run",)))
-        assert verdict == "untestable" and shares["reason"]
-    assert verdicts.leave_one_out([], [])["networks"] == 0 and np.isnan(verdicts.leave_one_out([], [])["model"])
-    assert np.isnan(verdicts.leave_one_out([1.0, np.nan], [np.nan, 2.0])["model"])
-    assert np.isnan(verdicts.rank_test([np.nan], [np.nan, np.nan])["p"])
     nan_groups = pd.DataFrame({"g": ["a", "b"], "v": [np.nan, np.nan]})
-    assert verdicts.ordering_verdict(nan_groups, "g", "v", ["a", "b"])[0] == "untestable"
-    assert verdicts.ordering_verdict(nan_groups, "g", "v", ["a"])[0] == "untestable"
     verdict, table = verdicts.ordering_claim(nan_groups.assign(censored=False), "g", "v", [("a", "b")], interest=1)
     assert verdict == "untestable" and table["reason"].iloc[0] == "no network for a and b"
     assert verdicts.ordering_claim(nan_groups, "g", "v", [], interest=1)[0] == "untestable"
     assert verdicts.combine([]) == verdicts.combine(["untestable"]) == "untestable"
     assert verdicts.combine(["confirmed", "untestable"]) == "confirmed"
-    assert verdicts.share_verdict(float("nan")) == verdicts.share_verdict(None) == "untestable"
-    assert verdicts.improvement_verdict(pd.DataFrame(columns=["mean_difference", "p", "p_holm"])) == \
-        ("untestable", "no testable setting")
     verdict, facts = verdicts.share_claim(0, 0)
     assert verdict == "untestable" and facts["reason"]
     assert verdicts.claim_verdict([]) == verdicts.paired_claim({}, interest=1)[0] == "untestable"
-    assert verdicts.paired_test([np.nan, 1.0], [0.0, np.nan])["n"] == 0
     assert verdicts.minimum_detectable_shift([np.nan], [1.0, 2.0]) == float("inf")
 
 
