@@ -357,6 +357,7 @@ def run_chapter(name: str, parameters: dict, root=None, preset: str | None = Non
                 str(nb_dir / f"{name}.ipynb"), tmp_nb, parameters={**parameters, "results_path": tmp_res},
                 kernel_name=KERNEL, cwd=str(nb_dir), progress_bar=progress_bar,
             )
+        _stop_if_interrupted()
         if not os.path.exists(tmp_res):
             raise ChapterError(f"{name} ran but did not call save_results(results_path, {name!r})")
         seconds = round(time.perf_counter() - start, 1)
@@ -369,10 +370,12 @@ def run_chapter(name: str, parameters: dict, root=None, preset: str | None = Non
         os.replace(tmp_nb, chapter_file)
         os.replace(tmp_res, results_file)
     except pm.PapermillExecutionError as err:
+        _stop_if_interrupted(err)
         raise ChapterError(f"{name} failed in cell [{err.exec_count}]: {err.ename}: {err.evalue}") from err
     except ChapterError:
         raise
     except Exception as err:
+        _stop_if_interrupted(err)
         raise ChapterError(f"{name} failed: {type(err).__name__}: {err}") from err
     finally:
         Path(tmp_nb).unlink(missing_ok=True)
@@ -537,8 +540,20 @@ def readme_table(root=None) -> Path | None:
 # --- command line -------------------------------------------------------------------------
 
 
+_interrupted = False
+
+
 def _interrupt(signum, frame):
+    # remembered, because nbclient may swallow the KeyboardInterrupt while a cell runs and
+    # let papermill return as if the chapter had ended
+    global _interrupted
+    _interrupted = True
     raise KeyboardInterrupt(f"signal {signum}")
+
+
+def _stop_if_interrupted(cause=None):
+    if _interrupted:
+        raise KeyboardInterrupt("interrupted while a chapter ran") from cause
 
 
 def main(argv=None) -> int:
@@ -555,6 +570,7 @@ def main(argv=None) -> int:
     if not args.preset and not args.claims_page:
         parser.error("give --preset NAME or --claims-page")
     signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, _interrupt)
     try:
         if args.preset:
             failures = run_preset(args.preset, args.only, args.device, args.root, not args.no_progress)
