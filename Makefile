@@ -60,7 +60,7 @@ benchmark: ## speed benchmarks, printing ratios against their references
 	$(BIN)/python benchmarks/bench_engines.py
 
 # giotto-deep's own run of its tutorial, in its own environment (Python 3.10, torch 1.12.1),
-# never part of `make test`. Writes book/results/gdeep_reference.json.
+# never part of `make test`. Writes book/results/gdeep_reference.json and its copy tdnn_utils/gdeep_reference.json (installed with the package).
 GDEEP_VENV := .venv-gdeep
 GDEEP_DIR  := reference/giotto-deep
 GDEEP_ARGS ?=
@@ -78,6 +78,7 @@ $(GDEEP_VENV)/bin/python:
 gdeep-reference: $(GDEEP_VENV)/bin/python ## giotto-deep 0.0.4's own run of its tutorial (own env; not in make test)
 	@start=$$(date +%s); \
 	$(GDEEP_VENV)/bin/python $(GDEEP_DIR)/run_tutorial.py $(GDEEP_ARGS) && \
+	cp book/results/gdeep_reference.json tdnn_utils/gdeep_reference.json && \
 	echo "giotto-deep reference run took $$(( $$(date +%s) - start )) s"
 
 gdeep-lock: ## re-resolve giotto-deep's environment from requirements.txt and rewrite the lock

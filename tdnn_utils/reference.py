@@ -30,6 +30,9 @@ __all__ = ["ACTIVATIONS", "DEFAULT_PATH", "gdeep_accuracy_table", "gdeep_betti_t
 
 #: The results file, relative to the repository root.
 DEFAULT_PATH = Path(__file__).resolve().parents[1] / "book" / "results" / "gdeep_reference.json"
+#: The copy installed with the package (``make gdeep-reference`` writes both), read where the
+#: repository is not at hand, as after ``pip install`` on Colab.
+PACKAGED_PATH = Path(__file__).resolve().parent / "gdeep_reference.json"
 
 #: giotto-deep tutorial's activation names -> this book's names (tdnn_utils.models).
 ACTIVATIONS = {"relu": "relu", "leakyrelu": "leaky_relu", "tanh": "tanh", "sigmoid": "sigmoid"}
@@ -38,13 +41,16 @@ _TOP_KEYS = ("activations", "betti_method", "data", "layers", "settings", "versi
 
 
 def load_gdeep_reference(path=None) -> dict:
-    """giotto-deep's reference run as a dict (``path`` defaults to :data:`DEFAULT_PATH`).
+    """giotto-deep's reference run as a dict (``path`` defaults to :data:`DEFAULT_PATH`, or to
+    :data:`PACKAGED_PATH` where the repository's file is absent).
 
     Raises ``FileNotFoundError`` naming the command that makes the file, and ``ValueError``
     when the file lacks a top-level key, an activation, or a run's Betti list does not have
     one entry per hooked layer.
     """
-    path = Path(DEFAULT_PATH if path is None else path)
+    if path is None:
+        path = DEFAULT_PATH if Path(DEFAULT_PATH).is_file() else PACKAGED_PATH
+    path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(
             f"{path} is missing; make it with `make gdeep-reference` (giotto-deep's own "

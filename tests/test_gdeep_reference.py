@@ -178,3 +178,13 @@ def test_seed_agreement_is_range_overlap():
     assert table.loc["a", "ours_mean"] == 2 and table.loc["b", "gdeep_n"] == 2
     with pytest.raises(ValueError, match="theirs lacks the columns"):
         reference.seed_agreement(ours, theirs.rename(columns={"v": "w"}), ["g"], "v")
+
+
+def test_the_packaged_copy_is_the_books_file_and_is_read_without_the_repository(monkeypatch, tmp_path):
+    # an install without the repository (Colab: pip install from the tag) reads the copy
+    # shipped as package data; `make gdeep-reference` writes both files
+    book_file, packaged = reference.DEFAULT_PATH, reference.PACKAGED_PATH
+    assert packaged.read_bytes() == book_file.read_bytes(), \
+        f"{packaged} differs from {book_file}: cp {book_file} {packaged}"
+    monkeypatch.setattr(reference, "DEFAULT_PATH", tmp_path / "absent.json")
+    assert reference.load_gdeep_reference() == json.loads(packaged.read_text())
