@@ -448,9 +448,11 @@ def simplification(table: pd.DataFrame, by=("run",)) -> pd.DataFrame:
     ``first_simple_depth`` (first depth where that holds, NaN if never) and ``monotone``
     (the total never rises from one layer to the next).
 
-    A depth whose Betti numbers are missing (NaN) in some dimension is left out of its
-    class's reading; an empty table, or one with every value missing, gives an empty
-    summary (no network to judge), with these columns.
+    A depth whose Betti number is missing (NaN) in a dimension its class is measured in at
+    other depths is left out of its class's reading; dimensions a class is never measured
+    in (a table joining data sets read up to different dimensions) do not count. An empty
+    table, or one with every value missing, gives an empty summary (no network to judge),
+    with these columns.
     """
     keys = list(by) + ["label"]
     missing = set(keys + ["depth", "dim", "betti"]) - set(table.columns)
@@ -464,7 +466,10 @@ def simplification(table: pd.DataFrame, by=("run",)) -> pd.DataFrame:
     if 0 not in dims:
         raise ValueError(f"table has Betti numbers of dimensions {dims} but none of dimension 0")
     per_depth = table.pivot_table(index=keys + ["depth"], columns="dim", values="betti").reset_index()
-    per_depth = per_depth.dropna(subset=dims)  # a depth not measured in every dimension is not read
+    # a depth missing a dimension its class is measured in elsewhere is not read; a dimension
+    # the class is never measured in (maxdim 1 beside another data set's 2) is not missing
+    measured = per_depth.groupby(keys)[dims].transform(lambda column: column.notna().any())
+    per_depth = per_depth[~(per_depth[dims].isna() & measured).any(axis=1)].copy()
     per_depth["total"] = per_depth[dims].sum(axis=1)
     per_depth["simple"] = (per_depth[0] == 1) & (per_depth[[d for d in dims if d > 0]].sum(axis=1) == 0)
     rows = []

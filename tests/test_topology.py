@@ -176,6 +176,22 @@ def test_simplification_reads_runs():
     assert np.isnan(summary.loc[1, "first_simple_depth"])
 
 
+def test_simplification_reads_each_class_in_its_own_dimensions():
+    # Chapter 2 joins D-I (dimensions 0-1) and D-III (0-2) in one table: D-I's classes have no
+    # dimension 2 anywhere and must still be read; a depth missing a dimension its own class
+    # has elsewhere is left out
+    rows = []
+    for run, dims, totals in [("D-I", (0, 1), [(9, 0), (3, 1), (1, 0)]),
+                              ("D-III", (0, 1, 2), [(9, 0, 9), (1, 0, 0), (1, 0, 0)])]:
+        for depth, betti in enumerate(totals):
+            rows += [{"run": run, "label": 0, "depth": depth, "dim": d, "betti": b} for d, b in zip(dims, betti)]
+    rows = [r for r in rows if not (r["run"] == "D-III" and r["depth"] == 1 and r["dim"] == 2)]
+    summary = top.simplification(pd.DataFrame(rows)).set_index("run")
+    assert summary.loc["D-I", "first_simple_depth"] == 2 and summary.loc["D-I", "input_total"] == 9
+    assert summary.loc["D-III", "first_simple_depth"] == 2  # depth 1 lacks its dimension 2
+    assert summary.loc["D-III", "input_total"] == 18
+
+
 def test_median_distance_of_a_square():
     from tdnn_utils.topology import median_distance
 
