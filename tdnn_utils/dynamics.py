@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from . import functional, topology
+from . import functional, parallel, topology
 from .cnn import block_activations
 from .validation import check_diagram, check_inside, slug
 
@@ -506,10 +506,8 @@ def run_cached(function, configs, data: dict, *, cache_dir=None, n_jobs: int = 1
     if n_jobs == 1:
         results = (_task(key, function, config, data, threads) for key, (config, _) in pending.items())
     else:
-        from joblib import Parallel, delayed
-
-        results = Parallel(n_jobs=n_jobs, return_as="generator_unordered")(
-            delayed(_task)(key, function, config, data, threads) for key, (config, _) in pending.items())
+        results = parallel.as_completed(
+            _task, [(key, function, config, data, threads) for key, (config, _) in pending.items()], n_jobs)
     for key, result in results:
         done[key] = result
         if pending[key][1] is not None:

@@ -42,7 +42,7 @@ from torch import nn
 from torch.nn import functional as F
 from tqdm import tqdm
 
-from . import cnn, images, regularizers, verdicts
+from . import cnn, images, parallel, regularizers, verdicts
 from .training import choose_device, seed_everything
 from .validation import check_inside, slug
 
@@ -569,6 +569,10 @@ class Job:
         return check_inside(path, folder)
 
 
+def _indexed_job(i: int, job: Job) -> tuple[int, dict]:
+    return i, _run_job(job, 1)
+
+
 def _run_job(job: Job, threads: int | None) -> dict:
     return train_network(job.arm, job.family, job.size, job.recipe, job.data.split(job.seed), seed=job.seed,
                          maxdim=job.maxdim, n_probe=job.n_probe, device=job.device, threads=threads)
@@ -648,10 +652,7 @@ def run_networks(jobs_: list[Job], *, cache_dir=None, n_jobs: int = 1, progress:
         for i in pending:
             done(i, _run_job(jobs_[i], 1))
     else:
-        from joblib import Parallel, delayed
-
-        parallel = Parallel(n_jobs=n_jobs, return_as="generator_unordered")
-        for i, record in parallel(delayed(lambda i: (i, _run_job(jobs_[i], 1)))(i) for i in pending):
+        for i, record in parallel.as_completed(_indexed_job, [(i, jobs_[i]) for i in pending], n_jobs):
             done(i, record)
     bar.close()
     return pd.DataFrame([records[i] for i in range(len(jobs_))])

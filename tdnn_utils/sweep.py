@@ -36,7 +36,7 @@ import torch
 # Plain tqdm: a text bar, so executed chapters hold no widget state to load from a CDN.
 from tqdm import tqdm
 
-from . import topology
+from . import parallel, topology
 from .ensemble import fit_ensemble
 from . import trust as trust_checks
 from .models import ACTIVATIONS, INITS, FFNet, layer_activations
@@ -423,13 +423,6 @@ def ensembles(specs: Sequence[NetworkSpec], ensemble_size: int) -> list[list[int
     return [[int(i) for i in chunk] for chunk in chunks]
 
 
-def _run_loky(tasks, n_jobs):
-    from joblib import Parallel, delayed
-
-    parallel = Parallel(n_jobs=n_jobs, return_as="generator_unordered")
-    yield from parallel(delayed(_task)(*task) for task in tasks)
-
-
 def _run_dask(tasks, n_jobs, address):
     from distributed import Client, LocalCluster, as_completed
 
@@ -518,7 +511,8 @@ def run_sweep(specs: Sequence[NetworkSpec], problems: Mapping[str, Problem],
 
     bar = tqdm(total=len(seen), initial=reused, desc="networks", disable=not progress,
                mininterval=2.0)
-    results = _run_loky(tasks, n_jobs) if backend == "loky" else _run_dask(tasks, n_jobs, dask_address)
+    results = (parallel.as_completed(_task, tasks, n_jobs) if backend == "loky"
+               else _run_dask(tasks, n_jobs, dask_address))
     for finished in results:  # one ensemble: every network's file at once
         for key, record in finished:
             done[key] = record
