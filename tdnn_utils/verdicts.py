@@ -29,7 +29,8 @@ check a verdict against the data it came from.
 - :func:`layers_to_simplify`: per (network, class), the first layer where the class is one
   piece with no holes, censored at one past the last layer when it never is.
 - :func:`last_layer_share`: how much of a network's simplification happens at its end.
-- :func:`share_claim`: rule 4 for "most networks do X": the share with its Wilson interval.
+- :func:`share_claim`: rule 4 for "most networks do X": the share with its Wilson interval
+  (:data:`SHARE_STATUS` reads it as a comparison's status).
 - :func:`ordering_claim`: rules 2 to 4 for "A is smaller than B" (one-sided rank tests).
 - :func:`paired_claim`: rules 2 to 4 on paired data (treatment and reference trained from
   the same seed): one-sided paired t-tests, Holm, the smallest detectable mean difference.
@@ -197,6 +198,13 @@ def share_claim(successes: int, n: int, *, confirm_at: float = 0.8, reject_below
     if low >= reject_below:
         return "partly", facts
     return "inconclusive", facts
+
+
+#: A share claim's verdict read as one comparison's status, for a claim that joins a share
+#: with other comparisons (:func:`claim_verdict`): a share above the bar but not clearly
+#: above it is not yet support.
+SHARE_STATUS = {"confirmed": "supports", "partly": "inconclusive", "not reproduced": "contradicts",
+                "inconclusive": "inconclusive", "untestable": "untestable"}
 
 
 def _mann_whitney_less(a, b) -> float:

@@ -69,6 +69,15 @@ def test_share_claim_categories(successes, n, verdict):
         assert facts["low"] <= successes / n <= facts["high"]
 
 
+def test_every_share_verdict_reads_as_a_status_and_joins_a_claim():
+    assert set(verdicts.SHARE_STATUS) == set(verdicts.VERDICTS)
+    assert set(verdicts.SHARE_STATUS.values()) <= set(verdicts.STATUSES)
+    share, _ = verdicts.share_claim(30, 30)
+    assert verdicts.claim_verdict([verdicts.SHARE_STATUS[share], "supports"]) == "confirmed"
+    share, _ = verdicts.share_claim(22, 30)  # partly: above the bar, not clearly
+    assert verdicts.claim_verdict([verdicts.SHARE_STATUS[share], "supports"]) == "partly"
+
+
 def test_wilson_interval_matches_a_known_value():
     low, high = verdicts.wilson_interval(8, 10)
     assert low == pytest.approx(0.4902, abs=1e-3) and high == pytest.approx(0.9433, abs=1e-3)
