@@ -44,7 +44,7 @@ from .validation import check_inside, slug
 
 BACKENDS = ("loky", "dask")
 NETWORK_COLUMNS = ["problem", "architecture", "hidden", "activation", "seed", "perfect",
-                   "attempts", "steps", "train_seconds", "topology_seconds", "key"]
+                   "final_accuracy", "attempts", "steps", "train_seconds", "topology_seconds", "key"]
 BETTI_COLUMNS = ["problem", "architecture", "activation", "seed", "layer", "depth",
                  "n_layers", "label", "dim", "betti"]
 TRUST_COLUMNS = ["problem", "architecture", "activation", "seed", *trust_checks.CHECK_COLUMNS]
@@ -272,6 +272,7 @@ def train_and_measure_ensemble(specs: Sequence[NetworkSpec], problem: Problem,
             network = {"problem": spec.problem, "architecture": spec.architecture,
                        "hidden": "×".join(map(str, spec.hidden)), "activation": spec.activation,
                        "seed": spec.seed, "perfect": bool(member.reached_perfect),
+                       "final_accuracy": round(float(member.final_accuracy), 6),
                        "attempts": int(member.attempts), "steps": int(member.steps),
                        "train_seconds": round(member.train_seconds, 3),
                        "topology_seconds": round(topology_seconds, 3)}
@@ -326,7 +327,8 @@ def _write_atomic(path: Path, record: dict) -> None:
 
 
 #: What a cached network record must hold to be reused (see :func:`train_and_measure_ensemble`).
-_NETWORK_FIELDS = [c for c in NETWORK_COLUMNS if c != "key"]
+#: ``final_accuracy`` is optional: records cached before it was kept read as NaN there.
+_NETWORK_FIELDS = [c for c in NETWORK_COLUMNS if c not in ("key", "final_accuracy")]
 _BETTI_FIELDS = ("layer", "depth", "label", "dim", "betti")
 
 

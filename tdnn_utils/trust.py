@@ -200,3 +200,29 @@ def trusted_only(betti: pd.DataFrame, trust: pd.DataFrame, by=()) -> pd.DataFram
     kept = betti.merge(trusted.assign(_trusted=True), on=keys, how="left")
     keep = kept["_trusted"].eq(True) | (kept["depth"] == 0)
     return kept.loc[keep].drop(columns="_trusted").reset_index(drop=True)
+
+
+#: The readings :func:`check_network` keeps per (layer, class), as :func:`readings_long` names them.
+READINGS = {"betti_k_low": "smallest k", "betti": "calibrated k", "betti_k_high": "largest k",
+            "betti_cross": "cross-check"}
+
+
+def readings_long(checks: pd.DataFrame, by=()) -> pd.DataFrame:
+    """The checks' four readings of every (layer, class) as one tidy Betti table.
+
+    ``checks`` as :func:`check_network` returns them (stacked over networks, with the ``by``
+    columns). Returns columns ``by``, ``depth``, ``layer``, ``label``, ``reading`` (the
+    values of :data:`READINGS`), ``dim`` and ``betti``: one row per reading and dimension,
+    so that :func:`tdnn_utils.plotting.betti_by_layer` can draw how a layer's Betti numbers
+    move with k and against the cross-check.
+    """
+    keys = list(by) + ["depth", "layer", "label"]
+    missing = (set(keys) | set(READINGS)) - set(checks.columns)
+    if missing:
+        raise ValueError(f"checks lack columns {sorted(missing)}")
+    rows = [{**{key: getattr(check, key) for key in keys}, "reading": name, "dim": dim,
+             "betti": int(value)}
+            for check in checks.itertuples(index=False)
+            for column, name in READINGS.items()
+            for dim, value in enumerate(getattr(check, column))]
+    return pd.DataFrame(rows, columns=[*keys, "reading", "dim", "betti"])

@@ -50,6 +50,7 @@ def test_sweep_trains_measures_and_caches_each_network(reference, specs):
         [["relu", 0], ["relu", 1], ["tanh", 0], ["tanh", 1]]
     perfect = result.networks[result.networks["perfect"]]
     assert len(perfect) >= 1, "no network reached 100%: the test cannot check the Betti table"
+    assert (perfect["final_accuracy"] == 1.0).all()
     # every perfect network has input, 3 hidden layers and logits, 2 classes, dims 0-1
     counts = result.betti.groupby(["activation", "seed"]).size()
     assert set(counts) == {5 * 2 * 2}
@@ -79,6 +80,18 @@ def test_interrupted_sweep_resumes_where_it_stopped(reference, problem, specs, t
     assert (resumed.computed, resumed.reused) == (2, 2)
     same(result, resumed)
     assert json.loads((tmp_path / files[2].parent.name / files[2].name).read_text())["network"]
+
+
+def test_records_cached_before_final_accuracy_are_reused_with_nan(reference, problem, specs, tmp_path):
+    _, cache = reference
+    for path in cache.rglob("*.json"):
+        record = json.loads(path.read_text())
+        del record["network"]["final_accuracy"]
+        (tmp_path / path.parent.name).mkdir(exist_ok=True)
+        (tmp_path / path.parent.name / path.name).write_text(json.dumps(record))
+    older = run_sweep(specs, {"D-I": problem}, PROTOCOL, cache_dir=tmp_path, progress=False)
+    assert (older.computed, older.reused) == (0, 4)
+    assert older.networks["final_accuracy"].isna().all()
 
 
 def test_changed_protocol_or_data_is_not_reused(reference, problem, specs):
@@ -136,6 +149,7 @@ def test_protocol_keeps_only_perfect_networks_and_counts_attempts(problem):
     spec = NetworkSpec("D-I", "tiny", (2,), "tanh", seed=0)
     record = sweep.train_and_measure(spec, problem, Protocol(steps=5, max_attempts=3))
     assert record["network"]["perfect"] is False
+    assert 0.0 <= record["network"]["final_accuracy"] < 1.0
     assert record["network"]["attempts"] == 3
     assert record["betti"] == []
 

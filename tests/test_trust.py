@@ -89,3 +89,16 @@ def test_input_window_is_the_range_of_k_that_keeps_the_input_true():
     assert 6 <= low <= 8 <= high <= 10
     for k in (low, high):
         assert all(topology.betti_numbers(p, 2.5, k=k, maxdim=1).tolist() == [1, 1] for p in two.values())
+
+
+def test_readings_long_lays_out_every_reading_per_dimension():
+    checks = pd.DataFrame({"activation": ["relu", "tanh"], "depth": [1, 1], "layer": ["h", "h"],
+                           "label": [0, 1], "betti": [[1, 30], [2, 0]], "betti_k_low": [[1, 60], [2, 1]],
+                           "betti_k_high": [[1, 15], [2, 0]], "betti_cross": [[1, 40], [3, 0]]})
+    long = trust.readings_long(checks, by=["activation"])
+    assert list(long.columns) == ["activation", "depth", "layer", "label", "reading", "dim", "betti"]
+    assert len(long) == 2 * 4 * 2
+    relu = long[(long["activation"] == "relu") & (long["dim"] == 1)].set_index("reading")["betti"]
+    assert relu.to_dict() == {"smallest k": 60, "calibrated k": 30, "largest k": 15, "cross-check": 40}
+    with pytest.raises(ValueError, match=r"lack columns \['betti_cross'\]"):
+        trust.readings_long(checks.drop(columns="betti_cross"), by=["activation"])
