@@ -109,24 +109,6 @@ def last_layer_share(betti: pd.DataFrame, by: Sequence[str], last: int = 1) -> p
     return pd.DataFrame(rows, columns=keys + ["share"])
 
 
-def combine(verdicts_: Sequence[str]) -> str:
-    """One verdict from several (e.g. one per data set), the untestable ones left out: none
-    left (or none given) -> untestable; all confirmed -> confirmed; all not reproduced -> not
-    reproduced; anything else -> partly."""
-    verdicts_ = list(verdicts_)
-    unknown = set(verdicts_) - set(VERDICTS)
-    if unknown:
-        raise ValueError(f"verdicts {sorted(unknown)} are unknown; use some of {VERDICTS}")
-    verdicts_ = [v for v in verdicts_ if v != "untestable"]
-    if not verdicts_:
-        return "untestable"
-    if all(v == "confirmed" for v in verdicts_):
-        return "confirmed"
-    if all(v == "not reproduced" for v in verdicts_):
-        return "not reproduced"
-    return "partly"
-
-
 def holm(p_values) -> np.ndarray:
     """Holm's step-down adjustment of ``p_values`` for multiple comparisons (NaN stays NaN)."""
     p = np.asarray(p_values, dtype=float)

@@ -448,8 +448,8 @@ def test_verdict_helpers_give_untestable_or_nan_on_no_data():
     verdict, table = verdicts.ordering_claim(nan_groups.assign(censored=False), "g", "v", [("a", "b")], interest=1)
     assert verdict == "untestable" and table["reason"].iloc[0] == "no network for a and b"
     assert verdicts.ordering_claim(nan_groups, "g", "v", [], interest=1)[0] == "untestable"
-    assert verdicts.combine([]) == verdicts.combine(["untestable"]) == "untestable"
-    assert verdicts.combine(["confirmed", "untestable"]) == "confirmed"
+    shares = [verdicts.SHARE_STATUS[verdicts.share_claim(0, 0)[0]]]
+    assert verdicts.claim_verdict(shares) == verdicts.claim_verdict(["untestable"]) == "untestable"
     verdict, facts = verdicts.share_claim(0, 0)
     assert verdict == "untestable" and facts["reason"]
     assert verdicts.claim_verdict([]) == verdicts.paired_claim({}, interest=1)[0] == "untestable"
