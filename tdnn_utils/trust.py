@@ -226,3 +226,27 @@ def readings_long(checks: pd.DataFrame, by=()) -> pd.DataFrame:
             for column, name in READINGS.items()
             for dim, value in enumerate(getattr(check, column))]
     return pd.DataFrame(rows, columns=[*keys, "reading", "dim", "betti"])
+
+
+#: A dimension's readings depend on k when their mean at the smallest k of the input's window
+#: is more than this multiple of their mean at the largest (:func:`k_dependence`).
+K_DEPENDENCE_RATIO = 1.5
+
+
+def k_dependence(readings: pd.DataFrame, dim: int = 1) -> dict:
+    """How much dimension ``dim`` moves with k in :func:`readings_long`'s table (input excluded).
+
+    Returns ``{"means": {reading: mean Betti number}, "moved": share of (configuration,
+    depth, class) readings whose value differs between the smallest and largest k,
+    "dependent": whether the mean at the smallest k exceeds :data:`K_DEPENDENCE_RATIO` times
+    the mean at the largest}``; NaN and False when there is no reading past the input.
+    """
+    rows = readings[(readings["depth"] > 0) & (readings["dim"] == dim)]
+    if rows.empty:
+        return {"means": {}, "moved": float("nan"), "dependent": False}
+    means = rows.groupby("reading")["betti"].mean()
+    index = [c for c in rows.columns if c not in ("layer", "reading", "dim", "betti")]
+    ends = rows.pivot_table(index=index, columns="reading", values="betti", aggfunc="mean")
+    return {"means": means.round(1).to_dict(),
+            "moved": float((ends["smallest k"] != ends["largest k"]).mean()),
+            "dependent": bool(means["smallest k"] > K_DEPENDENCE_RATIO * means["largest k"])}

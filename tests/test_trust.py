@@ -102,3 +102,16 @@ def test_readings_long_lays_out_every_reading_per_dimension():
     assert relu.to_dict() == {"smallest k": 60, "calibrated k": 30, "largest k": 15, "cross-check": 40}
     with pytest.raises(ValueError, match=r"lack columns \['betti_cross'\]"):
         trust.readings_long(checks.drop(columns="betti_cross"), by=["activation"])
+
+
+def test_k_dependence_summarises_how_far_a_dimension_moves_with_k():
+    checks = pd.DataFrame({"activation": ["relu", "relu"], "depth": [1, 2], "layer": ["h", "l"],
+                           "label": [0, 0], "betti": [[1, 20], [1, 10]], "betti_k_low": [[1, 40], [1, 10]],
+                           "betti_k_high": [[1, 10], [1, 10]], "betti_cross": [[1, 30], [1, 10]]})
+    spread = trust.k_dependence(trust.readings_long(checks, by=["activation"]), dim=1)
+    assert spread["means"] == {"calibrated k": 15.0, "cross-check": 20.0, "largest k": 10.0, "smallest k": 25.0}
+    assert spread["moved"] == 0.5 and spread["dependent"]
+    steady = trust.k_dependence(trust.readings_long(checks.iloc[1:], by=["activation"]), dim=1)
+    assert steady["moved"] == 0.0 and not steady["dependent"]
+    empty = trust.k_dependence(trust.readings_long(checks.iloc[:0], by=["activation"]))
+    assert empty["means"] == {} and not empty["dependent"]
