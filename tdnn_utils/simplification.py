@@ -50,6 +50,9 @@ class Setup:
     scale, maxdim : the Vietoris-Rips scale in hops and the highest dimension.
     seeds : networks per activation (seeds 0, 1, ...).
     trust_seeds : networks per activation whose every layer gets the metric's trust checks.
+    min_perfect, max_seeds : with ``min_perfect`` > 0, an activation with fewer than
+        ``min_perfect`` of its networks at 100% gets more seeds, up to ``max_seeds`` in all
+        (:func:`tdnn_utils.sweep.run_sweep_until`); 0 keeps exactly ``seeds``.
     """
 
     name: str
@@ -68,6 +71,8 @@ class Setup:
     maxdim: int = 1
     seeds: int = 30
     trust_seeds: int = 3
+    min_perfect: int = 0
+    max_seeds: int | None = None
 
     def __post_init__(self):
         if self.name not in datasets.NAITZAT_NAMES:
@@ -81,6 +86,14 @@ class Setup:
         if isinstance(self.trust_seeds, bool) or not isinstance(self.trust_seeds, (int, np.integer)) \
                 or not 0 <= self.trust_seeds <= self.seeds:
             raise ValueError(f"{self.name}: trust_seeds={self.trust_seeds!r} must be an integer in 0..seeds")
+        if isinstance(self.min_perfect, bool) or not isinstance(self.min_perfect, (int, np.integer)) \
+                or self.min_perfect < 0:
+            raise ValueError(f"{self.name}: min_perfect={self.min_perfect!r} must be an integer >= 0")
+        if self.min_perfect and (isinstance(self.max_seeds, bool)
+                                 or not isinstance(self.max_seeds, (int, np.integer))
+                                 or self.max_seeds < max(self.seeds, self.min_perfect)):
+            raise ValueError(f"{self.name}: max_seeds={self.max_seeds!r} must be an integer >= seeds "
+                             f"({self.seeds}) and >= min_perfect ({self.min_perfect}) when min_perfect > 0")
         object.__setattr__(self, "hidden", tuple(int(w) for w in self.hidden))
         object.__setattr__(self, "k_candidates", tuple(int(k) for k in self.k_candidates))
         if not self.k_candidates:

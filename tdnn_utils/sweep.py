@@ -15,7 +15,8 @@ where it stopped, and a re-run with the same parameters reuses what is there.
 - :func:`measure`: what is measured on one trained network (Betti rows of every layer).
 - :func:`train_and_measure_ensemble`: networks of one architecture, trained together, then
   measured one by one (what a worker runs); :func:`train_and_measure`: one network.
-- :func:`run_sweep`: all of them, with a progress bar, cache and back end.
+- :func:`run_sweep`: all of them, with a progress bar, cache and back end;
+  :func:`run_sweep_until`: more seeds (:func:`next_seeds`) until enough reach 100%.
 """
 
 from __future__ import annotations
@@ -523,6 +524,63 @@ def run_sweep(specs: Sequence[NetworkSpec], problems: Mapping[str, Problem],
         bar.update(len(finished))
     bar.close()
     return _collect(specs, keys, done, computed=len(pending), reused=reused)
+
+
+def next_seeds(networks: pd.DataFrame, min_perfect: int, max_seeds: int) -> list[NetworkSpec]:
+    """The networks to add so that each group may reach ``min_perfect`` at 100%.
+
+    ``networks`` is a sweep's table (:data:`NETWORK_COLUMNS`). For each (problem,
+    architecture, activation) with p of its n networks at 100%, p < ``min_perfect`` and
+    n < ``max_seeds``: the next ceil((min_perfect - p) * n / p) seeds after its largest (n
+    more when p = 0), as many as its success rate so far says it needs, at most
+    ``max_seeds`` in all. Empty when every group has enough or has tried ``max_seeds``.
+    """
+    for name, value in (("min_perfect", min_perfect), ("max_seeds", max_seeds)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise ValueError(f"{name}={value!r} must be a positive integer")
+    specs = []
+    for (problem, architecture, activation), group in networks.groupby(
+            ["problem", "architecture", "activation"], sort=False):
+        tried, perfect = len(group), int(group["perfect"].sum())
+        if perfect >= min_perfect or tried >= max_seeds:
+            continue
+        wanted = tried if perfect == 0 else -(-(min_perfect - perfect) * tried // perfect)
+        first = int(group["seed"].max()) + 1
+        hidden = tuple(int(width) for width in str(group["hidden"].iloc[0]).split("×"))
+        specs += [NetworkSpec(problem, architecture, hidden, activation, seed)
+                  for seed in range(first, first + min(wanted, max_seeds - tried))]
+    return specs
+
+
+def combine(results: Sequence[SweepResult]) -> SweepResult:
+    """Several sweeps' results as one (rows in order; counts added)."""
+    results = list(results)
+    if not results:
+        raise ValueError("combine needs at least one SweepResult")
+    return SweepResult(pd.concat([r.networks for r in results], ignore_index=True),
+                       pd.concat([r.betti for r in results], ignore_index=True),
+                       sum(r.computed for r in results), sum(r.reused for r in results),
+                       pd.concat([r.trust for r in results], ignore_index=True))
+
+
+def run_sweep_until(specs: Sequence[NetworkSpec], problems: Mapping[str, Problem],
+                    protocol: Protocol = Protocol(), *, min_perfect: int, max_seeds: int,
+                    **options) -> SweepResult:
+    """:func:`run_sweep`, then more seeds where too few networks reached 100%.
+
+    After ``specs``, each (problem, architecture, activation) with fewer than
+    ``min_perfect`` networks at 100% gets the seeds :func:`next_seeds` asks for, round after
+    round, until it has ``min_perfect`` or has tried ``max_seeds``. Which seeds are added
+    depends only on which networks reached 100%, never on what was measured on them, and a
+    re-run adds the same seeds (the cache serves them). ``options`` go to :func:`run_sweep`.
+    """
+    results = [run_sweep(specs, problems, protocol, **options)]
+    while True:
+        networks = pd.concat([r.networks for r in results], ignore_index=True)
+        more = next_seeds(networks, min_perfect, max_seeds)
+        if not more:
+            return combine(results)
+        results.append(run_sweep(more, problems, protocol, **options))
 
 
 def _collect(specs, keys, done, *, computed, reused) -> SweepResult:

@@ -594,3 +594,17 @@ def test_a_depth_with_a_missing_betti_number_is_not_read_as_zero():
     summary = topology.simplification(table, by=("run",))
     assert summary["first_simple_depth"].iloc[0] == 2  # depth 1 is not taken for (1, 0)
     assert verdicts.last_layer_share(table, by=["run"])["share"].iloc[0] == 1.0  # 4 -> 1 over depths 0, 2
+
+
+@pytest.mark.parametrize("settings, message", [
+    ({"min_perfect": -1}, "min_perfect=-1"),
+    ({"min_perfect": 30}, "max_seeds=None"),
+    ({"seeds": 32, "min_perfect": 30, "max_seeds": 20}, "max_seeds=20"),
+    ({"seeds": 10, "min_perfect": 30, "max_seeds": 20}, "max_seeds=20"),
+])
+def test_setup_refuses_a_seed_rule_it_cannot_follow(settings, message):
+    from tdnn_utils.simplification import Setup
+
+    with pytest.raises(ValueError, match=message):
+        Setup("D-III", **settings)
+    assert Setup("D-III", seeds=32, min_perfect=30, max_seeds=128).max_seeds == 128

@@ -245,3 +245,43 @@ def test_mini_batch_protocol_trains_as_fit_ensemble_and_keeps_old_keys(problem):
 def test_protocol_refuses_bad_settings(change, message):
     with pytest.raises(ValueError, match=message):
         Protocol(**change)
+
+
+def _table(groups):
+    """A networks table: (activation, [perfect per seed]) per group."""
+    rows = [{"problem": "D-I", "architecture": "3x5", "hidden": "5×5×5", "activation": activation,
+             "seed": seed, "perfect": ok} for activation, oks in groups for seed, ok in enumerate(oks)]
+    return pd.DataFrame(rows)
+
+
+def test_next_seeds_asks_for_what_each_group_success_rate_says_it_needs():
+    table = _table([("relu", [True] * 4), ("tanh", [True, False, False, False]), ("gelu", [False] * 3)])
+    more = sweep.next_seeds(table, min_perfect=3, max_seeds=20)
+    by = {}
+    for spec in more:
+        by.setdefault(spec.activation, []).append(spec.seed)
+    # relu has enough; tanh: 1 of 4, so 2 more successes need 8 more seeds; gelu: none yet, n more
+    assert by == {"tanh": list(range(4, 12)), "gelu": [3, 4, 5]}
+    assert all(spec.hidden == (5, 5, 5) and spec.architecture == "3x5" for spec in more)
+    capped = sweep.next_seeds(table, min_perfect=3, max_seeds=6)
+    assert [s.seed for s in capped if s.activation == "tanh"] == [4, 5]
+    assert sweep.next_seeds(table, min_perfect=1, max_seeds=20) == [
+        NetworkSpec("D-I", "3x5", (5, 5, 5), "gelu", seed) for seed in (3, 4, 5)]
+    with pytest.raises(ValueError, match="min_perfect=0"):
+        sweep.next_seeds(table, min_perfect=0, max_seeds=20)
+
+
+def test_run_sweep_until_adds_seeds_until_enough_reach_100_percent(reference, problem, specs):
+    first, cache = reference
+    short = Protocol(steps=150, lr=0.02, lr_halving_every=500, max_attempts=1)  # many fall short
+    result = sweep.run_sweep_until(specs, {"D-I": problem}, short, min_perfect=2, max_seeds=6,
+                                   cache_dir=cache, progress=False)
+    counts = result.networks.groupby("activation").agg(tried=("seed", "size"), ok=("perfect", "sum"))
+    assert ((counts["ok"] >= 2) | (counts["tried"] == 6)).all()
+    assert (counts["tried"] > 2).any(), "every group reached 2 at once: the test checks no extension"
+    assert result.networks.groupby("activation")["seed"].apply(
+        lambda s: list(s) == list(range(len(s)))).all()  # consecutive seeds, in order
+    again = sweep.run_sweep_until(specs, {"D-I": problem}, short, min_perfect=2, max_seeds=6,
+                                  cache_dir=cache, progress=False)
+    assert (again.computed, again.reused) == (0, len(result.networks))
+    same(result, again)
