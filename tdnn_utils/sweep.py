@@ -409,12 +409,14 @@ def _check_backend(backend, n_jobs, ensemble_size):
         raise ValueError(f"ensemble_size={ensemble_size!r} must be a positive integer")
 
 
-def ensembles(specs: Sequence[NetworkSpec], ensemble_size: int) -> list[list[int]]:
+def ensembles(specs: Sequence[NetworkSpec], ensemble_size: int, n_jobs: int = 1) -> list[list[int]]:
     """Group networks that can train together: same problem, hidden widths and activation.
 
     Returns lists of indices into ``specs``, each of at most ``ensemble_size``: a group of
     n networks is cut into ceil(n / ensemble_size) ensembles of nearly equal sizes (31
-    networks and a size of 30 give 16 + 15, not 30 + 1), in the order of ``specs``.
+    networks and a size of 30 give 16 + 15, not 30 + 1), in the order of ``specs``. With
+    fewer ensembles than ``n_jobs`` workers, the largest are halved until every worker has
+    one (or every ensemble is one network), so that no worker idles.
     """
     groups: dict[tuple, list[int]] = {}
     for i, spec in enumerate(specs):
@@ -422,8 +424,12 @@ def ensembles(specs: Sequence[NetworkSpec], ensemble_size: int) -> list[list[int
     chunks = []
     for members in groups.values():
         n_chunks = -(-len(members) // ensemble_size)
-        chunks += [list(part) for part in np.array_split(members, n_chunks)]
-    return [[int(i) for i in chunk] for chunk in chunks]
+        chunks += [[int(i) for i in part] for part in np.array_split(members, n_chunks)]
+    while 0 < len(chunks) < n_jobs and max(map(len, chunks)) > 1:
+        largest = max(range(len(chunks)), key=lambda i: len(chunks[i]))
+        half = (len(chunks[largest]) + 1) // 2
+        chunks[largest:largest + 1] = [chunks[largest][:half], chunks[largest][half:]]
+    return chunks
 
 
 def _run_dask(tasks, n_jobs, address):
@@ -507,7 +513,7 @@ def run_sweep(specs: Sequence[NetworkSpec], problems: Mapping[str, Problem],
             pending.append((key, spec))
     spec_of = {key: spec for spec, key in zip(specs, keys)}
     tasks = []
-    for chunk in ensembles([spec for _, spec in pending], ensemble_size):
+    for chunk in ensembles([spec for _, spec in pending], ensemble_size, n_jobs):
         chunk_specs = [pending[i][1] for i in chunk]
         tasks.append(([pending[i][0] for i in chunk], problems[chunk_specs[0].problem],
                       chunk_specs, protocol))
@@ -553,14 +559,19 @@ def next_seeds(networks: pd.DataFrame, min_perfect: int, max_seeds: int) -> list
 
 
 def combine(results: Sequence[SweepResult]) -> SweepResult:
-    """Several sweeps' results as one (rows in order; counts added)."""
+    """Several sweeps' results as one (rows in order; counts added; column types kept when
+    some sweeps have no rows, e.g. no trust checks)."""
     results = list(results)
     if not results:
         raise ValueError("combine needs at least one SweepResult")
-    return SweepResult(pd.concat([r.networks for r in results], ignore_index=True),
-                       pd.concat([r.betti for r in results], ignore_index=True),
+
+    def joined(frames):  # an empty frame's object columns would turn bool columns to object
+        kept = [frame for frame in frames if len(frame)]
+        return pd.concat(kept, ignore_index=True) if kept else frames[0].copy()
+
+    return SweepResult(joined([r.networks for r in results]), joined([r.betti for r in results]),
                        sum(r.computed for r in results), sum(r.reused for r in results),
-                       pd.concat([r.trust for r in results], ignore_index=True))
+                       joined([r.trust for r in results]))
 
 
 def run_sweep_until(specs: Sequence[NetworkSpec], problems: Mapping[str, Problem],

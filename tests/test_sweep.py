@@ -126,6 +126,16 @@ def test_ensembles_group_one_architecture_and_activation_in_nearly_equal_parts()
     for chunk in chunks:
         assert len({(specs[i].problem, specs[i].hidden, specs[i].activation) for i in chunk}) == 1
     assert [len(chunk) for chunk in sweep.ensembles(specs, ensemble_size=1)] == [1] * len(specs)
+    assert [len(chunk) for chunk in sweep.ensembles(specs, ensemble_size=30, n_jobs=2)] == [17, 16, 2, 1]
+
+
+def test_ensembles_give_every_worker_one_when_there_are_few():
+    specs = grid(["D-I"], {"a": (5, 5)}, ["relu"], seeds=6) + grid(["D-I"], {"a": (5, 5)}, ["tanh"], seeds=1)
+    chunks = sweep.ensembles(specs, ensemble_size=30, n_jobs=4)
+    assert sorted(map(len, chunks), reverse=True) == [3, 2, 1, 1]  # the largest halved, twice
+    assert sorted(i for chunk in chunks for i in chunk) == list(range(len(specs)))
+    assert [len(c) for c in sweep.ensembles(specs[:2], ensemble_size=30, n_jobs=4)] == [1, 1]
+    assert sweep.ensembles([], ensemble_size=30, n_jobs=4) == []
 
 
 def test_train_and_measure_ensemble_refuses_mixed_architectures(problem):
@@ -285,3 +295,15 @@ def test_run_sweep_until_adds_seeds_until_enough_reach_100_percent(reference, pr
                                   cache_dir=cache, progress=False)
     assert (again.computed, again.reused) == (0, len(result.networks))
     same(result, again)
+
+
+def test_combine_keeps_column_types_when_a_sweep_has_no_rows(reference):
+    result, _ = reference
+    empty = sweep.SweepResult(result.networks.iloc[:0], result.betti.iloc[:0], 0, 0)  # no trust rows
+    with_trust = sweep.SweepResult(result.networks, result.betti, 1, 2,
+                                   pd.DataFrame({**{c: ["x"] for c in sweep.TRUST_COLUMNS}, "ok": [True]}))
+    joined = sweep.combine([with_trust, empty])
+    assert joined.networks["perfect"].dtype == bool and joined.trust["ok"].dtype == bool
+    assert (joined.computed, joined.reused, len(joined.networks)) == (1, 2, len(result.networks))
+    with pytest.raises(ValueError, match="at least one"):
+        sweep.combine([])
