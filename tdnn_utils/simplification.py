@@ -4,6 +4,7 @@
   network, training protocol, metric), from a preset's mapping;
 - :func:`points` and :func:`problem`: the points, their known Betti numbers, and the sweep's
   :class:`~tdnn_utils.sweep.Problem` with k calibrated on the input;
+- :func:`sweep`: one data set's networks trained and measured, with the setup's seed rule;
 - :func:`speed`: per network, the first *trusted* layer where every class is one piece
   without holes (classes averaged within the network: the network is the unit);
 - :func:`end_concentration`: per network, how much of the topological change happens at the
@@ -23,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from . import datasets, paper, topology, trust, verdicts
-from .sweep import Problem, Protocol
+from .sweep import NetworkSpec, Problem, Protocol, SweepResult, combine, run_sweep, run_sweep_until
 
 SOURCES = ("published", "generator")
 #: The activations of the paper's claim, in its claimed order (fastest first).
@@ -161,6 +162,29 @@ def problem(setup: Setup, engine: str | None = None) -> tuple[Problem, pd.DataFr
 
 
 # ---------------------------------------------------------------------------- per network
+def sweep(specs: Sequence[NetworkSpec], problem: Problem, protocol: Protocol, setup: Setup | None = None,
+          activations: Sequence[str] = ACTIVATION_ORDER, **options) -> SweepResult:
+    """One data set's networks, trained and measured (:func:`tdnn_utils.sweep.run_sweep`).
+
+    With a ``setup`` whose ``min_perfect`` is set, its main networks (its architecture, one of
+    ``activations``) get more seeds until that many reach 100%
+    (:func:`tdnn_utils.sweep.run_sweep_until`); every other network (variants, extra
+    activations) keeps the seeds in ``specs``. ``options`` go to the sweep (cache_dir,
+    n_jobs, backend, ...).
+    """
+    problems = {problem.name: problem}
+    results, rest = [], list(specs)
+    if setup is not None and setup.min_perfect:
+        main = [spec for spec in rest if spec.architecture == setup.architecture and spec.activation in activations]
+        results.append(run_sweep_until(main, problems, protocol, min_perfect=setup.min_perfect,
+                                       max_seeds=setup.max_seeds, **options))
+        main_set = set(main)
+        rest = [spec for spec in rest if spec not in main_set]
+    if rest or not results:
+        results.append(run_sweep(rest, problems, protocol, **options))
+    return combine(results)
+
+
 def trusted_depths(trust_table: pd.DataFrame, by=("problem", "architecture")) -> pd.DataFrame:
     """Depths trusted for every activation of a (problem, architecture): what comparisons read."""
     return trust.common_trust(trust_table, by)

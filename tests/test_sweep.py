@@ -307,3 +307,23 @@ def test_combine_keeps_column_types_when_a_sweep_has_no_rows(reference):
     assert (joined.computed, joined.reused, len(joined.networks)) == (1, 2, len(result.networks))
     with pytest.raises(ValueError, match="at least one"):
         sweep.combine([])
+
+
+def test_a_data_set_sweep_extends_only_its_main_networks(problem, tmp_path):
+    from tdnn_utils import simplification
+
+    setup = simplification.Setup("D-I", source="generator", hidden=(25, 25, 25), steps=150, max_attempts=1,
+                                 seeds=2, trust_seeds=0, min_perfect=2, max_seeds=4)
+    specs = (grid(["D-I"], {setup.architecture: setup.hidden}, ["relu", "tanh"], seeds=2)
+             + grid(["D-I"], {"2x5": (5, 5)}, ["relu"], seeds=2))  # a variant: never extended
+    protocol = Protocol(steps=150, lr=0.02, lr_halving_every=500, max_attempts=1)
+    result = simplification.sweep(specs, problem, protocol, setup, ["relu", "tanh"], cache_dir=tmp_path,
+                                  progress=False)
+    tried = result.networks.groupby(["architecture", "activation"]).size()
+    assert tried[("2x5", "relu")] == 2
+    main = result.networks[result.networks["architecture"] == setup.architecture]
+    counts = main.groupby("activation").agg(tried=("seed", "size"), ok=("perfect", "sum"))
+    assert ((counts["ok"] >= 2) | (counts["tried"] == 4)).all()
+    assert (counts["tried"] > 2).any(), "nothing needed more seeds: the test checks no extension"
+    plain = simplification.sweep(specs, problem, protocol, None, cache_dir=tmp_path, progress=False)
+    assert len(plain.networks) == len(specs) and plain.computed == 0
