@@ -586,12 +586,9 @@ def run_sweep_until(specs: Sequence[NetworkSpec], problems: Mapping[str, Problem
     re-run adds the same seeds (the cache serves them). ``options`` go to :func:`run_sweep`.
     """
     results = [run_sweep(specs, problems, protocol, **options)]
-    while True:
-        networks = pd.concat([r.networks for r in results], ignore_index=True)
-        more = next_seeds(networks, min_perfect, max_seeds)
-        if not more:
-            return combine(results)
+    while more := next_seeds(combine(results).networks, min_perfect, max_seeds):
         results.append(run_sweep(more, problems, protocol, **options))
+    return combine(results)
 
 
 def _collect(specs, keys, done, *, computed, reused) -> SweepResult:
