@@ -4,7 +4,9 @@ Workloads (each timed once per round for both engines, rounds interleaved; both 
 return the same answer, which is checked):
 
 - fixed scale, D-II: Betti numbers (dimensions 0-1) of one class of D-II's homology subset
-  (about 5,600 points), k = 34 neighbours, 2.5 hops (Chapter 2's measurement);
+  (about 5,600 points), k = 34 neighbours, 2.5 hops, the whole filtration handed to the engine
+  (:func:`tdnn_utils.topology.betti_numbers_direct`; the book's readings collapse it first and
+  hand the engine what is left: ``bench_readings.py``);
 - fixed scale, D-III: the same for a class of D-III, dimensions 0-2, k = 20;
 - full persistence: 500 Gaussian points in 5-D, dimensions 0-1 (Chapter 3's per-block summaries);
 - functional graph: 1,000 units, 1 - |r| capped at 0.3, dimensions 0-1 (Corneanu et al.).
@@ -31,9 +33,9 @@ def workloads():
     signals = np.tanh(rng.normal(size=(200, 30)) @ rng.normal(size=(30, 1000)))
     return {
         f"fixed scale, D-II class 0 ({(y2 == 0).sum():,} points, dims 0-1)":
-            lambda engine: topology.betti_numbers(d2[y2 == 0], 2.5, k=34, maxdim=1, engine=engine).tolist(),
+            lambda engine: topology.betti_numbers_direct(d2[y2 == 0], 2.5, k=34, maxdim=1, engine=engine).tolist(),
         f"fixed scale, D-III class 1 ({(y3 == 1).sum():,} points, dims 0-2)":
-            lambda engine: topology.betti_numbers(d3[y3 == 1], 2.5, k=20, maxdim=2, engine=engine).tolist(),
+            lambda engine: topology.betti_numbers_direct(d3[y3 == 1], 2.5, k=20, maxdim=2, engine=engine).tolist(),
         "full persistence, 500 points in 5-D (dims 0-1)":
             lambda engine: [len(d) for d in topology.persistence(gaussian, maxdim=1, engine=engine)],
         "functional graph, 1,000 units, cap 0.3 (dims 0-1)":

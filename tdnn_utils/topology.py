@@ -34,7 +34,7 @@ import pandas as pd
 from scipy import sparse
 from sklearn.neighbors import NearestNeighbors
 
-from . import engines
+from . import collapse, engines, neighbours
 from .validation import check_diagram, check_labels, check_memory, check_points, check_positive_number
 
 METRICS = ("euclidean", "hop")
@@ -269,22 +269,94 @@ def betti_numbers(X, scale: float, *, k: int | None = None, maxdim: int = 1,
         (Naitzat et al.'s metric); otherwise Euclidean.
     maxdim : highest dimension, 0 to 2.
     coincident : "merge" (default): equal rows are one point (the module's note explains
-        why); "keep": measure the rows as they are.
-    engine : as in :func:`persistence`.
+        why); "keep": measure the rows as they are (by :func:`betti_numbers_direct`).
+    engine : the persistence engine that finishes the reading (:mod:`tdnn_utils.collapse`).
 
     Returns
     -------
     int array of shape (maxdim + 1,): beta_0, ..., beta_maxdim.
+
+    The complex is the flag complex of the graph joining the points at most ``scale`` apart;
+    :func:`tdnn_utils.collapse.flag_betti` collapses it (strong and edge collapses keep its
+    homology) before an engine reads what is left. :func:`betti_numbers_direct` hands the
+    whole filtration to the engine instead: the same numbers, several times slower at the
+    paper's density (``benchmarks/bench_readings.py``).
     """
+    X, scale, k, maxdim, coincident = _check_reading(X, scale, k, maxdim, coincident)
+    if coincident == "keep":
+        return betti_numbers_direct(X, scale, k=k, maxdim=maxdim, coincident="keep", engine=engine)
+    if k is not None:
+        return betti_numbers_at_ks(X, scale, [k], maxdim=maxdim, engine=engine)[k]
+    X, _ = distinct_points(X)
+    if len(X) == 1:
+        return _one_point(maxdim)
+    graph = sparse.csr_matrix(_radius_graph(X, scale * (1 + 1e-6)), dtype=np.float64)
+    graph.data = engines.filtration_values(graph.data)
+    graph.data[graph.data > scale] = 0  # the engines' float32 filtration decides the boundary
+    graph.eliminate_zeros()
+    graph = graph.astype(bool).tocsr()
+    graph.sort_indices()
+    return collapse.betti_of_symmetric(graph, maxdim, engine=engine)
+
+
+def _check_reading(X, scale, k, maxdim, coincident):
+    """The arguments of a reading, checked: ``(X, scale, k, maxdim, coincident)``."""
     scale = _check_scale(scale)
     maxdim = _check_maxdim(maxdim)
     X = check_point_cloud(X)
     if k is not None:
         k = _check_k(k, X.shape[0])
-    if _check_coincident(coincident) == "merge":
+    return X, scale, k, maxdim, _check_coincident(coincident)
+
+
+def _one_point(maxdim: int) -> np.ndarray:
+    return np.array([1] + [0] * maxdim, dtype=np.int64)
+
+
+def betti_numbers_at_ks(X, scale: float, ks, *, maxdim: int = 1,
+                        engine: str | None = None) -> dict[int, np.ndarray]:
+    """:func:`betti_numbers` of one point cloud under the hop metric at several k.
+
+    The distinct points and their nearest neighbours are found once
+    (:func:`tdnn_utils.neighbours.nearest` at the largest k) and shared by every k. A k larger
+    than the distinct points allow is read at their number minus one, as in
+    :func:`betti_numbers`. Returns ``{k: int array (maxdim + 1,)}`` in the order of ``ks``.
+    """
+    scale = _check_scale(scale)
+    maxdim = _check_maxdim(maxdim)
+    X = check_point_cloud(X)
+    ks = [_check_k(k, X.shape[0]) for k in np.atleast_1d(ks).tolist()]
+    if not ks:
+        raise ValueError("ks is empty; give at least one k")
+    points, _ = distinct_points(X)
+    if len(points) == 1:
+        return {k: _one_point(maxdim) for k in ks}
+    table = neighbours.nearest(points, min(max(ks), len(points) - 1))
+    hops = int(np.floor(scale))
+    readings = {}
+    for k in ks:
+        k_used = min(k, len(points) - 1)
+        if hops == 0:
+            readings[k] = np.array([len(points)] + [0] * maxdim, dtype=np.int64)
+            continue
+        graph = neighbours.hop_graph(table, k_used, hops)
+        readings[k] = collapse.betti_of_symmetric(graph, maxdim, engine=engine)
+    return readings
+
+
+def betti_numbers_direct(X, scale: float, *, k: int | None = None, maxdim: int = 1,
+                         coincident: str = "merge", engine: str | None = None) -> np.ndarray:
+    """:func:`betti_numbers` by handing the whole filtration up to ``scale`` to the engine.
+
+    The book's first path, kept as the reference the collapsed path is tested and benchmarked
+    against: :func:`persistence` with ``thresh=scale``, then the bars alive at ``scale``.
+    Parameters and result as in :func:`betti_numbers`.
+    """
+    X, scale, k, maxdim, coincident = _check_reading(X, scale, k, maxdim, coincident)
+    if coincident == "merge":
         X, _ = distinct_points(X)
         if len(X) == 1:
-            return np.array([1] + [0] * maxdim, dtype=np.int64)
+            return _one_point(maxdim)
         if k is not None:
             k = min(k, len(X) - 1)
     diagrams = persistence(X, maxdim=maxdim, metric="euclidean" if k is None else "hop", k=k,

@@ -37,7 +37,7 @@ import pandas as pd
 from scipy import sparse
 from sklearn.neighbors import NearestNeighbors
 
-from . import engines, topology
+from . import collapse, engines, topology
 
 K_FACTORS = (0.75, 1.25)
 CROSS_CHECK_DELTA = 1.5
@@ -66,13 +66,23 @@ def density_normalised_distances(X, k: int, delta: float) -> sparse.coo_matrix:
 
 def cross_check_betti(X, k: int, maxdim: int, delta: float = CROSS_CHECK_DELTA,
                       engine: str | None = None) -> np.ndarray:
-    """Betti numbers of the density-normalised Euclidean complex at ``delta`` (distinct points)."""
+    """Betti numbers of the density-normalised Euclidean complex at ``delta`` (distinct points).
+
+    The complex at ``delta`` is the flag complex of the pairs whose normalised distance, as the
+    engines' float32 filtration holds it, is at most ``delta``; it is read by
+    :func:`tdnn_utils.collapse.betti_of_symmetric`.
+    """
     points, _ = topology.distinct_points(X)
     if len(points) == 1:
         return np.array([1] + [0] * maxdim, dtype=np.int64)
-    diagrams = engines.rips(density_normalised_distances(points, k, delta), maxdim=maxdim,
-                            thresh=delta, engine=engine)
-    return np.array([topology.betti_at(d, delta) for d in diagrams], dtype=np.int64)
+    pairs = density_normalised_distances(points, k, delta)
+    keep = engines.filtration_values(pairs.data) <= delta
+    graph = sparse.csr_matrix((np.ones(int(keep.sum()), bool), (pairs.row[keep], pairs.col[keep])),
+                              shape=pairs.shape)
+    graph = ((graph + graph.T) > 0).tocsr()
+    graph.setdiag(False)
+    graph.eliminate_zeros()
+    return collapse.betti_of_symmetric(graph, maxdim, engine=engine)
 
 
 def is_simple(betti) -> bool:
@@ -118,13 +128,15 @@ def check_reading(points, *, k: int, scale: float, maxdim: int, betti=None,
     points = topology.check_point_cloud(points)
     n_distinct = len(topology.distinct_points(points)[0])
 
-    def at(k_):
-        k_ = int(np.clip(round(k_), 1, len(points) - 1))
-        return topology.betti_numbers(points, scale, k=k_, maxdim=maxdim, engine=engine).tolist()
+    def clipped(k_):
+        return int(np.clip(round(k_), 1, len(points) - 1))
 
-    betti = at(k) if betti is None else [int(b) for b in betti]
-    low = at(k * K_FACTORS[0] if k_low is None else k_low)
-    high = at(k * K_FACTORS[1] if k_high is None else k_high)
+    k_low = clipped(k * K_FACTORS[0] if k_low is None else k_low)
+    k_high = clipped(k * K_FACTORS[1] if k_high is None else k_high)
+    wanted = [k_low, k_high] + ([clipped(k)] if betti is None else [])
+    readings = topology.betti_numbers_at_ks(points, scale, wanted, maxdim=maxdim, engine=engine)
+    betti = readings[clipped(k)].tolist() if betti is None else [int(b) for b in betti]
+    low, high = readings[k_low].tolist(), readings[k_high].tolist()
     cross = cross_check_betti(points, k, maxdim, engine=engine).tolist()
     width = points.shape[1]
     possible = all(b == 0 for d, b in enumerate(betti) if d >= 1 and d >= width)
