@@ -41,13 +41,15 @@ from . import parallel, topology
 from .ensemble import fit_ensemble
 from . import trust as trust_checks
 from .models import ACTIVATIONS, INITS, FFNet, layer_activations
+from .training import accuracy
 from .validation import check_inside, slug
 
 BACKENDS = ("loky", "dask")
 NETWORK_COLUMNS = ["problem", "architecture", "hidden", "activation", "seed", "perfect",
-                   "final_accuracy", "attempts", "steps", "train_seconds", "topology_seconds", "key"]
+                   "final_accuracy", "heldout_accuracy", "attempts", "steps", "train_seconds",
+                   "topology_seconds", "key"]
 BETTI_COLUMNS = ["problem", "architecture", "activation", "seed", "layer", "depth",
-                 "n_layers", "label", "dim", "betti"]
+                 "n_layers", "label", "k", "dim", "betti"]
 TRUST_COLUMNS = ["problem", "architecture", "activation", "seed", *trust_checks.CHECK_COLUMNS]
 
 
@@ -72,6 +74,10 @@ class Problem:
         * 0.75 and k * 1.25.
     engine : the persistence engine for the Betti numbers ("giotto-ph", "gudhi" or None for
         the default); engines give the same answers, so it is not part of the fingerprint.
+    ks : the k every layer is read at (e.g. the chosen k and both ends of the input's window,
+        for the verdicts' k robustness); None: ``k`` alone. ``k`` must be among them.
+    X_heldout, y_heldout : points the networks do not train on (the authors' points left
+        out of training), on which each network's accuracy is reported; None: none.
     """
 
     name: str
@@ -85,6 +91,9 @@ class Problem:
     trust_seeds: int = 0
     engine: str | None = None
     k_window: tuple | None = None
+    ks: tuple | None = None
+    X_heldout: np.ndarray | None = None
+    y_heldout: np.ndarray | None = None
 
     def __post_init__(self):
         for part in ("train", "measure"):
@@ -101,6 +110,26 @@ class Problem:
             raise ValueError(f"{self.name}: k={self.k!r} must be a positive integer")
         if not isinstance(self.trust_seeds, (int, np.integer)) or self.trust_seeds < 0:
             raise ValueError(f"{self.name}: trust_seeds={self.trust_seeds!r} must be an integer >= 0")
+        if self.ks is not None:
+            ks = tuple(int(k) for k in self.ks)
+            if self.k not in ks or min(ks) < 1:
+                raise ValueError(f"{self.name}: ks={self.ks!r} must be positive integers that include k={self.k}")
+            object.__setattr__(self, "ks", tuple(sorted(set(ks))))
+        if (self.X_heldout is None) != (self.y_heldout is None):
+            raise ValueError(f"{self.name}: give both X_heldout and y_heldout, or neither")
+        if self.X_heldout is not None:
+            X = topology.check_point_cloud(self.X_heldout, name="X_heldout", min_points=1)
+            y = np.asarray(self.y_heldout)
+            if y.shape != (len(X),) or X.shape[1] != self.X_train.shape[1]:
+                raise ValueError(f"{self.name}: X_heldout {X.shape} and y_heldout {y.shape} must be "
+                                 f"(n, {self.X_train.shape[1]}) and (n,)")
+            object.__setattr__(self, "X_heldout", X.astype(np.float32))
+            object.__setattr__(self, "y_heldout", y.astype(np.int64))
+
+    @property
+    def read_ks(self) -> tuple:
+        """The k every layer is read at."""
+        return self.ks or (int(self.k),)
 
     @property
     def n_features(self) -> int:
@@ -109,11 +138,16 @@ class Problem:
     def fingerprint(self) -> str:
         """A hash of the data and the metric: a cached network is reused only for the same."""
         digest = hashlib.sha1()
-        for array in (self.X_train, self.y_train, self.X_measure, self.y_measure):
+        arrays = [self.X_train, self.y_train, self.X_measure, self.y_measure]
+        if self.X_heldout is not None:  # fields added later enter only when set: old keys hold
+            arrays += [self.X_heldout, self.y_heldout]
+        for array in arrays:
             digest.update(np.ascontiguousarray(array).tobytes())
-        digest.update(json.dumps([self.name, int(self.k), float(self.scale), int(self.maxdim),
-                                  int(self.trust_seeds),
-                                  None if self.k_window is None else [int(k) for k in self.k_window]]).encode())
+        identity = [self.name, int(self.k), float(self.scale), int(self.maxdim), int(self.trust_seeds),
+                    None if self.k_window is None else [int(k) for k in self.k_window]]
+        if self.ks is not None:
+            identity.append(list(self.ks))
+        digest.update(json.dumps(identity).encode())
         return digest.hexdigest()[:16]
 
 
@@ -208,21 +242,22 @@ def measure(model: FFNet, problem: Problem, check: bool = False) -> tuple[list[d
     """What the sweep measures on one trained network: Betti rows of every layer, and checks.
 
     Betti numbers of each class of ``problem.X_measure`` on every layer's output (input,
-    hidden layers after their activation, logits), with the problem's fixed metric. Returns
-    ``(betti_rows, trust_rows)``, JSON-ready: the columns of
-    :func:`tdnn_utils.topology.betti_by_layer` (``layer``, ``depth``, ``label``, ``dim``,
+    hidden layers after their activation, logits), with the problem's fixed metric at each of
+    its ``read_ks``. Returns ``(betti_rows, trust_rows)``, JSON-ready: the columns of
+    :func:`tdnn_utils.topology.betti_by_layer` (``layer``, ``depth``, ``label``, ``k``, ``dim``,
     ``betti``), and with ``check`` the metric's trust checks of every layer
     (:func:`tdnn_utils.trust.check_network`; empty otherwise).
     """
     layers = layer_activations(model, problem.X_measure)
-    table = topology.betti_by_layer(layers, problem.y_measure, problem.scale, k=problem.k,
+    table = topology.betti_by_layer(layers, problem.y_measure, problem.scale, ks=problem.read_ks,
                                     maxdim=problem.maxdim, engine=problem.engine)
     checks = []
     if check:
         k_low, k_high = problem.k_window or (None, None)
         checks = trust_checks.check_network(layers, problem.y_measure, k=problem.k,
                                             scale=problem.scale, maxdim=problem.maxdim,
-                                            betti=table, k_low=k_low, k_high=k_high,
+                                            betti=table[table["k"] == problem.k].drop(columns="k"),
+                                            k_low=k_low, k_high=k_high,
                                             engine=problem.engine).to_dict("records")
     return table.to_dict("records"), checks
 
@@ -270,10 +305,13 @@ def train_and_measure_ensemble(specs: Sequence[NetworkSpec], problem: Problem,
             betti_rows, trust_rows = (measure(member.model, problem, spec.seed < problem.trust_seeds)
                                       if member.reached_perfect else ([], []))
             topology_seconds = time.perf_counter() - start
+            heldout = (accuracy(member.model, problem.X_heldout, problem.y_heldout)
+                       if problem.X_heldout is not None else None)
             network = {"problem": spec.problem, "architecture": spec.architecture,
                        "hidden": "×".join(map(str, spec.hidden)), "activation": spec.activation,
                        "seed": spec.seed, "perfect": bool(member.reached_perfect),
                        "final_accuracy": round(float(member.final_accuracy), 6),
+                       "heldout_accuracy": None if heldout is None else round(float(heldout), 6),
                        "attempts": int(member.attempts), "steps": int(member.steps),
                        "train_seconds": round(member.train_seconds, 3),
                        "topology_seconds": round(topology_seconds, 3)}
@@ -328,8 +366,9 @@ def _write_atomic(path: Path, record: dict) -> None:
 
 
 #: What a cached network record must hold to be reused (see :func:`train_and_measure_ensemble`).
-#: ``final_accuracy`` is optional: records cached before it was kept read as NaN there.
-_NETWORK_FIELDS = [c for c in NETWORK_COLUMNS if c not in ("key", "final_accuracy")]
+#: ``final_accuracy`` and ``heldout_accuracy`` are optional: records cached before they were kept
+#: read as NaN there.
+_NETWORK_FIELDS = [c for c in NETWORK_COLUMNS if c not in ("key", "final_accuracy", "heldout_accuracy")]
 _BETTI_FIELDS = ("layer", "depth", "label", "dim", "betti")
 
 

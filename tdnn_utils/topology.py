@@ -384,6 +384,7 @@ def betti_by_layer(
     scale: float,
     *,
     k: int | None = None,
+    ks=None,
     maxdim: int = 1,
     classes=None,
     engine: str | None = None,
@@ -396,12 +397,18 @@ def betti_by_layer(
         on the same points in the same order (see :func:`tdnn_utils.models.layer_activations`).
     labels : array (n_points,) of class labels.
     scale, k, maxdim, engine : as in :func:`betti_numbers`, the same for every layer.
+    ks : several k of the hop metric, read together on every cloud
+        (:func:`betti_numbers_at_ks`); the table then has a column ``k``. Give ``k`` or ``ks``,
+        not both.
     classes : the classes to measure; all of them by default.
 
     Returns
     -------
-    DataFrame with columns ``layer`` (name), ``depth`` (0 = input), ``label``, ``dim``, ``betti``.
+    DataFrame with columns ``layer`` (name), ``depth`` (0 = input), ``label``, ``dim``, ``betti``,
+    and ``k`` first among them with ``ks``.
     """
+    if k is not None and ks is not None:
+        raise ValueError(f"give k or ks, not both (k={k!r}, ks={ks!r})")
     labels = check_labels(labels, integer=False)
     if len(labels) == 0:
         raise ValueError("labels is empty; give one label per point")
@@ -419,12 +426,15 @@ def betti_by_layer(
                 f"layer {layer!r} has {values.shape[0]} rows but labels has {labels.shape[0]}"
             )
         for label in classes:
-            betti = betti_numbers(values[labels == label], scale, k=k, maxdim=maxdim, engine=engine)
-            rows += [
-                {"layer": layer, "depth": depth, "label": label.item(), "dim": dim, "betti": int(b)}
-                for dim, b in enumerate(betti)
-            ]
-    return pd.DataFrame(rows, columns=["layer", "depth", "label", "dim", "betti"])
+            points = values[labels == label]
+            readings = ({None: betti_numbers(points, scale, k=k, maxdim=maxdim, engine=engine)} if ks is None
+                        else betti_numbers_at_ks(points, scale, ks, maxdim=maxdim, engine=engine))
+            for k_read, betti in readings.items():
+                at = {} if ks is None else {"k": k_read}
+                rows += [{"layer": layer, "depth": depth, "label": label.item(), **at, "dim": dim,
+                          "betti": int(b)} for dim, b in enumerate(betti)]
+    columns = ["layer", "depth", "label"] + ([] if ks is None else ["k"]) + ["dim", "betti"]
+    return pd.DataFrame(rows, columns=columns)
 
 
 # ---------------------------------------------------------------------------- summaries

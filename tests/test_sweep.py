@@ -327,3 +327,30 @@ def test_a_data_set_sweep_extends_only_its_main_networks(problem, tmp_path):
     assert (counts["tried"] > 2).any(), "nothing needed more seeds: the test checks no extension"
     plain = simplification.sweep(specs, problem, protocol, None, cache_dir=tmp_path, progress=False)
     assert len(plain.networks) == len(specs) and plain.computed == 0
+
+
+def test_sweep_reads_several_k_and_heldout_accuracy(problem, tmp_path):
+    """With ks, every layer is read at each k (one neighbour query per cloud); with held-out
+    points, each network's accuracy on them is kept."""
+    X_rest, y_rest = problem.X_train[1::3], problem.y_train[1::3]
+    wider = Problem("D-I", problem.X_train, problem.y_train, problem.X_measure, problem.y_measure,
+                    k=8, ks=(6, 8, 10), X_heldout=X_rest, y_heldout=y_rest)
+    assert wider.fingerprint() != problem.fingerprint()
+    spec = [NetworkSpec("D-I", "3x25", (25, 25, 25), "relu", 0)]
+    result = run_sweep(spec, {"D-I": wider}, PROTOCOL, progress=False)
+    row = result.networks.iloc[0]
+    assert 0 <= row["heldout_accuracy"] <= 1
+    assert row["perfect"], "the network did not reach 100%: nothing was read"
+    per_k = result.betti.groupby("k").size()
+    assert per_k.index.tolist() == [6, 8, 10] and per_k.nunique() == 1
+    at_8 = result.betti[result.betti["k"] == 8].drop(columns="k").reset_index(drop=True)
+    alone = run_sweep(spec, {"D-I": problem}, PROTOCOL, progress=False).betti.drop(columns="k")
+    pd.testing.assert_frame_equal(at_8, alone.reset_index(drop=True))
+
+
+def test_problem_refuses_ks_without_k_and_half_a_heldout_set(problem):
+    with pytest.raises(ValueError, match="include k=8"):
+        Problem("D-I", problem.X_train, problem.y_train, problem.X_measure, problem.y_measure, k=8, ks=(6, 10))
+    with pytest.raises(ValueError, match="both X_heldout and y_heldout"):
+        Problem("D-I", problem.X_train, problem.y_train, problem.X_measure, problem.y_measure, k=8,
+                X_heldout=problem.X_measure)
