@@ -29,12 +29,15 @@ def test_an_impossible_reading_is_flagged():
 
 
 def test_a_reading_that_moves_with_k_is_unstable():
-    # two tight clusters of 4: with k = 4 each point must reach into the other cluster,
-    # with k * 0.75 = 3 it need not, so the number of pieces depends on k
-    clusters = np.r_[circle(4, 0.1), circle(4, 0.1, centre=(10.0, 0.0))]
+    # six tight clusters of 4 in a row: with k = 4 each point must reach into a neighbouring
+    # cluster, with k * 0.75 = 3 it need not, so the number of pieces (1 or 6) depends on k
+    clusters = np.concatenate([circle(4, 0.1, centre=(10.0 * i, 0.0)) for i in range(6)])
     reading = trust.check_reading(clusters, k=4, scale=2.5, maxdim=1)
-    assert reading["betti"][0] == 1 and reading["betti_k_low"][0] == 2
+    assert reading["betti"][0] == 1 and reading["betti_k_low"][0] == 6
     assert not reading["stable"] and not reading["ok"]
+    # two clusters: 1 or 2 pieces, a move of one, within the tolerance
+    two = trust.check_reading(np.r_[circle(4, 0.1), circle(4, 0.1, centre=(10.0, 0.0))], k=4, scale=2.5, maxdim=1)
+    assert two["betti_k_low"][0] == 2 and two["stable"]
 
 
 def test_cross_check_reads_known_shapes_and_collapsed_classes():
@@ -54,8 +57,7 @@ def test_check_network_skips_the_input_and_reuses_known_betti_numbers():
     assert list(checks.columns) == trust.CHECK_COLUMNS
     assert checks["depth"].tolist() == [1, 1, 2, 2]
     assert checks.loc[checks["depth"] == 1, "betti"].tolist() == [[1, 0], [1, 0]]
-    # a "simple" reading of a circle: the cross-check sees the loop, so the decisions differ
-    assert not checks.loc[checks["depth"] == 1, "agrees"].any()
+    assert checks.loc[checks["depth"] == 1, "betti_cross"].tolist() == [[1, 1], [1, 1]]
 
 
 def test_layer_trust_rule_and_trusted_depths():
@@ -74,12 +76,16 @@ def test_layer_trust_rule_and_trusted_depths():
         trust.layer_trust(checks.drop(columns="ok"))
 
 
-def test_stability_and_agreement_judge_the_decision_not_every_number():
+def test_stability_and_agreement_judge_the_numbers_not_the_decision():
     circles = np.r_[circle(), circle(centre=(5.0, 0.0))]
+    # not simple either way, but 5 loops against the 2 every other reading sees: not close
     reading = trust.check_reading(circles, k=6, scale=2.5, maxdim=1, betti=[2, 5])
-    # not simple either way: different numbers, same decision
-    assert reading["betti_cross"] == [2, 2] and reading["agrees"] and reading["stable"]
+    assert reading["betti_cross"] == [2, 2] and not reading["agrees"] and not reading["stable"]
+    assert trust.close([2, 20], [2, 14]) and not trust.close([2, 20], [2, 5])
+    assert trust.close([1, 0], [1, 1]) and not trust.close([1, 0], [1, 2])
     assert trust.is_simple([1, 0, 0]) and not trust.is_simple([1, 1]) and not trust.is_simple([2, 0])
+    with pytest.raises(ValueError, match="different dimensions"):
+        trust.close([1, 0], [1, 0, 0])
 
 
 def test_input_window_is_the_range_of_k_that_keeps_the_input_true():
