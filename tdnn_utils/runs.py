@@ -36,9 +36,15 @@ from pathlib import Path
 
 import yaml
 
+from . import claims as claims_markdown
+from .verdicts import JUDGED_COLUMNS, VERDICTS
+
 ROOT = Path(__file__).resolve().parent.parent
-#: Every verdict a claim can get; the rules that give them are in :mod:`tdnn_utils.verdicts`.
-VERDICTS = ("confirmed", "partly", "not reproduced", "inconclusive", "untestable")
+#: What a claim may record beside its id, claim, verdict and evidence (:func:`record_claim`).
+CLAIM_DETAILS = ("section", "scope", "delta", "delta_source", "family", "comparisons", "unit", "scale")
+#: The columns of a judged comparison (:func:`tdnn_utils.verdicts.judge`) a results file keeps.
+COMPARISON_FIELDS = ("comparison", "n", "effect", "low", "high", "null", "delta", "detectable", "reason",
+                     *JUDGED_COLUMNS)
 #: Presets whose runs are the book: they write book/chapters, book/results and the claims page.
 PUBLISHED_PRESETS = ("book", "full")
 SCRATCH = "_runs"
@@ -136,27 +142,44 @@ def record(name: str, value):
     return stored
 
 
-def record_claim(claim_id: str, claim: str, verdict: str, evidence: str) -> dict:
+def record_claim(claim_id: str, claim: str, verdict: str, evidence: str, **details) -> dict:
     """Keep a verdict on one of the paper's claims; recording the same id again replaces it.
 
-    Takes an id (e.g. "C1"), the claim as the paper makes it, a verdict among
-    ``VERDICTS`` ("confirmed", "partly", "not reproduced", "inconclusive", "untestable"), and
-    one sentence of evidence
-    (may quote recorded values). Returns the stored claim as a dict.
+    Takes an id (e.g. "ch3-depth"), the claim as tested, phrased so that the verdict reads
+    plainly, a verdict among :data:`VERDICTS` (the rules: :mod:`tdnn_utils.verdicts`), and one
+    sentence of evidence (may quote recorded values). ``details`` (all optional, see
+    :data:`CLAIM_DETAILS`): ``section`` (the label of the claim's section in its chapter, for
+    the claims page's link), ``scope`` (what was run: models, data), ``delta`` (the size
+    claimed, in words), ``delta_source`` (a paper's figure, or a stated judgement), ``family``
+    (the family of comparisons Holm's correction ran over), ``comparisons`` (the judged table
+    of :func:`tdnn_utils.verdicts.judge`, a DataFrame or records; :data:`COMPARISON_FIELDS`
+    are kept), ``unit`` and ``scale`` (how the claims page shows the effects). Returns the
+    stored claim as a dict.
     """
     if verdict not in VERDICTS:
         raise ValueError(f"verdict {verdict!r} for claim {claim_id!r} is not one of {VERDICTS}")
+    unknown = set(details) - set(CLAIM_DETAILS)
+    if unknown:
+        raise ValueError(f"claim {claim_id!r}: unknown details {sorted(unknown)}; use some of {CLAIM_DETAILS}")
     entry = {"id": str(claim_id), "claim": str(claim), "verdict": verdict, "evidence": str(evidence)}
+    for key, value in details.items():
+        if value is None:
+            continue
+        if key == "comparisons":
+            records = value.to_dict("records") if hasattr(value, "to_dict") else list(value)
+            value = [{k: row[k] for k in COMPARISON_FIELDS if k in row} for row in records]
+        entry[key] = _jsonable(value, f"record_claim({claim_id!r}, {key}=...)")
     _REGISTRY["claims"][entry["id"]] = entry
     return entry
 
 
 def record_claims(claims) -> list[str]:
-    """:func:`record_claim` for each ``(id, claim, verdict, evidence)``; returns one Markdown
-    line per claim ("- **claim: verdict.** evidence"), for the chapter's "What we found"."""
+    """:func:`record_claim` for each ``(id, claim, verdict, evidence)`` or ``(id, claim, verdict,
+    evidence, details)`` (``details`` a dict of :data:`CLAIM_DETAILS`); returns one Markdown line
+    per claim ("- **claim: verdict.** evidence"), for the chapter's "What we found"."""
     lines = []
-    for claim_id, claim, verdict, evidence in claims:
-        record_claim(claim_id, claim, verdict, evidence)
+    for claim_id, claim, verdict, evidence, *rest in claims:
+        record_claim(claim_id, claim, verdict, evidence, **(rest[0] if rest else {}))
         lines.append(f"- **{claim}: {verdict}.** {evidence}")
     return lines
 
@@ -417,17 +440,15 @@ def run_preset(preset: str, only=None, device=None, root=None, progress_bar=True
 # --- the claims page ----------------------------------------------------------------------
 
 
-def _cell(text) -> str:
-    return " ".join(str(text).split()).replace("|", "\\|")
-
-
 def _title(chapter: Path, fallback: str) -> str:
     try:
         cells = json.loads(chapter.read_text(encoding="utf-8"))["cells"]
         for cell in cells:
             source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
-            if cell["cell_type"] == "markdown" and source.lstrip().startswith("# "):
-                return source.lstrip()[2:].splitlines()[0].strip()
+            if cell["cell_type"] == "markdown":
+                heading = next((line for line in source.splitlines() if line.startswith("# ")), None)
+                if heading:
+                    return heading[2:].strip()
     except (OSError, ValueError, KeyError):
         pass
     return fallback
@@ -436,38 +457,16 @@ def _title(chapter: Path, fallback: str) -> str:
 def claims_page(root=None) -> Path:
     """Write ``book/claims.md`` from every ``book/results/*.json``; executes nothing.
 
-    Takes the repository root; returns the page's path. One table per chapter (claim,
-    verdict, evidence) with a link to the chapter; says so when there are no results yet.
+    Takes the repository root; returns the page's path. The page
+    (:func:`tdnn_utils.claims.page`): the rules, a summary of verdict counts per chapter, and
+    per chapter a card and a section per claim, linked to the chapter; it says so when there
+    are no results yet.
     """
-    root, _, chapter_dir, results_dir = _paths(root)
-    lines = [
-        "# Claims and verdicts", "",
-        "Each chapter tests claims from the papers it reproduces and records a verdict: "
-        "*confirmed*, *partly*, *not reproduced*, *inconclusive* (no effect found, but the "
-        "design could only have detected a larger one: the evidence gives that size) or "
-        "*untestable* (a precondition failed, or every value was censored). The rules are "
-        "`tdnn_utils.verdicts`'. This page is generated from the results files the chapter "
-        "runs wrote (`book/results/*.json`).", "",
-    ]
-    files = _chapter_results(root)
-    if not files:
-        lines += ["No results yet: run `make runs PRESET=book` to execute the chapters.", ""]
-    for path in files:
-        data = _read_results(path)
-        name = path.stem
-        lines += [f"## {_title(chapter_dir / f'{name}.ipynb', name)}", ""]
-        meta = ", ".join(f"{k} {data[k]}" for k in ("preset", "written") if data.get(k))
-        lines += [f"Chapter: {{doc}}`chapters/{name}`" + (f" ({meta})." if meta else "."), ""]
-        claims = data.get("claims") or []
-        if not claims:
-            lines += ["This chapter recorded no claims.", ""]
-            continue
-        lines += ["| claim | verdict | evidence |", "|---|---|---|"]
-        lines += [f"| {_cell(c.get('claim', c.get('id', '')))} | **{_cell(c.get('verdict', ''))}** | "
-                  f"{_cell(c.get('evidence', ''))} |" for c in claims]
-        lines.append("")
+    root, _, chapter_dir, _ = _paths(root)
+    chapters = [{"name": path.stem, "title": _title(chapter_dir / f"{path.stem}.ipynb", path.stem),
+                 "data": _read_results(path)} for path in _chapter_results(root)]
     page = root / "book" / "claims.md"
-    _write_atomic(page, "\n".join(lines))
+    _write_atomic(page, claims_markdown.page(chapters))
     return page
 
 
@@ -505,7 +504,7 @@ def chapter_table(root=None) -> str:
     for name in notebooks(root):
         path = root / "book" / "results" / f"{name}.json"
         title = _title(root / "book" / "chapters" / f"{name}.ipynb", name)
-        link = f"[{_cell(title)}](notebooks/{name}.md)"
+        link = f"[{claims_markdown.cell(title)}](notebooks/{name}.md)"
         if not path.exists():
             lines.append(f"| {link} | not run yet | | |")
             continue

@@ -1,39 +1,51 @@
-"""Turning tidy Betti tables into the numbers a verdict rests on, and the verdict rules.
+"""The rules that turn measurements into verdicts, and the numbers they rest on.
 
-Every rule is stated in its docstring and shown on the chapter page, so the reader can
-check a verdict against the data it came from.
+Every rule is stated here, written out at the top of the claims page, and shown on the chapter
+pages, so a reader can check a verdict against the data it came from.
 
-**The book's rules** (fixed before looking at any result; every chapter uses them):
+**The book's rules** (fixed before a chapter is run; every chapter uses them):
 
-1. *The unit is the network (or the seed).* Two classes of one network are not independent
-   samples: they are averaged within the network (:func:`per_network`) or analysed
-   separately, never pooled.
-2. *A claim is a family of comparisons*, corrected together by Holm's method (:func:`holm`).
-3. Each comparison gets a status (:func:`comparison_status`): **supports** (significant in the
-   claimed direction after correction), **contradicts** (significant the other way),
-   **no effect** (not significant, and the design had 80% power to detect the smallest effect
-   of interest, so a real effect of that size would very likely have shown), **inconclusive**
-   (not significant, but the smallest effect the design could detect, :func:`minimum_detectable_shift`,
-   is larger than the effect of interest), or **untestable** (a group has no networks, e.g.
-   none reached 100%, or every value of both groups is censored).
-4. The claim's verdict (:func:`claim_verdict`): **untestable** when no comparison is
-   testable; **confirmed** when every comparison is testable and supports it; **partly** when
-   some support it; **not reproduced** when none does and some contradict it or show no
-   effect; **inconclusive** otherwise (every testable comparison was underpowered).
-5. A claim whose precondition failed (no network at 100%, no memorisation) is untestable, and
-   the chapter checks the precondition in code before calling these functions.
-6. *No verdict from no data.* Every function here gives **untestable** (or NaN where it
-   returns a number) when its input is empty or every value is missing (NaN), and says why
-   (a ``reason``); missing values are left out, never counted as 0.
+1. *The unit is the independent unit.* Two classes of one network are not independent
+   samples: they are averaged within the network (:func:`per_network`). Errors of networks
+   that share one fit are averaged within the fit (``units`` of :func:`paired_effect`): the
+   test counts fits, not networks.
+2. *A claim states its size.* A claim of an effect of at least delta gives delta and where it
+   comes from (a paper's figure, or a judgement stated before the run).
+3. *Each comparison gets a status from one-sided tests* against 0 (the direction) and against
+   delta (the size), each with Holm's correction over the chapter's *family* of comparisons
+   (:func:`judge`); the family is named, and the value within the claim is reported beside:
+
+   - **confirmed**: the effect clears delta (the test of "effect <= delta" rejects; alone,
+     the lower end of the 90% interval lies above delta);
+   - **not reproduced**: the effect lies below delta (the test of "effect >= delta" rejects;
+     the interval lies wholly below delta), whatever its direction; when it is significant
+     the other way it is marked *reversed*;
+   - **direction only**: significant in the claimed direction, but the interval straddles
+     delta: the effect is there, its size is not shown;
+   - **inconclusive**: none of these; the interval holds both 0 and delta;
+   - **untestable**: a precondition failed (the chapter checks it in code and says which),
+     fewer than two units remain, or the statistic is *saturated* (it cannot move: the
+     smallest effect the design could detect is infinite).
+4. *A claim's verdict* (:func:`sized_verdict`): **confirmed** when every comparison is;
+   **direction only** when every comparison is confirmed or direction only and one is not
+   confirmed; **partly** when some comparisons are confirmed or direction only and others
+   are not; **not reproduced** when none is and some are not reproduced; **inconclusive**
+   when every testable comparison is inconclusive; **untestable** when none is testable.
+5. *No verdict from no data.* Missing values (NaN) are left out, never counted as 0; a
+   comparison with nothing left is untestable and says why.
+
+:func:`paired_effect` (paired differences, t), :func:`shift_effect` (two groups, ranks) and
+:func:`share_effect` (a share of networks, binomial) give one comparison's row;
+:func:`chapter_verdicts` judges a chapter's rows and returns each claim's verdict;
+:func:`describe` and :func:`display_table` put them in words and in a table.
+
+*Earlier rules, kept until Chapters 1 and 2 adopt the ones above:* :func:`comparison_status`,
+:func:`claim_verdict`, :func:`ordering_claim`, :func:`paired_claim` and :func:`share_claim`
+judge "supports" by significance in the claimed direction alone, Holm within the claim.
 
 - :func:`layers_to_simplify`: per (network, class), the first layer where the class is one
   piece with no holes, censored at one past the last layer when it never is.
 - :func:`last_layer_share`: how much of a network's simplification happens at its end.
-- :func:`share_claim`: rule 4 for "most networks do X": the share with its Wilson interval
-  (:data:`SHARE_STATUS` reads it as a comparison's status).
-- :func:`ordering_claim`: rules 2 to 4 for "A is smaller than B" (one-sided rank tests).
-- :func:`paired_claim`: rules 2 to 4 on paired data (treatment and reference trained from
-  the same seed): one-sided paired t-tests, Holm, the smallest detectable mean difference.
 """
 
 from __future__ import annotations
@@ -47,13 +59,20 @@ from scipy import stats
 from .topology import simplification
 from .validation import check_positive_int
 
-#: Significance level of every test in the book (after Holm's correction within a claim).
+#: Significance level of every one-sided test in the book (after Holm's correction).
 ALPHA = 0.05
 #: Power at which the smallest detectable effect is stated.
 POWER = 0.8
-#: The statuses a comparison can have, and the verdicts a claim can get.
+#: Two-sided level of the intervals shown: each end is a one-sided test at ``ALPHA``.
+CONFIDENCE = 1 - 2 * ALPHA
+#: The verdicts a claim can get (rule 4), from the claim fully shown to not testable.
+VERDICTS = ("confirmed", "direction only", "partly", "not reproduced", "inconclusive", "untestable")
+#: The statuses a comparison can get under the rules (rule 3): the verdicts but "partly".
+SIZE_STATUSES = tuple(v for v in VERDICTS if v != "partly")
+#: The earlier rules' statuses (:func:`comparison_status`), kept for Chapters 1 and 2.
 STATUSES = ("supports", "contradicts", "no effect", "inconclusive", "untestable")
-VERDICTS = ("confirmed", "partly", "not reproduced", "inconclusive", "untestable")
+#: Why a comparison whose statistic cannot move is untestable (rule 3).
+SATURATED = "the statistic is saturated: no effect within its range is detectable"
 
 
 def layers_to_simplify(betti: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
@@ -185,8 +204,8 @@ def share_claim(successes: int, n: int, *, confirm_at: float = 0.8, reject_below
 #: A share claim's verdict read as one comparison's status, for a claim that joins a share
 #: with other comparisons (:func:`claim_verdict`): a share above the bar but not clearly
 #: above it is not yet support.
-SHARE_STATUS = {"confirmed": "supports", "partly": "inconclusive", "not reproduced": "contradicts",
-                "inconclusive": "inconclusive", "untestable": "untestable"}
+SHARE_STATUS = {"confirmed": "supports", "direction only": "inconclusive", "partly": "inconclusive",
+                "not reproduced": "contradicts", "inconclusive": "inconclusive", "untestable": "untestable"}
 
 
 def _mann_whitney_less(a, b) -> float:
@@ -444,3 +463,343 @@ def describe_paired(table: pd.DataFrame, unit: str = "", digits: int = 2) -> str
                 f"(sd {row.sd_difference:.{digits}g}, n = {row.n}), Holm p = {row.p_holm:.2g}, "
                 f"{row.status}{sensitivity}")
     return "; ".join(clause(row) for row in table.itertuples())
+
+
+# ---------------------------------------------------------------------------- the size rules
+#: One comparison's row, as :func:`paired_effect`, :func:`shift_effect` and :func:`share_effect`
+#: give it (``effect`` in the claimed direction; ``null`` the value of no effect, ``delta`` the
+#: claimed one; the four one-sided p-values before any correction).
+EFFECT_COLUMNS = ("n", "effect", "low", "high", "null", "delta", "p_size", "p_direction", "p_short",
+                  "p_reverse", "detectable", "reason")
+#: What :func:`judge` adds: Holm within the claim and over the family, ``reversed`` and ``status``.
+JUDGED_COLUMNS = ("p_size_claim", "p_size_family", "p_direction_claim", "p_direction_family",
+                  "p_short_family", "p_reverse_family", "reversed", "status")
+
+
+#: The rules above as a reader gets them (Markdown), written out at the top of the claims page.
+RULES = f"""\
+Every verdict follows the same rules, fixed in `tdnn_utils.verdicts` before a chapter runs.
+
+1. **The unit is independent.** Two classes of one network are averaged within the network;
+   networks that share one fit count as one unit, the fit.
+2. **A claim states its size.** A claim of an effect of at least δ says what δ is and where it
+   comes from: a paper's figure, or a judgement stated before the run.
+3. **Each comparison is tested for its direction and for its size**: one-sided tests at
+   {ALPHA:g} against no effect and against δ, with Holm's correction over the chapter's
+   *family* of comparisons (named with each chapter below); the value within the claim is
+   given beside. The interval shown is the comparison's own {CONFIDENCE:.0%} interval: alone,
+   its lower end clears δ exactly when the test against δ rejects; the family's correction can
+   ask for more.
+4. **A comparison's status**: *confirmed* when the effect clears δ; *not reproduced* when it
+   lies below δ (marked *reversed* when it goes significantly the other way); *direction
+   only* when it is significant in the claimed direction but its interval straddles δ;
+   *inconclusive* when the interval holds both no effect and δ; *untestable* when a
+   precondition failed (checked in code, and named), fewer than two units remain, or the
+   statistic is saturated (it cannot move: no effect within its range is detectable).
+5. **A claim's verdict**: *confirmed* when every comparison is; *direction only* when every
+   comparison is confirmed or direction only, not all confirmed; *partly* when some are and
+   others are not; *not reproduced* when none is and some lie below δ; *inconclusive* when
+   every testable comparison is inconclusive; *untestable* when none can be tested.
+6. **Every verdict is scoped** to what was run (the models, data and training); a result in
+   the opposite direction is said as the direction in those models, not as a refutation.
+"""
+
+
+def _check_delta(delta, null):
+    if not (np.isfinite(delta) and np.isfinite(null)) or delta <= null:
+        raise ValueError(f"delta={delta!r} must be a finite effect beyond null={null!r} (the claimed size)")
+
+
+def untestable(reason: str, *, delta: float, null: float = 0.0, n: int = 0) -> dict:
+    """A comparison that cannot be made, with its ``reason`` (rule 3): every number NaN."""
+    if not str(reason).strip():
+        raise ValueError("an untestable comparison needs its reason")
+    nan = float("nan")
+    return {"n": int(n), "effect": nan, "low": nan, "high": nan, "null": float(null), "delta": float(delta),
+            "p_size": nan, "p_direction": nan, "p_short": nan, "p_reverse": nan, "detectable": nan,
+            "reason": str(reason)}
+
+
+def _greater_p(values: np.ndarray, value: float) -> float:
+    """One-sided t-test p-value that the mean of ``values`` exceeds ``value`` (degenerate cases exact)."""
+    shifted = values - value
+    if np.all(shifted == 0):
+        return 1.0
+    if np.ptp(shifted) == 0:  # a constant shift: t is infinite
+        return 0.0 if shifted[0] > 0 else 1.0
+    return float(stats.ttest_1samp(shifted, 0.0, alternative="greater").pvalue)
+
+
+def unit_means(values, units) -> np.ndarray:
+    """``values`` averaged within each of ``units`` (rule 1): one value per independent unit.
+
+    values, units : arrays of shape (n,); rows whose value is not finite are left out first.
+    Returns an array of shape (number of units,), in the order the units first appear.
+    """
+    values, units = np.asarray(values, float).ravel(), np.asarray(units, dtype=object).ravel()
+    if len(values) != len(units):
+        raise ValueError(f"values ({len(values)}) and units ({len(units)}) differ in length")
+    kept = np.isfinite(values)
+    frame = pd.DataFrame({"unit": units[kept], "value": values[kept]})
+    return frame.groupby("unit", sort=False)["value"].mean().to_numpy(float)
+
+
+def paired_effect(differences, delta: float, *, null: float = 0.0, units=None, alpha: float = ALPHA,
+                  power: float = POWER) -> dict:
+    """One comparison on paired differences, oriented so that the claimed direction is positive.
+
+    Parameters
+    ----------
+    differences : array of shape (n,): treated minus reference, one per independent unit
+        (a seed, a network), or one per observation when ``units`` is given.
+    delta : the effect claimed (rule 2), in the differences' units, beyond ``null``.
+    null : the value of no effect (0 for a difference).
+    units : array of shape (n,) or None: the independent unit of each observation (e.g. the fit
+        it shares with others); the differences are averaged within units first (rule 1).
+    alpha, power : the level of the one-sided tests and the power of ``detectable``.
+
+    Returns
+    -------
+    row : dict with :data:`EFFECT_COLUMNS`: ``n`` units, ``effect`` their mean, ``low`` and
+        ``high`` its :data:`CONFIDENCE` t interval, the one-sided t-tests ``p_size`` (of
+        "effect <= delta"), ``p_direction`` ("effect <= null"), ``p_short`` ("effect >= delta")
+        and ``p_reverse`` ("effect >= null"), ``detectable`` (the smallest mean the test of
+        the direction detects with ``power``, :func:`minimum_detectable_paired`) and
+        ``reason`` (why it is untestable: fewer than 2 units; else "").
+    """
+    _check_delta(delta, null)
+    values = np.asarray(differences, float).ravel()
+    values = unit_means(values, units) if units is not None else values[np.isfinite(values)]
+    n = len(values)
+    if n < 2:
+        return untestable(f"{n} independent unit(s), fewer than 2", delta=delta, null=null, n=n)
+    mean, sd = float(values.mean()), float(values.std(ddof=1))
+    half = float(stats.t.ppf(1 - alpha, n - 1) * sd / np.sqrt(n))
+    return {"n": n, "effect": mean, "low": mean - half, "high": mean + half, "null": float(null),
+            "delta": float(delta), "p_size": _greater_p(values, delta), "p_direction": _greater_p(values, null),
+            "p_short": _greater_p(-values, -delta), "p_reverse": _greater_p(-values, -null),
+            "detectable": minimum_detectable_paired(values, alpha=alpha, power=power), "reason": ""}
+
+
+def _shift_p(a, b, value, alternative):
+    moved = b - value
+    if np.ptp(np.concatenate([a, moved])) == 0:
+        return 1.0
+    return float(stats.mannwhitneyu(moved, a, alternative=alternative).pvalue)
+
+
+def shift_effect(a, b, delta: float, *, null: float = 0.0, cap: float | None = None,
+                 alpha: float = ALPHA, power: float = POWER) -> dict:
+    """One comparison of two independent groups: ``b`` exceeds ``a`` by at least ``delta`` (ranks).
+
+    Parameters
+    ----------
+    a, b : arrays of shape (n_a,), (n_b,): one value per independent unit (a network);
+        missing values (NaN) are left out.
+    delta : the claimed shift of ``b`` over ``a`` (rule 2); ``null`` the shift of no effect.
+    cap : the censoring value, if the values are censored there (for ``detectable``).
+
+    Returns
+    -------
+    row : dict with :data:`EFFECT_COLUMNS`: ``n`` = n_a + n_b, ``effect`` the Hodges-Lehmann
+        shift (median of the pairwise differences b - a), ``low`` and ``high`` its
+        :data:`CONFIDENCE` interval (Moses, from the Mann-Whitney statistic's normal
+        approximation), the one-sided Mann-Whitney tests of ``b - v`` against ``a`` for v in
+        (``delta``, ``null``), ``detectable`` (:func:`minimum_detectable_shift`, ``inf`` when
+        no shift within the values' range is detectable: the statistic is saturated, so the
+        comparison is untestable) and ``reason``.
+    """
+    _check_delta(delta, null)
+    a, b = np.asarray(a, float).ravel(), np.asarray(b, float).ravel()
+    a, b = a[~np.isnan(a)], b[~np.isnan(b)]
+    if len(a) < 2 or len(b) < 2:
+        return untestable(f"{len(a)} and {len(b)} networks, fewer than 2 in a group", delta=delta, null=null,
+                          n=len(a) + len(b))
+    detectable = minimum_detectable_shift(a, b, alpha=alpha, power=power, cap=cap)
+    if not np.isfinite(detectable):
+        return {**untestable(SATURATED, delta=delta, null=null, n=len(a) + len(b)), "detectable": detectable}
+    pairs = np.sort(np.subtract.outer(b, a).ravel())
+    z = stats.norm.ppf(1 - alpha)
+    k = int(np.floor(len(a) * len(b) / 2 - z * np.sqrt(len(a) * len(b) * (len(a) + len(b) + 1) / 12)))
+    k = min(max(k, 0), len(pairs) - 1)
+    return {"n": len(a) + len(b), "effect": float(np.median(pairs)), "low": float(pairs[k]),
+            "high": float(pairs[len(pairs) - 1 - k]), "null": float(null), "delta": float(delta),
+            "p_size": _shift_p(a, b, delta, "greater"), "p_direction": _shift_p(a, b, null, "greater"),
+            "p_short": _shift_p(a, b, delta, "less"), "p_reverse": _shift_p(a, b, null, "less"),
+            "detectable": float(detectable), "reason": ""}
+
+
+def share_effect(successes: int, n: int, delta: float, *, null: float = 0.5) -> dict:
+    """One comparison on a share of networks: "at least ``delta`` of them do X" (exact binomial).
+
+    ``null`` is the share that would mean no effect (0.5: "most networks" is the direction);
+    ``delta`` the claimed share. Returns a dict with :data:`EFFECT_COLUMNS`: the share, its
+    :data:`CONFIDENCE` Clopper-Pearson interval (each end an exact one-sided test at
+    ``ALPHA``), the exact one-sided binomial tests against ``delta`` and ``null``;
+    ``detectable`` is NaN (not used); untestable with no network.
+    """
+    if n < 0 or not 0 <= successes <= max(n, 0):
+        raise ValueError(f"successes={successes!r} must be in 0..n and n={n!r} >= 0")
+    _check_delta(delta, null)
+    if not 0 <= null < delta <= 1:
+        raise ValueError(f"shares must satisfy 0 <= null ({null!r}) < delta ({delta!r}) <= 1")
+    if n == 0:
+        return untestable("no network to count", delta=delta, null=null)
+    test = stats.binomtest(int(successes), int(n))
+    interval = test.proportion_ci(confidence_level=CONFIDENCE, method="exact")
+
+    def p(value, alternative):
+        return float(stats.binomtest(int(successes), int(n), value, alternative=alternative).pvalue)
+
+    return {"n": int(n), "effect": successes / n, "low": float(interval.low), "high": float(interval.high),
+            "null": float(null), "delta": float(delta), "p_size": p(delta, "greater"),
+            "p_direction": p(null, "greater"), "p_short": p(delta, "less"), "p_reverse": p(null, "less"),
+            "detectable": float("nan"), "reason": ""}
+
+
+def judge(comparisons, alpha: float = ALPHA) -> pd.DataFrame:
+    """The status of each of a chapter's comparisons (rule 3).
+
+    Parameters
+    ----------
+    comparisons : DataFrame or list of dicts, one row per comparison, with ``family`` (the
+        name of the family of comparisons corrected together: a chapter's, or one of its
+        kinds), ``claim`` (the claim it belongs to), ``comparison`` (its name) and
+        :data:`EFFECT_COLUMNS` (a row of :func:`paired_effect`, :func:`shift_effect`,
+        :func:`share_effect` or :func:`untestable`).
+
+    Returns
+    -------
+    table : the rows with :data:`JUDGED_COLUMNS` added: the Holm-adjusted p-values of the
+        size test (``p_size_*``) and of the direction test (``p_direction_*``) within the
+        claim and over the family, those of ``p_short`` and ``p_reverse`` over the family,
+        ``reversed`` (significant against the claimed direction) and ``status``.
+        A comparison whose ``detectable`` is infinite is untestable: :data:`SATURATED`.
+    """
+    table = pd.DataFrame(list(comparisons) if not isinstance(comparisons, pd.DataFrame) else comparisons)
+    needed = {"family", "claim", "comparison", *EFFECT_COLUMNS}
+    missing = needed - set(table.columns) if len(table) else set()
+    if missing:
+        raise ValueError(f"comparisons lack columns {sorted(missing)}; give rows of paired_effect, "
+                         "shift_effect, share_effect or untestable with family, claim and comparison")
+    if table.empty:
+        return pd.DataFrame(columns=["family", "claim", "comparison", *EFFECT_COLUMNS, *JUDGED_COLUMNS])
+    table = table.reset_index(drop=True).copy()
+    saturated = np.isinf(table["detectable"].astype(float))
+    table.loc[saturated, "reason"] = table.loc[saturated, "reason"].where(
+        table.loc[saturated, "reason"].astype(bool), SATURATED)
+    for column in ("p_size", "p_direction", "p_short", "p_reverse"):
+        table.loc[saturated, column] = np.nan
+    for column, within in (("p_size", ("claim", "family")), ("p_direction", ("claim", "family")),
+                           ("p_short", ("family",)), ("p_reverse", ("family",))):
+        for group in within:
+            keys = ["family", "claim"] if group == "claim" else ["family"]
+            table[f"{column}_{group}"] = table.groupby(keys, sort=False)[column].transform(
+                lambda p: holm(p.to_numpy(float)))
+    table["reversed"] = table["p_reverse_family"] < alpha
+    table["status"] = [_status(row, alpha) for row in table.itertuples()]
+    return table
+
+
+def _status(row, alpha):
+    if np.isnan(row.p_size_family):
+        return "untestable"
+    if row.p_size_family < alpha:
+        return "confirmed"
+    if row.p_short_family < alpha:
+        return "not reproduced"
+    if row.p_direction_family < alpha:
+        return "direction only"
+    return "inconclusive"
+
+
+def sized_verdict(statuses: Sequence[str]) -> str:
+    """A claim's verdict from its comparisons' statuses under the size rules (rule 4)."""
+    statuses = list(statuses)
+    unknown = set(statuses) - set(SIZE_STATUSES)
+    if unknown:
+        raise ValueError(f"statuses {sorted(unknown)} are unknown; use some of {SIZE_STATUSES}")
+    shown = [s in ("confirmed", "direction only") for s in statuses]
+    if all(s == "untestable" for s in statuses):
+        return "untestable"
+    if all(s == "confirmed" for s in statuses):
+        return "confirmed"
+    if all(shown):
+        return "direction only"
+    if any(shown):
+        return "partly"
+    if "not reproduced" in statuses:
+        return "not reproduced"
+    return "inconclusive"
+
+
+def chapter_verdicts(comparisons, alpha: float = ALPHA) -> tuple[pd.DataFrame, dict]:
+    """:func:`judge` a chapter's comparisons, then each claim's verdict (:func:`sized_verdict`).
+
+    Returns ``(table, verdicts)``: the judged table and ``{claim: verdict}`` in the order the
+    claims first appear.
+    """
+    table = judge(comparisons, alpha)
+    verdicts = {claim: sized_verdict(rows["status"]) for claim, rows in table.groupby("claim", sort=False)}
+    return table, verdicts
+
+
+def _p(p) -> str:
+    return "n/a" if p is None or np.isnan(p) else f"{p:.2g}"
+
+
+def describe(table: pd.DataFrame, *, unit: str = "", scale: float = 1.0, digits: int = 2) -> str:
+    """One clause per judged comparison (:func:`judge`): effect, interval, delta, p-values, status.
+
+    ``scale`` multiplies the effects (100 for points or per cent), ``unit`` follows them.
+    """
+    def number(x, sign=""):
+        return f"{x * scale:{sign}.{digits}g}{unit}"
+
+    clauses = []
+    for row in table.itertuples():
+        if row.status == "untestable":
+            clauses.append(f"{row.comparison}: untestable ({row.reason})")
+            continue
+        head = (f"{row.comparison}: {number(row.effect, '+')} ({CONFIDENCE:.0%} interval {number(row.low)} "
+                f"to {number(row.high)}, n = {row.n}) against δ = {number(row.delta)}")
+        size = f"p = {_p(row.p_size_claim)} within the claim, {_p(row.p_size_family)} over the family"
+        direction = f"p = {_p(row.p_direction_claim)}, {_p(row.p_direction_family)} over the family"
+        if row.status == "confirmed":
+            tail = f"clears δ ({size})"
+        elif row.status == "direction only":
+            tail = f"in the claimed direction ({direction}) but not shown to reach δ ({size})"
+        elif row.status == "not reproduced":
+            tail = (f"smaller than δ (p = {_p(row.p_short_family)} over the family)"
+                    + (f", in the opposite direction (p = {_p(row.p_reverse_family)})" if row.reversed else ""))
+        else:
+            sensitivity = (f"; the test of the direction detects {number(row.detectable)} with {POWER:.0%} power"
+                           if np.isfinite(row.detectable) else "")
+            tail = f"neither above {number(row.null)} nor below δ after correction ({direction}){sensitivity}"
+        clauses.append(f"{head}: {row.status}, {tail}")
+    return "; ".join(clauses)
+
+
+def display_table(table: pd.DataFrame, *, scale: float = 1.0, digits: int = 3, unit: str = "") -> pd.DataFrame:
+    """A judged table (:func:`judge`) as a reader needs it: words for headers, numbers rounded.
+
+    Columns: comparison, units, effect, interval, delta, p of the size test and of the direction
+    test (each within the claim / over the family), status (with the reason of an untestable
+    one, or "reversed"). ``scale`` and ``unit`` as in :func:`describe`.
+    """
+    def number(x):
+        return "" if x is None or not np.isfinite(x) else f"{x * scale:.{digits}g}{unit}"
+
+    rows = []
+    for row in table.itertuples():
+        rows.append({
+            "comparison": row.comparison, "units": row.n,
+            "effect": "" if not np.isfinite(row.effect) else f"{row.effect * scale:+.{digits}g}{unit}",
+            f"{CONFIDENCE:.0%} interval": (f"{number(row.low)} to {number(row.high)}"
+                                            if np.isfinite(row.low) else ""),
+            "δ": number(row.delta),
+            "p against δ (claim / family)": f"{_p(row.p_size_claim)} / {_p(row.p_size_family)}",
+            "p against no effect (claim / family)": f"{_p(row.p_direction_claim)} / {_p(row.p_direction_family)}",
+            "status": row.status + (f" ({row.reason})" if row.status == "untestable" else
+                                    " (reversed)" if row.reversed else "")})
+    return pd.DataFrame(rows)

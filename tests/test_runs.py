@@ -1,6 +1,7 @@
 """The papermill runner, presets validation, results files and the claims page, on a temporary tree."""
 
 import json
+import re
 import signal
 import subprocess
 import sys
@@ -12,7 +13,7 @@ import numpy as np
 import pytest
 import yaml
 
-from tdnn_utils import runs
+from tdnn_utils import runs, verdicts
 
 PARAMS = 'n = 1\nresults_path = ""\ndevice = "cpu"\n'
 BODY = """\
@@ -130,6 +131,7 @@ def test_claims_page(tmp_path):
     make_notebook(tmp_path / "notebooks" / "01_toy.ipynb")
     page = runs.claims_page(tmp_path).read_text()
     assert page.startswith("# Claims and verdicts") and "No results yet" in page
+    assert "## How a verdict is reached" in page and "direction only" in page  # the rules, first
     results = tmp_path / "book/results"
     results.mkdir(parents=True)
     runs.reset()
@@ -138,8 +140,60 @@ def test_claims_page(tmp_path):
     runs.save_results(results / "01_toy.json", "01_toy")
     page = runs.claims_page(tmp_path).read_text()
     assert "{doc}`chapters/01_toy`" in page and "No results yet" not in page
-    assert "| Networks simplify topology. | **partly** | beta_1 falls \\| not to 0 in layer 2 |" in page
-    assert "**not reproduced**" in page
+    # claims recorded before the size rules still appear, their evidence folded, linked to the chapter
+    assert "(claim-C1)=\n### Networks simplify topology." in page
+    assert "::::{dropdown} Evidence\nbeta_1 falls | not to 0\nin layer 2\n::::" in page
+    assert "{bdg-warning}`partly`" in page and "{bdg-danger}`not reproduced`" in page
+    assert ":link: chapters/01_toy\n:link-type: doc" in page and "earlier rules" in page
+    written = json.loads((results / "01_toy.json").read_text())["written"]
+    assert re.search(r"\(run: \d{1,2} [A-Z][a-z]+ \d{4}\)", page) and written[:10] not in page  # no ISO date
+
+
+def judged_claim():
+    table, found = verdicts.chapter_verdicts([
+        {"family": "toy family", "claim": "C1", "comparison": "big", **verdicts.paired_effect([1.1, 0.9, 1.0, 1.2], 0.5)},
+        {"family": "toy family", "claim": "C1", "comparison": "none yet",
+         **verdicts.untestable("no network memorised", delta=0.5)}])
+    return table, found["C1"]
+
+
+def test_claims_page_shows_each_comparison_with_interval_delta_and_both_p_values(tmp_path):
+    (tmp_path / "notebooks").mkdir()
+    make_notebook(tmp_path / "notebooks" / "01_toy.ipynb")
+    (tmp_path / "book/results").mkdir(parents=True)
+    runs.reset()
+    table, verdict = judged_claim()
+    runs.record_claim("C1", "Squares grow by half a unit.", verdict, "see the table", section="toy-squares",
+                      scope="toy squares", delta="0.5 units", delta_source="a judgement", family="toy family",
+                      comparisons=table, unit=" u")
+    runs.record_claim("C2", "Cubes grow.", "direction only", "cubes")
+    runs.save_results(tmp_path / "book/results/01_toy.json", "01_toy")
+    page = runs.claims_page(tmp_path).read_text()
+    assert verdict == "partly"
+    assert ":link: toy-squares\n:link-type: ref" in page and "{ref}`its section in the chapter <toy-squares>`" in page
+    assert "- **Size claimed (δ):** 0.5 units" in page and "- **Where δ comes from:** a judgement" in page
+    assert "Holm's correction runs over each): toy family." in page and "- **Scope:** toy squares" in page
+    row = table.iloc[0]
+    line = next(line for line in page.splitlines() if line.startswith("| big |"))
+    assert f"+{row.effect:.3g} u ({row.low:.3g} to {row.high:.3g})" in line and "| 0.5 u |" in line
+    assert f"{row.p_size_claim:.2g}, {row.p_size_family:.2g}" in line and "{bdg-success}`confirmed`" in line
+    assert "{bdg-secondary-line}`untestable` (no network memorised)" in page
+    summary = next(line for line in page.splitlines() if line.startswith("| {doc}`01_toy"))
+    assert summary.endswith("|  | 1 | 1 |  |  |  | 2 |"), summary  # one direction only, one partly
+    assert "| **all chapters** |" in page
+
+
+def test_record_claim_keeps_the_details_and_refuses_unknown_ones():
+    runs.reset()
+    table, verdict = judged_claim()
+    entry = runs.record_claim("C1", "x", verdict, "y", comparisons=table, delta="0.5", scale=100)
+    assert entry["comparisons"][0]["status"] == "confirmed" and entry["scale"] == 100
+    assert set(entry["comparisons"][0]) <= set(runs.COMPARISON_FIELDS)
+    assert entry["comparisons"][1]["effect"] is None  # NaN kept as null in JSON
+    with pytest.raises(ValueError, match="unknown details.*'colour'"):
+        runs.record_claim("C1", "x", "confirmed", "y", colour="red")
+    assert runs.VERDICTS == verdicts.VERDICTS and "direction only" in runs.VERDICTS
+    runs.reset()
 
 
 def test_record_and_save(tmp_path):
@@ -168,9 +222,11 @@ def test_the_books_own_presets_name_real_notebooks_and_parameters(preset):
 
 def test_record_claims_records_each_and_returns_markdown_lines():
     runs.reset()
-    lines = runs.record_claims([("c1", "A holds", "confirmed", "because"), ("c2", "B holds", "partly", "half")])
-    assert lines == ["- **A holds: confirmed.** because", "- **B holds: partly.** half"]
-    assert [c["id"] for c in runs.results()["claims"]] == ["c1", "c2"]
+    lines = runs.record_claims([("c1", "A holds", "confirmed", "because"), ("c2", "B holds", "partly", "half"),
+                                ("c3", "C holds", "direction only", "smaller", {"delta": "1 point"})])
+    assert lines[:2] == ["- **A holds: confirmed.** because", "- **B holds: partly.** half"]
+    assert [c["id"] for c in runs.results()["claims"]] == ["c1", "c2", "c3"]
+    assert runs.results()["claims"][2]["delta"] == "1 point"
     with pytest.raises(ValueError, match="'maybe'"):
         runs.record_claims([("c3", "C", "maybe", "")])
     runs.reset()
@@ -217,7 +273,7 @@ def test_claims_page_lists_only_chapters(tmp_path):
     runs.save_results(results / "01_toy.json", "01_toy")
     (results / "gdeep_reference.json").write_text('{"versions": {}}')
     page = runs.claims_page(tmp_path).read_text()
-    assert "01_toy" in page and "gdeep_reference" not in page and "**untestable**" in page
+    assert "01_toy" in page and "gdeep_reference" not in page and "{bdg-secondary-line}`untestable`" in page
 
 
 def test_malformed_presets_exit_2_naming_file_and_line(tree):

@@ -231,3 +231,136 @@ def test_paired_claim_constant_differences_given_as_plain_lists():
     _, table = verdicts.paired_claim({"zero": [0.0, 0.0, 0.0], "up": [0.1, 0.1], "down": [-0.1, -0.1]},
                                      interest=0.01)
     assert table["status"].tolist() == ["no effect", "supports", "contradicts"]
+
+
+# ---------------------------------------------------------------------------- the size rules
+def judged(rows, family="chapter"):
+    """rows: {(claim, comparison): effect row} -> verdicts.chapter_verdicts of one family."""
+    return verdicts.chapter_verdicts([{"family": family, "claim": claim, "comparison": comparison, **row}
+                                      for (claim, comparison), row in rows.items()])
+
+
+def around(mean, sd=0.1, n=20, seed=0):
+    """n differences with exactly this mean and standard deviation."""
+    x = np.random.default_rng(seed).normal(size=n)
+    return mean + sd * (x - x.mean()) / x.std(ddof=1)
+
+
+@pytest.mark.parametrize("mean, status", [
+    (0.5, "confirmed"),        # interval about 0.46-0.54: clears delta 0.3
+    (0.3, "direction only"),   # interval about 0.26-0.34: above 0, straddles delta
+    (0.1, "not reproduced"),   # interval about 0.06-0.14: wholly below delta
+    (-0.1, "not reproduced"),  # below delta and below 0: reversed
+])
+def test_an_effect_above_straddling_or_below_delta(mean, status):
+    row = verdicts.paired_effect(around(mean), delta=0.3)
+    assert row["low"] < row["effect"] < row["high"] and row["effect"] == pytest.approx(mean)
+    table, claims = judged({("c", "x"): row})
+    assert table["status"].tolist() == [status] and claims == {"c": status}
+    assert table["reversed"].tolist() == [mean < 0]
+    # the interval's ends are the one-sided tests at ALPHA: alone, lower end above delta <=> p < ALPHA
+    assert (row["low"] > 0.3) == (row["p_size"] < verdicts.ALPHA)
+    assert (row["high"] < 0.3) == (row["p_short"] < verdicts.ALPHA)
+
+
+def test_an_interval_holding_zero_and_delta_is_inconclusive():
+    row = verdicts.paired_effect(around(0.15, sd=1.0, n=6), delta=0.3)
+    assert row["low"] < 0 < 0.3 < row["high"]
+    table, claims = judged({("c", "noisy"): row})
+    assert claims == {"c": "inconclusive"}
+    assert "neither above 0 nor below δ" in verdicts.describe(table)
+
+
+def test_a_saturated_statistic_is_untestable_with_the_reason():
+    # every network of both groups censored at the cap: no shift within the range can show
+    row = verdicts.shift_effect([11, 11, 11, 11], [11, 11, 11, 11], delta=1, cap=11)
+    assert row["detectable"] == np.inf and row["reason"] == verdicts.SATURATED
+    table, claims = judged({("c", "layers"): row})
+    assert claims == {"c": "untestable"} and table["status"].tolist() == ["untestable"]
+    assert "saturated" in verdicts.describe(table)
+    # a row given with an infinite smallest detectable effect is untestable too, whatever its p
+    flagged = {**verdicts.paired_effect(around(0.5), delta=0.3), "detectable": np.inf}
+    table, claims = judged({("c", "flagged"): flagged})
+    assert claims == {"c": "untestable"} and table["reason"].iloc[0] == verdicts.SATURATED
+
+
+def test_holm_over_the_family_runs_across_claims():
+    # two claims of one comparison each: alone each clears delta, over the family of 6 the weaker does not
+    rows = {("a", "strong"): verdicts.paired_effect(around(0.5, n=10), delta=0.3),
+            ("b", "weak"): verdicts.paired_effect(around(0.36, n=10), delta=0.3)}
+    rows.update({("c", f"null {i}"): verdicts.paired_effect(around(0.0, n=10, seed=i), delta=0.3)
+                 for i in range(4)})
+    table, claims = judged(rows)
+    weak = table.set_index("comparison").loc["weak"]
+    assert weak["p_size"] < verdicts.ALPHA and weak["p_size_claim"] == weak["p_size"]  # alone in its claim
+    assert weak["p_size_family"] >= verdicts.ALPHA > weak["p_size_claim"]
+    assert weak["status"] == "direction only" and claims["a"] == "confirmed"
+    np.testing.assert_allclose(table["p_size_family"], verdicts.holm(table["p_size"]))
+    # two families are corrected apart: the weak comparison alone in its family clears delta
+    apart = pd.concat([judged({k: v}, family="other" if k[0] == "b" else "chapter")[0] for k, v in rows.items()])
+    assert verdicts.judge(apart[["family", "claim", "comparison", *verdicts.EFFECT_COLUMNS]]) \
+        .set_index("comparison").loc["weak", "status"] == "confirmed"
+
+
+def test_dependent_observations_are_tested_at_the_level_of_their_unit():
+    # 4 fits (units), 15 networks each: within a fit the networks share the fit's error
+    rng = np.random.default_rng(3)
+    fit_effects = np.array([0.4, -0.1, 0.3, -0.05])
+    units = np.repeat(np.arange(4), 15)
+    differences = fit_effects[units] + rng.normal(0, 0.01, size=60)
+    naive = verdicts.paired_effect(differences, delta=0.05)
+    by_fit = verdicts.paired_effect(differences, delta=0.05, units=units)
+    assert naive["n"] == 60 and by_fit["n"] == 4
+    assert naive["p_direction"] < 1e-3 and by_fit["p_direction"] > verdicts.ALPHA
+    assert by_fit["effect"] == pytest.approx(verdicts.unit_means(differences, units).mean())
+    np.testing.assert_allclose(verdicts.unit_means([1.0, 3.0, np.nan, 5.0], ["a", "a", "b", "b"]), [2.0, 5.0])
+    assert verdicts.paired_effect([1.0, 2.0, 3.0], delta=1, units=[0, 0, 0])["reason"].startswith("1 independent")
+
+
+@pytest.mark.parametrize("statuses, verdict", [
+    (["confirmed", "confirmed"], "confirmed"),
+    (["confirmed", "direction only"], "direction only"),
+    (["direction only", "inconclusive"], "partly"),
+    (["confirmed", "not reproduced"], "partly"),
+    (["confirmed", "untestable"], "partly"),
+    (["not reproduced", "inconclusive"], "not reproduced"),
+    (["inconclusive", "untestable"], "inconclusive"),
+    (["untestable"], "untestable"),
+    ([], "untestable"),
+])
+def test_sized_verdict(statuses, verdict):
+    assert verdicts.sized_verdict(statuses) == verdict
+    assert verdict in verdicts.VERDICTS
+
+
+def test_sized_verdict_refuses_the_earlier_statuses():
+    with pytest.raises(ValueError, match="'supports'"):
+        verdicts.sized_verdict(["supports"])
+
+
+def test_shift_and_share_effects():
+    rng = np.random.default_rng(4)
+    a, b = rng.normal(0, 1, 40), rng.normal(2, 1, 40)
+    row = verdicts.shift_effect(a, b, delta=1.0)
+    assert row["low"] < row["effect"] < row["high"] and 1.5 < row["effect"] < 2.5
+    assert row["p_size"] < verdicts.ALPHA and row["p_reverse"] > 0.5
+    share = verdicts.share_effect(28, 30, delta=0.8)
+    assert share["low"] <= 28 / 30 <= share["high"] and share["p_direction"] < share["p_size"]
+    assert (share["low"] > 0.8) == (share["p_size"] < verdicts.ALPHA)  # exact: the ends are the tests
+    assert verdicts.share_effect(0, 0, delta=0.8)["reason"] == "no network to count"
+
+
+def test_untestable_rows_and_bad_input():
+    table, claims = judged({("c", "memorised"): verdicts.untestable("no network memorised", delta=0.05),
+                            ("c", "ok"): verdicts.paired_effect(around(0.5), delta=0.05)})
+    assert claims == {"c": "partly"}
+    assert "untestable (no network memorised)" in verdicts.describe(table)
+    shown = verdicts.display_table(table)
+    assert shown["status"].tolist() == ["untestable (no network memorised)", "confirmed"]
+    with pytest.raises(ValueError, match="reason"):
+        verdicts.untestable("", delta=1)
+    with pytest.raises(ValueError, match="delta=0"):
+        verdicts.paired_effect([1.0, 2.0], delta=0)
+    with pytest.raises(ValueError, match="lack columns"):
+        verdicts.judge([{"claim": "c", "effect": 1.0}])
+    assert verdicts.chapter_verdicts([])[1] == {}

@@ -1,0 +1,166 @@
+"""The claims page: every chapter's verdicts, from the results files its runs wrote.
+
+:func:`page` turns the chapters' results (``book/results/*.json``, read by
+:func:`tdnn_utils.runs.claims_page`) into MyST Markdown for ``book/claims.md``: the rules
+(:data:`tdnn_utils.verdicts.RULES`), a summary grid of verdict counts (chapter x verdict), then
+per chapter a card per claim (a verdict badge, linked to the claim's section in its chapter)
+and per claim its scope, its delta and where delta comes from, the family its comparisons
+were corrected over, a table of its comparisons (effect, interval, delta, both p-values,
+status) and the evidence folded in a dropdown. Claims recorded before the size rules (id,
+claim, verdict, evidence only) still appear, with their evidence.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+
+from .verdicts import CONFIDENCE, RULES, VERDICTS
+
+#: The sphinx-design badge of each verdict (a comparison's status uses the same).
+BADGES = {"confirmed": "bdg-success", "direction only": "bdg-info", "partly": "bdg-warning",
+          "not reproduced": "bdg-danger", "inconclusive": "bdg-secondary", "untestable": "bdg-secondary-line"}
+
+
+#: Said of a chapter whose claims were judged before the size rules (no family recorded).
+EARLIER_RULES = ("These verdicts were recorded under the book's earlier rules: a comparison supported a claim "
+                 "when it was significant in the claimed direction (Holm's correction within the claim), "
+                 "whatever its size. The chapter moves to the rules above at its next run.")
+
+
+def badge(verdict: str) -> str:
+    """The verdict's badge, as MyST (``{bdg-success}`confirmed```)."""
+    if verdict not in BADGES:
+        raise ValueError(f"verdict {verdict!r} is not one of {VERDICTS}")
+    return f"{{{BADGES[verdict]}}}`{verdict}`"
+
+
+def readable_date(stamp) -> str:
+    """``2026-11-21T15:51:33+00:00`` -> ``21 November 2026``; '' for nothing, unchanged if unreadable."""
+    if not stamp:
+        return ""
+    try:
+        day = datetime.fromisoformat(str(stamp))
+    except ValueError:
+        return str(stamp)
+    return f"{day.day} {day:%B %Y}"
+
+
+def cell(text) -> str:
+    """Text fit for one Markdown table cell: one line, pipes escaped."""
+    return " ".join(str(text).split()).replace("|", "\\|")
+
+
+def _number(value, scale=1.0, unit="", sign="") -> str:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return ""
+    return f"{value * scale:{sign}.3g}{unit}"
+
+
+def _p(value) -> str:
+    return "n/a" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.2g}"
+
+
+def comparison_table(claim: dict) -> list[str]:
+    """The Markdown table of a claim's judged comparisons (:func:`tdnn_utils.verdicts.judge` rows)."""
+    scale, unit = float(claim.get("scale") or 1.0), str(claim.get("unit") or "")
+    lines = [f"| comparison | units | effect ({CONFIDENCE:.0%} interval) | δ | p against δ: claim, family "
+             "| p against no effect: claim, family | status |", "|---|---|---|---|---|---|---|"]
+    for row in claim.get("comparisons") or []:
+        status = row.get("status", "")
+        if status == "untestable":
+            effect, note = "", f"({row.get('reason', '')})"
+        else:
+            effect = (f"{_number(row.get('effect'), scale, unit, '+')} ({_number(row.get('low'), scale)} to "
+                      f"{_number(row.get('high'), scale)})")
+            note = "(reversed)" if row.get("reversed") else ""
+        lines.append(
+            f"| {cell(row.get('comparison', ''))} | {row.get('n', '')} | {cell(effect)} | "
+            f"{_number(row.get('delta'), scale, unit)} | {_p(row.get('p_size_claim'))}, {_p(row.get('p_size_family'))} | "
+            f"{_p(row.get('p_direction_claim'))}, {_p(row.get('p_direction_family'))} | "
+            f"{badge(status) if status in BADGES else cell(status)} {cell(note)} |".replace("  |", " |"))
+    return lines
+
+
+def counts(claims) -> dict[str, int]:
+    """How many claims got each verdict, in :data:`~tdnn_utils.verdicts.VERDICTS` order (zeros kept)."""
+    found = [c.get("verdict") for c in claims]
+    return {v: found.count(v) for v in VERDICTS}
+
+
+def _summary(chapters) -> list[str]:
+    head = "| chapter | " + " | ".join(badge(v) for v in VERDICTS) + " | claims |"
+    lines = ["## Summary", "", head, "|---|" + "---|" * (len(VERDICTS) + 1)]
+    total = dict.fromkeys(VERDICTS, 0)
+    for chapter in chapters:
+        found = counts(chapter["data"].get("claims") or [])
+        total = {v: total[v] + found[v] for v in VERDICTS}
+        lines.append(f"| {{doc}}`{cell(chapter['title'])} <chapters/{chapter['name']}>` | "
+                     + " | ".join(str(found[v] or "") for v in VERDICTS) + f" | {sum(found.values())} |")
+    lines.append("| **all chapters** | " + " | ".join(f"**{total[v]}**" for v in VERDICTS)
+                 + f" | **{sum(total.values())}** |")
+    return lines + [""]
+
+
+def _card(claim: dict, name: str) -> list[str]:
+    section = claim.get("section")
+    link = [f":link: {section}", ":link-type: ref"] if section else [f":link: chapters/{name}", ":link-type: doc"]
+    return [f":::{{grid-item-card}} {cell(claim.get('claim', claim.get('id', '')))}", *link, "",
+            badge(claim["verdict"]) if claim.get("verdict") in BADGES else cell(claim.get("verdict", "")), ":::"]
+
+
+def _claim_section(claim: dict, name: str) -> list[str]:
+    lines = [f"(claim-{claim.get('id', '')})=", f"### {cell(claim.get('claim', claim.get('id', '')))}", ""]
+    verdict = claim.get("verdict", "")
+    where = (f"{{ref}}`its section in the chapter <{claim['section']}>`" if claim.get("section")
+             else f"{{doc}}`the chapter <chapters/{name}>`")
+    lines += [f"{badge(verdict) if verdict in BADGES else cell(verdict)} · see {where}.", ""]
+    facts = [("Scope", claim.get("scope")), ("Size claimed (δ)", claim.get("delta")),
+             ("Where δ comes from", claim.get("delta_source")), ("Corrected over", claim.get("family"))]
+    lines += [f"- **{label}:** {text}" for label, text in facts if text] + ([""] if any(t for _, t in facts) else [])
+    if claim.get("comparisons"):
+        lines += comparison_table(claim) + [""]
+    if claim.get("evidence"):
+        lines += ["::::{dropdown} Evidence", str(claim["evidence"]).strip(), "::::", ""]
+    return lines
+
+
+def _chapter(chapter: dict) -> list[str]:
+    data, name = chapter["data"], chapter["name"]
+    lines = [f"## {chapter['title']}", ""]
+    run = ", ".join(part for part in (f"`{data['preset']}` preset" if data.get("preset") else "",
+                                      readable_date(data.get("written"))) if part)
+    lines += [f"Chapter: {{doc}}`chapters/{name}`" + (f" (run: {run})." if run else "."), ""]
+    claims = data.get("claims") or []
+    if not claims:
+        return lines + ["This chapter recorded no claims.", ""]
+    families = list(dict.fromkeys(c["family"] for c in claims if c.get("family")))
+    if families:
+        lines += ["Families of comparisons (Holm's correction runs over each): "
+                  + "; ".join(families) + ".", ""]
+    else:
+        lines += [EARLIER_RULES, ""]
+    lines += ["::::{grid} 1 2 2 2", ":gutter: 2", ""]
+    for claim in claims:
+        lines += _card(claim, name) + [""]
+    lines += ["::::", ""]
+    for claim in claims:
+        lines += _claim_section(claim, name)
+    return lines
+
+
+def page(chapters) -> str:
+    """The claims page (MyST Markdown) from ``chapters``: dicts with ``name`` (``NN_x``),
+    ``title`` and ``data`` (the chapter's results: ``claims``, ``preset``, ``written``)."""
+    chapters = list(chapters)
+    lines = ["# Claims and verdicts", "",
+             "Each chapter tests claims from the papers it reproduces and gives each a verdict. This page is "
+             "generated from the results files the chapter runs wrote (`book/results/*.json`): first the rules, "
+             "then how many claims got each verdict, then every claim with its comparisons.", "",
+             "## How a verdict is reached", "", RULES.strip(), ""]
+    if not chapters:
+        return "\n".join(lines + ["No results yet: run `make runs PRESET=book` to execute the chapters.", ""])
+    lines += _summary(chapters)
+    for chapter in chapters:
+        lines += _chapter(chapter)
+    return "\n".join(lines)
