@@ -86,6 +86,8 @@ NAITZAT_SIZES = {
     "D-II": {"train": 45_000, "homology": 11_250, "divisor": 4},
     "D-III": {"train": 37_800, "homology": 9_450, "divisor": 4},
 }
+#: Points in each generator's pool (:func:`naitzat` samples its training set from it).
+NAITZAT_POOL = {"D-I": 10_050, "D-II": 540_000, "D-III": 47_250}
 
 #: True Betti numbers of each class as a point set: ``{name: {label: (b0, b1[, b2])}}``.
 #: D-III class b is two thick spheres per centre (radius 2 shell and radius 0.5 sphere), so

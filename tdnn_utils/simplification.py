@@ -1,18 +1,20 @@
-"""Chapter 2's study: Naitzat et al.'s claims about simplification, on their data, by the book's rules.
+"""Chapter 2's study: Naitzat et al.'s claims about simplification, on their data, at their density.
 
 - :class:`Setup`: one data set as the chapter trains and measures it (source, subsample,
-  network, training protocol, metric), from a preset's mapping;
-- :func:`points` and :func:`problem`: the points, their known Betti numbers, and the sweep's
-  :class:`~tdnn_utils.sweep.Problem` with k calibrated on the input;
+  network, training protocol, the k scanned on the input), from a preset's mapping;
+- :func:`points` and :func:`problem`: the points (training, measured, held out), their known
+  Betti numbers, and the sweep's :class:`~tdnn_utils.sweep.Problem` with k chosen in the middle
+  of the window of k that reads the input right (:func:`tdnn_utils.readings.k_window`), every
+  layer read at that k and at both ends of the window;
 - :func:`sweep`: one data set's networks trained and measured, with the setup's seed rule;
-- :func:`speed`: per network, the first *trusted* layer where every class is one piece
-  without holes (classes averaged within the network: the network is the unit);
+- :func:`comparisons`: every comparison of the chapter's five claims at one k of the window,
+  as rows for :func:`tdnn_utils.verdicts.judge` (each claim's size and where it comes from are
+  in :data:`CLAIMS`); :func:`judge_across_window` judges them at each k and keeps a verdict
+  only where the window agrees;
 - :func:`end_concentration`: per network, how much of the topological change happens at the
   end, above what a uniform spread over the layers would put there;
 - :func:`paper_comparison`: the paper's values (:data:`tdnn_utils.paper.NAITZAT_FIGURES`)
   beside the book's mean and spread at the same depth.
-
-The claims' rules are :mod:`tdnn_utils.verdicts`'; this module only prepares what they judge.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from . import datasets, paper, topology, trust, verdicts
+from . import datasets, paper, readings, trust, verdicts
 from .sweep import NetworkSpec, Problem, Protocol, SweepResult, combine, run_sweep, run_sweep_until
 
 SOURCES = ("published", "generator")
@@ -46,8 +48,9 @@ class Setup:
     hidden : hidden-layer widths of the main network.
     lr, steps, lr_halving_every, patience, init, max_attempts : the training protocol
         (:class:`tdnn_utils.sweep.Protocol`).
-    k_candidates : k-NN sizes tried on the input; the smallest that gives every class its
-        known Betti numbers is kept for every layer.
+    k_candidates : increasing k-NN sizes scanned on the input: the longest run of them that
+        gives every class its known Betti numbers is the window, its middle the k kept for every
+        layer (:func:`tdnn_utils.readings.k_window`), and every layer is also read at both ends.
     scale, maxdim : the Vietoris-Rips scale in hops and the highest dimension.
     seeds : networks per activation (seeds 0, 1, ...).
     trust_seeds : networks per activation whose every layer gets the metric's trust checks.
@@ -97,8 +100,9 @@ class Setup:
                              f"({self.seeds}) and >= min_perfect ({self.min_perfect}) when min_perfect > 0")
         object.__setattr__(self, "hidden", tuple(int(w) for w in self.hidden))
         object.__setattr__(self, "k_candidates", tuple(int(k) for k in self.k_candidates))
-        if not self.k_candidates:
-            raise ValueError(f"{self.name}: k_candidates is empty")
+        if not self.k_candidates or any(b <= a for a, b in zip(self.k_candidates, self.k_candidates[1:])):
+            raise ValueError(f"{self.name}: k_candidates={self.k_candidates!r} must be a non-empty "
+                             "increasing list")
         self.protocol()  # validates the training settings
 
     @classmethod
@@ -120,45 +124,70 @@ class Setup:
                         patience=self.patience)
 
 
-def points(setup: Setup) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict]:
-    """``(X_train, y_train, X_measure, y_measure, truth)`` for a setup.
+def points(setup: Setup) -> dict:
+    """The setup's points: ``train``, ``measure`` and ``heldout`` as (X, y), and ``truth``.
 
-    ``truth`` maps each class to its known Betti numbers as the paper reports them (the
-    published D-III's class 1 is (18, 0, 9), its small inner spheres filled in).
+    Networks train on every ``train_every``-th point of the source and are measured on every
+    ``measure_every``-th training point; the held-out points are the rest of the source (the
+    authors' file, or for the generator the rest of its pool), on which each network's accuracy
+    is reported. ``truth`` maps each class to its known Betti numbers as the paper reports them
+    (the published D-III's class 1 is (18, 0, 9), its small inner spheres filled in).
     """
     if setup.source == "published":
         X, y = datasets.naitzat_published(setup.name)
         truth = datasets.NAITZAT_PUBLISHED_SCALE[setup.name]["betti"]
+        used = np.zeros(len(X), bool)
+        used[::setup.train_every] = True
+        X_train, y_train, X_rest, y_rest = X[used], y[used], X[~used], y[~used]
     else:
-        X, y = datasets.naitzat(setup.name)
+        n_train = datasets.NAITZAT_SIZES[setup.name]["train"]
+        n_points = min(2 * n_train, datasets.NAITZAT_POOL[setup.name])
+        X, y = datasets.naitzat(setup.name, n_points=n_points)  # the training set, then the held-out points
+        X_train, y_train = X[:n_train][::setup.train_every], y[:n_train][::setup.train_every]
+        X_rest, y_rest = X[n_train:], y[n_train:]
         truth = datasets.NAITZAT_BETTI[setup.name]
-    X_train, y_train = X[::setup.train_every], y[::setup.train_every]
     truth = {label: tuple(betti)[: setup.maxdim + 1] for label, betti in truth.items()}
-    return (X_train, y_train, X_train[::setup.measure_every], y_train[::setup.measure_every], truth)
+    return {"train": (X_train, y_train), "measure": (X_train[::setup.measure_every], y_train[::setup.measure_every]),
+            "heldout": (X_rest, y_rest), "truth": truth}
 
 
-def problem(setup: Setup, engine: str | None = None) -> tuple[Problem, pd.DataFrame, bool]:
-    """The sweep's :class:`~tdnn_utils.sweep.Problem` for a setup, k calibrated on the input.
+def problem(setup: Setup, engine: str | None = None) -> tuple[Problem, pd.DataFrame, tuple | None]:
+    """The sweep's :class:`~tdnn_utils.sweep.Problem` for a setup, k chosen on the input.
 
-    Returns ``(problem, calibration, calibrated)``: ``calibration`` is
-    :func:`tdnn_utils.topology.calibrate_k`'s table (with the known values in ``true``), and
-    ``calibrated`` says whether a candidate gave every class its known Betti numbers (if
-    none did, the first candidate is used and the input's measured values become the
-    baseline: the chapter says so).
+    Returns ``(problem, calibration, window)``: ``calibration`` is
+    :func:`tdnn_utils.readings.k_window`'s table (with ``data``), ``window`` the (k_low, k_high)
+    that read the input right. The problem reads every layer at k_low, the chosen k and k_high.
+    If no candidate reads right, ``window`` is None, the first candidate is used alone and the
+    input's measured values become the baseline (the chapter says so).
     """
-    X_train, y_train, X_measure, y_measure, truth = points(setup)
-    clouds = {label: X_measure[y_measure == label] for label in truth}
-    k, table = topology.calibrate_k(clouds, truth, setup.k_candidates, scale=setup.scale,
-                                    maxdim=setup.maxdim)
-    table = table.assign(true=[list(truth[label]) for label in table["label"]], data=setup.name)
-    calibrated = k is not None
-    chosen = k if calibrated else setup.k_candidates[0]
-    window = (trust.input_window(clouds, truth, chosen, scale=setup.scale, maxdim=setup.maxdim,
-                                 engine=engine) if calibrated else None)
-    table = table.assign(k_window=[window] * len(table))
-    return (Problem(setup.name, X_train, y_train, X_measure, y_measure, k=chosen,
-                    scale=setup.scale, maxdim=setup.maxdim, trust_seeds=setup.trust_seeds,
-                    engine=engine, k_window=window), table, calibrated)
+    data = points(setup)
+    (X_train, y_train), (X_measure, y_measure) = data["train"], data["measure"]
+    clouds = {label: X_measure[y_measure == label] for label in data["truth"]}
+    window, chosen, table = readings.k_window(clouds, data["truth"], setup.k_candidates, scale=setup.scale,
+                                              maxdim=setup.maxdim, engine=engine)
+    k = chosen if window is not None else setup.k_candidates[0]
+    ks = (window[0], k, window[1]) if window is not None else None
+    X_heldout, y_heldout = data["heldout"]
+    held = {"X_heldout": X_heldout, "y_heldout": y_heldout} if len(X_heldout) else {}
+    return (Problem(setup.name, X_train, y_train, X_measure, y_measure, k=k, scale=setup.scale,
+                    maxdim=setup.maxdim, trust_seeds=setup.trust_seeds, engine=engine, k_window=window,
+                    ks=ks, **held),
+            table.assign(data=setup.name), window)
+
+
+def k_roles(problems: Mapping[str, Problem]) -> pd.DataFrame:
+    """Which k is each problem's "low", "chosen" and "high" (the ends of its window and its middle)."""
+    rows = []
+    for name, p in problems.items():
+        low, high = p.k_window or (p.k, p.k)
+        rows += [{"problem": name, "role": role, "k": k} for role, k in (("low", low), ("chosen", p.k), ("high", high))]
+    return pd.DataFrame(rows)
+
+
+def at_role(betti: pd.DataFrame, roles: pd.DataFrame, role: str) -> pd.DataFrame:
+    """The readings of each problem at its ``role`` k ("low", "chosen", "high"), without ``k``."""
+    keep = roles.loc[roles["role"] == role, ["problem", "k"]]
+    return betti.merge(keep, on=["problem", "k"]).drop(columns="k")
 
 
 # ---------------------------------------------------------------------------- per network
@@ -190,40 +219,6 @@ def trusted_depths(trust_table: pd.DataFrame, by=("problem", "architecture")) ->
     return trust.common_trust(trust_table, by)
 
 
-def speed(betti: pd.DataFrame, trusted: pd.DataFrame | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Layers to simplify, per (network, class) and per network, on trusted depths only.
-
-    ``betti`` is the sweep's Betti table; ``trusted`` a table of trusted depths per
-    (problem, architecture) (:func:`trusted_depths`), or None to read every depth. A class's
-    ``layers`` is the first read depth at which it is one piece without holes, or one past
-    the network's last depth when it never is (censored). Returns ``(per_class, per_network)``:
-    the second averages the classes of each network (``censored``: every class was).
-    """
-    kept = betti if trusted is None else trust.trusted_only(betti, trusted, by=("problem", "architecture"))
-    n_layers = betti.groupby(list(NETWORK))["depth"].max().rename("n_layers_all")
-    per_class = verdicts.layers_to_simplify(kept, by=list(NETWORK))
-    per_class = per_class.join(n_layers, on=list(NETWORK))
-    per_class["layers"] = np.where(per_class["censored"], per_class["n_layers_all"] + 1, per_class["layers"])
-    per_class["n_layers"] = per_class["n_layers_all"]
-    per_class = per_class.drop(columns="n_layers_all")
-    per_network = verdicts.per_network(per_class, list(NETWORK), "layers")
-    per_network = per_network.join(per_class.groupby(list(NETWORK))["n_layers"].first(), on=list(NETWORK))
-    return per_class, per_network
-
-
-def simplified_at_end(betti: pd.DataFrame, trusted: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Per network: is every class one piece without holes at the last read (trusted) depth?"""
-    kept = betti if trusted is None else trust.trusted_only(betti, trusted, by=("problem", "architecture"))
-    last = kept.groupby(list(NETWORK))["depth"].transform("max")
-    at_end = kept[kept["depth"] == last]
-    per_class = at_end.pivot_table(index=list(NETWORK) + ["label", "depth"], columns="dim",
-                                   values="betti").reset_index()
-    dims = [d for d in per_class.columns if isinstance(d, (int, np.integer))]
-    per_class["simple"] = (per_class[0] == 1) & (per_class[[d for d in dims if d > 0]].sum(axis=1) == 0)
-    return (per_class.groupby(list(NETWORK))
-            .agg(simple=("simple", "all"), depth=("depth", "first")).reset_index())
-
-
 def end_concentration(betti: pd.DataFrame) -> pd.DataFrame:
     """How much of each network's topological change happens in its last step, above uniform.
 
@@ -247,9 +242,11 @@ def paper_comparison(betti: pd.DataFrame, problem_name: str, architecture: str,
                      paper_architecture: str = "main") -> pd.DataFrame:
     """The paper's values for a data set and architecture beside the book's, at the same depth.
 
-    For a "value" row: the book's mean and standard deviation of beta_dim over networks at
-    that depth (the row's class, or both classes when the paper does not say). For a
-    "reaches 1" row: the median over networks of the first depth where beta_0 is 1.
+    ``betti`` holds one k (e.g. :func:`at_role`'s "chosen"). For a "value" row: the book's mean
+    and standard deviation over networks of beta_dim at that depth (the row's class, or both
+    classes, each network's classes averaged, when the paper does not say). For a "reaches 1"
+    row: the median over networks of the first depth where beta_0 is 1 (a class that never
+    reaches it is left out and counted in ``never``).
     """
     rows = betti[(betti["problem"] == problem_name) & (betti["architecture"] == architecture)]
     if rows.empty:
@@ -265,13 +262,15 @@ def paper_comparison(betti: pd.DataFrame, problem_name: str, architecture: str,
                  "what": "mean β" if ref.kind == "value" else "first depth with β0 = 1",
                  "paper": ref.value if ref.kind == "value" else ref.depth}
         if ref.kind == "value":
-            at = mine[mine["depth"] == ref.depth]["betti"]
+            at = mine[mine["depth"] == ref.depth].groupby(list(NETWORK))["betti"].mean()
             entry.update(book=float(at.mean()) if len(at) else np.nan,
-                         sd=float(at.std(ddof=1)) if len(at) > 1 else np.nan, n=int(len(at)))
+                         sd=float(at.std(ddof=1)) if len(at) > 1 else np.nan, n=int(len(at)), never=0)
         else:
-            firsts = (mine[mine["betti"] == 1].groupby(list(NETWORK) + ["label"])["depth"].min())
+            classes = mine.groupby(list(NETWORK) + ["label"])
+            firsts = mine[mine["betti"] == 1].groupby(list(NETWORK) + ["label"])["depth"].min()
             entry.update(book=float(firsts.median()) if len(firsts) else np.nan,
-                         sd=float(firsts.std(ddof=1)) if len(firsts) > 1 else np.nan, n=int(len(firsts)))
+                         sd=float(firsts.std(ddof=1)) if len(firsts) > 1 else np.nan, n=int(len(firsts)),
+                         never=int(classes.ngroups - len(firsts)))
         out.append(entry)
     table = pd.DataFrame(out)
     table["difference"] = table["book"] - table["paper"]
@@ -279,78 +278,125 @@ def paper_comparison(betti: pd.DataFrame, problem_name: str, architecture: str,
 
 
 # ---------------------------------------------------------------------------- the claims
-#: Smallest effects that would matter, fixed before any run: one layer of "layers to
-#: simplify"; 0.1 of end concentration (0 = even spread, 1 = all in the last step); one
-#: unit of the sum of Betti numbers.
-INTEREST = {"layers": 1.0, "concentration": 0.1, "betti_sum": 1.0}
+#: Each claim's comparisons, the size claimed (delta) and where it comes from (rule 2 of
+#: :mod:`tdnn_utils.verdicts`), fixed before any run at the paper's density.
+CLAIMS = {
+    "C1": {"claim": "A network trained to 100% reduces each class to one piece without holes by its last layer",
+           "delta": {"components": 0.9, "holes": 0.75},
+           "source": "judgement, set beside the paper's figures: at least 90% of the input's extra components "
+                     "merged (D-I's 9 disks to at most 1.8 on average) and 75% of its holes filled (the paper's "
+                     "own D-II output reads β1 0.8, 1.3 and 2.4 of 9 for ReLU, leaky ReLU and tanh: 91%, 86% "
+                     "and 73% filled)"},
+    "C2": {"claim": "ReLU simplifies faster than leaky ReLU, which is faster than tanh",
+           "delta": 0.05,
+           "source": "judgement, set beside the paper's figures: 5% of the input's excess topology averaged "
+                     "over the layers; the paper's D-II curves put ReLU and leaky ReLU about 16% of the "
+                     "input's excess apart at layer 5 (β1 3.3 against 6, of 8 + 9) and 3% at the output"},
+    "C3": {"claim": "Shallow networks change topology abruptly at the end; deep ones spread the change",
+           "delta": 0.1,
+           "source": "judgement: a tenth of the scale from an even spread (0) to all change in the last step (1)"},
+    "C4": {"claim": "Wider networks simplify more slowly; a bottleneck layer speeds it up",
+           "delta": 0.05,
+           "source": "judgement, as claim 2 (the paper's D-I width figure puts widths 50 and 5 about 1.5 of "
+                     "the input's 8 extra components apart at layer 4, about 19%)"},
+    "C5": {"claim": "On real data, with ReLU the topology falls to one piece by about layer 6; with tanh it "
+                    "stays higher",
+           "delta": {"by layer 6": 0.9, "tanh - relu": 0.05},
+           "source": "the paper's text (\"the sum of Betti numbers falls to 1 by about layer 6\"), read as 90% "
+                     "of the input's excess gone; the ReLU-tanh gap as claim 2's"},
+}
+FAMILY = "Chapter 2: every comparison of its five claims"
 
 
-def claim_simplifies(ends: pd.DataFrame) -> tuple[str, dict, str]:
-    """Claim 1: a network at 100% ends with every class one piece without holes.
+def _rows(claim: str, rows: Mapping[str, dict]) -> list[dict]:
+    """Rows for :func:`tdnn_utils.verdicts.judge`: each comparison tagged with the family and claim."""
+    return [{"family": FAMILY, "claim": claim, "comparison": name, **row} for name, row in rows.items()]
 
-    ``ends`` is :func:`simplified_at_end` over the main networks. Rule:
-    :func:`tdnn_utils.verdicts.share_claim` on the share of networks whose every class is
-    simple at its last trusted depth (confirmed when the 95% interval's lower end is at
-    least 0.8). Returns ``(verdict, facts, evidence)``.
+
+def claim_simplifies(betti: pd.DataFrame, depths: pd.DataFrame | None = None) -> list[dict]:
+    """C1's comparisons: per (data set, activation), the end reduction of components and of holes.
+
+    ``betti`` holds the main networks at one k; the end is the last depth read (``depths``:
+    the trusted ones). One comparison per part and configuration, each network a unit, against
+    :data:`CLAIMS`' deltas.
     """
-    verdict, facts = verdicts.share_claim(int(ends["simple"].sum()), len(ends))
-    parts = [f"{p}: {int(r['simple'].sum())} of {len(r)}" for p, r in ends.groupby("problem", sort=False)]
-    evidence = (f"{facts['successes']} of {facts['n']} networks at 100% end with every class one piece "
-                f"without holes at their last trusted layer (95% interval "
-                f"{facts['low']:.0%} to {facts['high']:.0%}; " + "; ".join(parts) + ").")
-    return verdict, facts, evidence
+    kept = betti if depths is None else betti.merge(depths[["problem", "architecture", "depth"]],
+                                                    on=["problem", "architecture", "depth"])
+    ends = readings.end_reduction(kept)
+    rows = {}
+    for name, activation in kept[["problem", "activation"]].drop_duplicates().itertuples(index=False):
+        group = ends[(ends["problem"] == name) & (ends["activation"] == activation)]
+        for part, delta in CLAIMS["C1"]["delta"].items():
+            rows[f"{name} {activation}: {part}"] = verdicts.paired_effect(group[part], delta)
+    return _rows("C1", rows)
 
 
-def claim_activation_order(per_network: pd.DataFrame, order: Sequence[str] = ACTIVATION_ORDER,
-                           ) -> tuple[str, pd.DataFrame, str]:
-    """Claim 2: ReLU simplifies faster than leaky ReLU, which is faster than tanh.
-
-    ``per_network`` is :func:`speed`'s second table for the main networks. Per data set,
-    the consecutive pairs of ``order`` are compared (fewer layers to simplify), all pairs of
-    all data sets Holm-corrected together, with one layer as the effect of interest.
-    """
-    pairs = [(problem_, a, b) for problem_ in dict.fromkeys(per_network["problem"])
-             for a, b in zip(order, order[1:])]
-    cap = float(per_network["n_layers"].max() + 1) if len(per_network) else None
-    verdict, table = verdicts.ordering_claim(per_network, "activation", "layers", pairs,
-                                             interest=INTEREST["layers"], censored="censored",
-                                             cap=cap, family="problem")
-    evidence = "Layers to simplify per network (classes averaged): " + \
-        verdicts.describe_comparisons(table, " layers") + "."
-    return verdict, table, evidence
+def _ordered(values: pd.DataFrame, column: str, pairs, value: str, delta: float) -> dict:
+    """"b exceeds a by delta" for each (label, a, b) in ``pairs`` of the groups of ``column``."""
+    return {label: verdicts.shift_effect(values.loc[values[column] == a, value],
+                                         values.loc[values[column] == b, value], delta)
+            for label, a, b in pairs}
 
 
-def claim_depth(concentration: pd.DataFrame, depth_architectures: Sequence[str]) -> tuple[str, pd.DataFrame, str]:
-    """Claim 3: shallow networks change topology abruptly at the end, deep ones spread it.
-
-    ``concentration`` is :func:`end_concentration` for the depth variants (one activation);
-    ``depth_architectures`` lists them from shallow to deep. Each deeper network is compared
-    with the next shallower one: its concentration should be smaller (Holm over the pairs;
-    0.1 as the effect of interest).
-    """
-    pairs = [(deep, shallow) for shallow, deep in zip(depth_architectures, depth_architectures[1:])]
-    verdict, table = verdicts.ordering_claim(concentration, "architecture", "concentration", pairs,
-                                             interest=INTEREST["concentration"])
-    evidence = "End concentration above an even spread (0 even, 1 all in the last step), deeper < " \
-               "shallower: " + verdicts.describe_comparisons(table) + "."
-    return verdict, table, evidence
+def claim_activation_order(area: pd.DataFrame, order: Sequence[str] = ACTIVATION_ORDER) -> list[dict]:
+    """C2's comparisons: per data set, each activation's area against the next slower one's."""
+    rows = {}
+    for name, group in area.groupby("problem", sort=False):
+        pairs = [(f"{name}: {a} < {b}", a, b) for a, b in zip(order, order[1:])]
+        rows.update(_ordered(group, "activation", pairs, "area", CLAIMS["C2"]["delta"]))
+    return _rows("C2", rows)
 
 
-def claim_width(per_network: pd.DataFrame, width_architectures: Sequence[str],
-                bottleneck: str | None, base: str) -> tuple[str, pd.DataFrame, str]:
-    """Claim 4: wider networks simplify more slowly; a bottleneck layer speeds it up.
+def claim_depth(concentration: pd.DataFrame, depth_architectures: Sequence[str]) -> list[dict]:
+    """C3's comparisons: each deeper network's end concentration below the next shallower one's."""
+    pairs = [(f"{deep} < {shallow}", deep, shallow)
+             for shallow, deep in zip(depth_architectures, depth_architectures[1:])]
+    return _rows("C3", _ordered(concentration, "architecture", pairs, "concentration", CLAIMS["C3"]["delta"]))
 
-    ``per_network`` is :func:`speed`'s second table for the width variants (one
-    activation); ``width_architectures`` lists them from narrow to wide; ``bottleneck`` names
-    the bottleneck network (compared with ``base``, the main network), or None. Narrower
-    should need fewer layers; the bottleneck fewer than ``base``. Holm over all pairs; one
-    layer as the effect of interest.
-    """
-    pairs = list(zip(width_architectures, width_architectures[1:]))
+
+def claim_width(area: pd.DataFrame, width_architectures: Sequence[str], bottleneck: str | None,
+                base: str) -> list[dict]:
+    """C4's comparisons: narrower networks' areas below wider ones'; the bottleneck's below ``base``'s."""
+    pairs = [(f"{a} < {b}", a, b) for a, b in zip(width_architectures, width_architectures[1:])]
     if bottleneck:
-        pairs.append((bottleneck, base))
-    cap = float(per_network["n_layers"].max() + 1) if len(per_network) else None
-    verdict, table = verdicts.ordering_claim(per_network, "architecture", "layers", pairs,
-                                             interest=INTEREST["layers"], censored="censored", cap=cap)
-    evidence = "Layers to simplify per network: " + verdicts.describe_comparisons(table, " layers") + "."
-    return verdict, table, evidence
+        pairs.append((f"{bottleneck} < {base}", bottleneck, base))
+    return _rows("C4", _ordered(area, "architecture", pairs, "area", CLAIMS["C4"]["delta"]))
+
+
+def claim_real_data(betti: pd.DataFrame, depths: pd.DataFrame, by_layer: int = 6) -> list[dict]:
+    """C5's comparisons on trusted layers only: ReLU's excess gone by ``by_layer``; tanh's area above ReLU's.
+
+    Untestable, with the reason, when no layer after the input is trusted, or ``by_layer`` is not.
+    """
+    deltas = CLAIMS["C5"]["delta"]
+    hidden = depths[(depths["depth"] > 0)]
+    if hidden.empty:
+        reason = "no layer after the input passed the metric's checks: nothing the networks did can be read"
+        return _rows("C5", {name: verdicts.untestable(reason, delta=delta) for name, delta in deltas.items()})
+    kept = betti.merge(depths[["problem", "architecture", "depth"]], on=["problem", "architecture", "depth"])
+    shares = readings.excess(kept[kept["activation"] == "relu"])
+    at_layer = shares[shares["depth"] == by_layer]
+    rows = {"by layer 6": (verdicts.paired_effect(1 - at_layer.groupby(list(NETWORK))["share"].mean(),
+                                                  deltas["by layer 6"]) if len(at_layer)
+                           else verdicts.untestable(f"layer {by_layer} is not trusted", delta=deltas["by layer 6"]))}
+    area = readings.simplification_area(kept)
+    rows.update(_ordered(area, "activation", [("tanh - relu", "relu", "tanh")], "area", deltas["tanh - relu"]))
+    return _rows("C5", rows)
+
+
+def judge_across_window(comparisons_at: Mapping[str, list]) -> tuple[pd.DataFrame, dict, pd.DataFrame]:
+    """Judge the chapter at each k of the window; a verdict stands only where the window agrees.
+
+    ``comparisons_at`` maps a role ("low", "chosen", "high") to the chapter's comparison rows
+    read at that role's k. Each role's rows are judged as one family
+    (:func:`tdnn_utils.verdicts.chapter_verdicts`). Returns ``(table, verdicts, robustness)``:
+    the chosen k's judged table, each claim's verdict (the chosen k's when every role gives the
+    same, else "inconclusive"), and a table of each claim's verdict per role with ``stands``.
+    """
+    per_role = {role: verdicts.chapter_verdicts(rows) for role, rows in comparisons_at.items()}
+    table, chosen = per_role["chosen"]
+    robustness = pd.DataFrame({role: pd.Series(found) for role, (_, found) in per_role.items()})
+    robustness["stands"] = robustness.nunique(axis=1) == 1
+    final = {claim: (verdict if robustness.loc[claim, "stands"] else "inconclusive")
+             for claim, verdict in chosen.items()}
+    return table, final, robustness.rename_axis("claim").reset_index()

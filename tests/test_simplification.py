@@ -1,0 +1,104 @@
+"""Chapter 2's study: the setup's points and window, its claims' comparisons, the k-robust verdicts."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tdnn_utils import simplification, verdicts
+from tdnn_utils.simplification import Setup
+
+
+def table(curves_by_network, k=10, problem="D-II", architecture="9×25"):
+    """{(activation, seed): {label: [(b0, b1) per depth]}} -> a sweep's Betti table."""
+    rows = []
+    for (activation, seed), classes in curves_by_network.items():
+        for label, curve in classes.items():
+            for depth, betti in enumerate(curve):
+                rows += [{"problem": problem, "architecture": architecture, "activation": activation,
+                          "seed": seed, "layer": f"l{depth}", "depth": depth, "label": label, "k": k,
+                          "dim": dim, "betti": b} for dim, b in enumerate(betti)]
+    return pd.DataFrame(rows)
+
+
+def curve(speed, rng):
+    """A D-II-like class that is simple after ``speed`` of 5 hidden layers (a little noise)."""
+    out = [(9, 9)]
+    for depth in range(1, 7):
+        left = max(0.0, 1 - depth / speed)
+        out.append((1 + round(8 * left + rng.integers(0, 2)), round(9 * left)))
+    out[-1] = (1, 0)
+    return out
+
+
+@pytest.fixture(scope="module")
+def networks():
+    rng = np.random.default_rng(0)
+    speeds = {"relu": 2, "leaky_relu": 4, "tanh": 7}
+    return table({(activation, seed): {label: curve(speed, rng) for label in (0, 1)}
+                  for activation, speed in speeds.items() for seed in range(12)})
+
+
+def test_claim_simplifies_reads_both_parts_per_configuration(networks):
+    rows = simplification.claim_simplifies(networks)
+    names = [row["comparison"] for row in rows]
+    assert names[:2] == ["D-II relu: components", "D-II relu: holes"] and len(rows) == 6
+    assert all(row["effect"] == 1.0 for row in rows)  # every class ends at (1, 0)
+    table, found = verdicts.chapter_verdicts(rows)
+    assert found == {"C1": "confirmed"}
+
+
+def test_activation_order_is_judged_on_the_area(networks):
+    from tdnn_utils import readings
+
+    area = readings.simplification_area(networks)
+    rows = simplification.claim_activation_order(area)
+    assert [row["comparison"] for row in rows] == ["D-II: relu < leaky_relu", "D-II: leaky_relu < tanh"]
+    assert all(row["effect"] > simplification.CLAIMS["C2"]["delta"] for row in rows)
+    assert verdicts.chapter_verdicts(rows)[1]["C2"] == "confirmed"
+
+
+def test_real_data_without_a_trusted_layer_is_untestable(networks):
+    depths = pd.DataFrame({"problem": ["D-II"], "architecture": ["9×25"], "depth": [0]})
+    rows = simplification.claim_real_data(networks, depths)
+    assert {row["reason"] for row in rows} == {
+        "no layer after the input passed the metric's checks: nothing the networks did can be read"}
+    assert verdicts.chapter_verdicts(rows)[1]["C5"] == "untestable"
+    every = pd.DataFrame({"problem": "D-II", "architecture": "9×25", "depth": range(7)})
+    found = verdicts.chapter_verdicts(simplification.claim_real_data(networks, every))[1]["C5"]
+    assert found == "confirmed"  # ReLU simple by layer 2 here; tanh much slower
+
+
+def test_a_verdict_that_moves_across_the_window_is_inconclusive(networks):
+    from tdnn_utils import readings
+
+    same = simplification.claim_activation_order(readings.simplification_area(networks))
+    flat = networks.copy()
+    flat.loc[flat["depth"] > 0, "betti"] = flat.loc[flat["depth"] > 0, "dim"].map({0: 5, 1: 5})
+    moved = simplification.claim_activation_order(readings.simplification_area(flat))
+    _, found, robustness = simplification.judge_across_window({"low": same, "chosen": same, "high": same})
+    assert found == {"C2": "confirmed"} and robustness["stands"].all()
+    _, found, robustness = simplification.judge_across_window({"low": moved, "chosen": same, "high": same})
+    assert found == {"C2": "inconclusive"} and not robustness["stands"].any()
+    assert robustness.loc[0, "low"] != robustness.loc[0, "chosen"] == "confirmed"
+
+
+def test_at_role_picks_each_problems_k():
+    betti = pd.concat([table({("relu", 0): {0: [(9, 9), (1, 0)]}}, k=k) for k in (12, 23, 34)])
+    problems = {"D-II": type("P", (), {"k": 23, "k_window": (12, 34)})()}
+    roles = simplification.k_roles(problems)
+    assert roles.set_index("role")["k"].to_dict() == {"low": 12, "chosen": 23, "high": 34}
+    assert len(simplification.at_role(betti, roles, "high")) == len(betti) // 3
+    assert "k" not in simplification.at_role(betti, roles, "low").columns
+
+
+def test_setup_refuses_candidates_out_of_order():
+    with pytest.raises(ValueError, match="increasing"):
+        Setup("D-II", k_candidates=(34, 30))
+
+
+def test_points_hold_out_what_is_not_trained_on():
+    points = simplification.points(Setup("D-I", source="generator", measure_every=3, k_candidates=(14,)))
+    (X_train, _), (X_measure, _), (X_held, _) = points["train"], points["measure"], points["heldout"]
+    assert len(X_train) == 7_800 and len(X_measure) == 2_600 and len(X_held) == 2_250
+    seen = {tuple(x) for x in X_train}
+    assert not any(tuple(x) in seen for x in X_held)
