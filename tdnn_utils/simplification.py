@@ -313,15 +313,13 @@ def _rows(claim: str, rows: Mapping[str, dict]) -> list[dict]:
     return [{"family": FAMILY, "claim": claim, "comparison": name, **row} for name, row in rows.items()]
 
 
-def claim_simplifies(betti: pd.DataFrame, depths: pd.DataFrame | None = None) -> list[dict]:
+def claim_simplifies(kept: pd.DataFrame) -> list[dict]:
     """C1's comparisons: per (data set, activation), the end reduction of components and of holes.
 
-    ``betti`` holds the main networks at one k; the end is the last depth read (``depths``:
-    the trusted ones). One comparison per part and configuration, each network a unit, against
-    :data:`CLAIMS`' deltas.
+    ``kept`` holds the main networks' readings at one k on the depths that may be read (the
+    input and the trusted layers: :func:`readable`); the end is the last of them. One comparison
+    per part and configuration, each network a unit, against :data:`CLAIMS`' deltas.
     """
-    kept = betti if depths is None else betti.merge(depths[["problem", "architecture", "depth"]],
-                                                    on=["problem", "architecture", "depth"])
     ends = readings.end_reduction(kept)
     rows = {}
     for name, activation in kept[["problem", "activation"]].drop_duplicates().itertuples(index=False):
@@ -329,6 +327,12 @@ def claim_simplifies(betti: pd.DataFrame, depths: pd.DataFrame | None = None) ->
         for part, delta in CLAIMS["C1"]["delta"].items():
             rows[f"{name} {activation}: {part}"] = verdicts.paired_effect(group[part], delta)
     return _rows("C1", rows)
+
+
+def readable(betti: pd.DataFrame, trusted: pd.DataFrame | None) -> pd.DataFrame:
+    """The readings a verdict may use: the input, and the depths trusted for every activation of
+    their (problem, architecture) (:func:`trusted_depths`); everything when ``trusted`` is None."""
+    return betti if trusted is None else trust.trusted_only(betti, trusted, by=("problem", "architecture"))
 
 
 def _ordered(values: pd.DataFrame, column: str, pairs, value: str, delta: float) -> dict:
@@ -363,25 +367,74 @@ def claim_width(area: pd.DataFrame, width_architectures: Sequence[str], bottlene
     return _rows("C4", _ordered(area, "architecture", pairs, "area", CLAIMS["C4"]["delta"]))
 
 
-def claim_real_data(betti: pd.DataFrame, depths: pd.DataFrame, by_layer: int = 6) -> list[dict]:
-    """C5's comparisons on trusted layers only: ReLU's excess gone by ``by_layer``; tanh's area above ReLU's.
+def claim_real_data(kept: pd.DataFrame, by_layer: int = 6) -> list[dict]:
+    """C5's comparisons on readable layers only (:func:`readable`): ReLU's excess gone by
+    ``by_layer``; tanh's area above ReLU's.
 
-    Untestable, with the reason, when no layer after the input is trusted, or ``by_layer`` is not.
+    Untestable, with the reason, when no layer after the input may be read, or ``by_layer`` may not.
     """
     deltas = CLAIMS["C5"]["delta"]
-    hidden = depths[(depths["depth"] > 0)]
-    if hidden.empty:
+    if not (kept["depth"] > 0).any():
         reason = "no layer after the input passed the metric's checks: nothing the networks did can be read"
         return _rows("C5", {name: verdicts.untestable(reason, delta=delta) for name, delta in deltas.items()})
-    kept = betti.merge(depths[["problem", "architecture", "depth"]], on=["problem", "architecture", "depth"])
     shares = readings.excess(kept[kept["activation"] == "relu"])
     at_layer = shares[shares["depth"] == by_layer]
     rows = {"by layer 6": (verdicts.paired_effect(1 - at_layer.groupby(list(NETWORK))["share"].mean(),
                                                   deltas["by layer 6"]) if len(at_layer)
-                           else verdicts.untestable(f"layer {by_layer} is not trusted", delta=deltas["by layer 6"]))}
+                           else verdicts.untestable(f"layer {by_layer} did not pass the metric's checks",
+                                                    delta=deltas["by layer 6"]))}
     area = readings.simplification_area(kept)
     rows.update(_ordered(area, "activation", [("tanh - relu", "relu", "tanh")], "area", deltas["tanh - relu"]))
     return _rows("C5", rows)
+
+
+@dataclass(frozen=True)
+class Design:
+    """Which networks each claim compares.
+
+    main : data set -> its main architecture (claims 1 and 2 read these networks).
+    activations : the main activations, in the paper's claimed order.
+    variant_problem, variant_activation : the data set and activation of the depth and width
+        variants (claims 3 and 4).
+    depth_architectures, width_architectures : the variants, shallow to deep and narrow to wide.
+    bottleneck, base : the bottleneck network's name and the main network it is compared with
+        (None: no bottleneck).
+    real : the real-data problem's name (claim 5), or None.
+    """
+
+    main: Mapping[str, str]
+    activations: tuple = ACTIVATION_ORDER
+    variant_problem: str = "D-I"
+    variant_activation: str = "leaky_relu"
+    depth_architectures: tuple = ()
+    width_architectures: tuple = ()
+    bottleneck: str | None = None
+    base: str = "9×15"
+    real: str | None = None
+
+
+def comparisons(betti: pd.DataFrame, trusted: pd.DataFrame | None, design: Design) -> list[dict]:
+    """Every comparison of the chapter's five claims, on readings at one k (:func:`at_role`).
+
+    Each claim reads only the readable depths (:func:`readable`): the input and the layers
+    trusted for every arm it compares.
+    """
+    kept = readable(betti, trusted)
+    is_main = kept["problem"].map(design.main) == kept["architecture"]
+    main = kept[is_main & kept["activation"].isin(design.activations)]
+    rows = claim_simplifies(main)
+    rows += claim_activation_order(readings.simplification_area(main), design.activations)
+    variants = kept[(kept["problem"] == design.variant_problem) & (kept["activation"] == design.variant_activation)]
+    if design.depth_architectures:
+        depth = variants[variants["architecture"].isin(design.depth_architectures)]
+        rows += claim_depth(end_concentration(depth), design.depth_architectures)
+    if design.width_architectures:
+        names = list(design.width_architectures) + ([design.bottleneck] if design.bottleneck else [])
+        area = readings.simplification_area(variants[variants["architecture"].isin(names)])
+        rows += claim_width(area, design.width_architectures, design.bottleneck, design.base)
+    if design.real:
+        rows += claim_real_data(kept[kept["problem"] == design.real])
+    return rows
 
 
 def judge_across_window(comparisons_at: Mapping[str, list]) -> tuple[pd.DataFrame, dict, pd.DataFrame]:

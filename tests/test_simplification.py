@@ -58,14 +58,17 @@ def test_activation_order_is_judged_on_the_area(networks):
 
 
 def test_real_data_without_a_trusted_layer_is_untestable(networks):
-    depths = pd.DataFrame({"problem": ["D-II"], "architecture": ["9×25"], "depth": [0]})
-    rows = simplification.claim_real_data(networks, depths)
+    none = pd.DataFrame({"problem": "D-II", "architecture": "9×25", "depth": range(1, 7), "trusted": False})
+    rows = simplification.claim_real_data(simplification.readable(networks, none))
     assert {row["reason"] for row in rows} == {
         "no layer after the input passed the metric's checks: nothing the networks did can be read"}
     assert verdicts.chapter_verdicts(rows)[1]["C5"] == "untestable"
-    every = pd.DataFrame({"problem": "D-II", "architecture": "9×25", "depth": range(7)})
-    found = verdicts.chapter_verdicts(simplification.claim_real_data(networks, every))[1]["C5"]
-    assert found == "confirmed"  # ReLU simple by layer 2 here; tanh much slower
+    every = none.assign(trusted=True)
+    found = verdicts.chapter_verdicts(simplification.claim_real_data(simplification.readable(networks, every)))
+    assert found[1]["C5"] == "confirmed"  # ReLU simple by layer 2 here; tanh much slower
+    not_six = none.assign(trusted=none["depth"] != 6)
+    rows = simplification.claim_real_data(simplification.readable(networks, not_six))
+    assert rows[0]["reason"] == "layer 6 did not pass the metric's checks"
 
 
 def test_a_verdict_that_moves_across_the_window_is_inconclusive(networks):
@@ -102,3 +105,17 @@ def test_points_hold_out_what_is_not_trained_on():
     assert len(X_train) == 7_800 and len(X_measure) == 2_600 and len(X_held) == 2_250
     seen = {tuple(x) for x in X_train}
     assert not any(tuple(x) in seen for x in X_held)
+
+
+def test_comparisons_assemble_every_claim_of_a_design(networks):
+    d1 = table({(act, seed): {0: [(9, 0), (5 + seed % 3, 0), (2, 0), (1, 0)], 1: [(1, 9), (1, 5), (1, 2 + seed % 2), (1, 0)]}
+                for act in ("relu", "leaky_relu", "tanh") for seed in range(6)}, problem="D-I", architecture="9×15")
+    shallow = table({("leaky_relu", seed): {0: [(9, 0), (9 - seed % 2, 0), (1, 0)], 1: [(1, 9), (1, 9), (1, 0)]}
+                     for seed in range(6)}, problem="D-I", architecture="2×15")
+    design = simplification.Design(main={"D-I": "9×15", "D-II": "9×25"}, depth_architectures=("2×15", "9×15"),
+                                   base="9×15")
+    rows = simplification.comparisons(pd.concat([networks, d1, shallow]), None, design)
+    claims = [row["claim"] for row in rows]
+    assert claims.count("C1") == 2 * 2 * 3 and claims.count("C2") == 2 * 2 and claims.count("C3") == 1
+    depth = [row for row in rows if row["claim"] == "C3"][0]
+    assert depth["comparison"] == "9×15 < 2×15" and depth["effect"] > 0  # deep spreads, shallow is abrupt
