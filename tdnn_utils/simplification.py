@@ -48,9 +48,10 @@ class Setup:
     hidden : hidden-layer widths of the main network.
     lr, steps, lr_halving_every, patience, init, max_attempts : the training protocol
         (:class:`tdnn_utils.sweep.Protocol`).
-    k_candidates : increasing k-NN sizes scanned on the input: the longest run of them that
-        gives every class its known Betti numbers is the window, its middle the k kept for every
-        layer (:func:`tdnn_utils.readings.k_window`), and every layer is also read at both ends.
+    k_min, k_max : the k-NN sizes scanned on the input (every integer from ``k_min`` to
+        ``k_max``): the longest run of them that gives every class its known Betti numbers is the
+        window, its middle the k kept for every layer (:func:`tdnn_utils.readings.k_window`), and
+        every layer is also read at both ends.
     scale, maxdim : the Vietoris-Rips scale in hops and the highest dimension.
     seeds : networks per activation (seeds 0, 1, ...).
     trust_seeds : networks per activation whose every layer gets the metric's trust checks.
@@ -70,7 +71,8 @@ class Setup:
     patience: int | None = 1_000
     init: str = "glorot"
     max_attempts: int = 5
-    k_candidates: tuple = (34,)
+    k_min: int = 5
+    k_max: int = 60
     scale: float = 2.5
     maxdim: int = 1
     seeds: int = 30
@@ -99,10 +101,12 @@ class Setup:
             raise ValueError(f"{self.name}: max_seeds={self.max_seeds!r} must be an integer >= seeds "
                              f"({self.seeds}) and >= min_perfect ({self.min_perfect}) when min_perfect > 0")
         object.__setattr__(self, "hidden", tuple(int(w) for w in self.hidden))
-        object.__setattr__(self, "k_candidates", tuple(int(k) for k in self.k_candidates))
-        if not self.k_candidates or any(b <= a for a, b in zip(self.k_candidates, self.k_candidates[1:])):
-            raise ValueError(f"{self.name}: k_candidates={self.k_candidates!r} must be a non-empty "
-                             "increasing list")
+        for name in ("k_min", "k_max"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+                raise ValueError(f"{self.name}: {name}={value!r} must be a positive integer")
+        if self.k_max < self.k_min:
+            raise ValueError(f"{self.name}: k_max={self.k_max!r} must be at least k_min={self.k_min!r}")
         self.protocol()  # validates the training settings
 
     @classmethod
@@ -113,6 +117,11 @@ class Setup:
         if unknown:
             raise ValueError(f"{name}: settings {unknown} are unknown; allowed: {sorted(allowed)}")
         return cls(name, **dict(settings))
+
+    @property
+    def k_candidates(self) -> range:
+        """The k scanned on the input."""
+        return range(self.k_min, self.k_max + 1)
 
     @property
     def architecture(self) -> str:

@@ -94,13 +94,16 @@ def test_at_role_picks_each_problems_k():
     assert "k" not in simplification.at_role(betti, roles, "low").columns
 
 
-def test_setup_refuses_candidates_out_of_order():
-    with pytest.raises(ValueError, match="increasing"):
-        Setup("D-II", k_candidates=(34, 30))
+def test_setup_refuses_a_scan_of_k_that_is_empty():
+    with pytest.raises(ValueError, match="k_max=30 must be at least k_min=34"):
+        Setup("D-II", k_min=34, k_max=30)
+    with pytest.raises(ValueError, match="k_min=0"):
+        Setup("D-II", k_min=0)
+    assert list(Setup("D-II", k_min=3, k_max=5).k_candidates) == [3, 4, 5]
 
 
 def test_points_hold_out_what_is_not_trained_on():
-    points = simplification.points(Setup("D-I", source="generator", measure_every=3, k_candidates=(14,)))
+    points = simplification.points(Setup("D-I", source="generator", measure_every=3))
     (X_train, _), (X_measure, _), (X_held, _) = points["train"], points["measure"], points["heldout"]
     assert len(X_train) == 7_800 and len(X_measure) == 2_600 and len(X_held) == 2_250
     seen = {tuple(x) for x in X_train}
