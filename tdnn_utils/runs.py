@@ -23,9 +23,11 @@ from __future__ import annotations
 
 import argparse
 import ast
+import glob
 import json
 import math
 import os
+import re
 import signal
 import sys
 import tempfile
@@ -211,6 +213,34 @@ def save_results(results_path, chapter: str) -> Path | None:
     return path
 
 
+def save_table(results_path, name: str, table) -> Path | None:
+    """Write a table of the run's data (e.g. every reading) as CSV beside its results.
+
+    Takes the ``results_path`` the runner injected, a short name (letters, digits, ``_``) and a
+    DataFrame. Writes ``<results_path>.<name>.csv``, which the runner moves to
+    ``book/results/<NN>_<name>.csv`` (``NN`` the chapter's number) with the chapter; does nothing
+    and returns None when ``results_path`` is empty (nbmake, Colab).
+    """
+    if not re.fullmatch(r"[a-z0-9_]+", str(name)):
+        raise ValueError(f"name={name!r} must be lower-case letters, digits and _ (it names a file)")
+    if not results_path:
+        return None
+    path = Path(f"{results_path}.{name}.csv")
+    _write_atomic(path, table.to_csv(index=False))
+    return path
+
+
+def _tables(tmp_results: str) -> list[Path]:
+    """The tables :func:`save_table` wrote beside a run's temporary results file."""
+    folder, stem = Path(tmp_results).parent, Path(tmp_results).name
+    return sorted(p for p in folder.glob(f"{glob.escape(stem)}.*.csv"))
+
+
+def table_path(chapter: str, name: str, root=None) -> Path:
+    """Where a chapter's committed table lives: ``book/results/<NN>_<name>.csv``."""
+    return _paths(root)[0] / "book" / "results" / f"{chapter.split('_')[0]}_{name}.csv"
+
+
 # --- presets and validation ---------------------------------------------------------------
 
 
@@ -373,6 +403,7 @@ def run_chapter(name: str, parameters: dict, root=None, preset: str | None = Non
     os.close(fd)
     os.unlink(tmp_res)
     start = time.perf_counter()
+    tables = {}
     try:
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message="The specified file")
@@ -388,10 +419,14 @@ def run_chapter(name: str, parameters: dict, root=None, preset: str | None = Non
         data.update(preset=preset, parameters=parameters, seconds=seconds)
         Path(tmp_res).write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
         _tidy(Path(tmp_nb), tmp_res, name, results_file, chapter_file, root)
-        _readable(tmp_nb)
-        _readable(tmp_res)
+        tables = {table: results_dir / f"{name.split('_')[0]}_{table.name[len(Path(tmp_res).name) + 1:-4]}.csv"
+                  for table in _tables(tmp_res)}
+        for path in [Path(tmp_nb), Path(tmp_res), *tables]:
+            _readable(path)
         os.replace(tmp_nb, chapter_file)
         os.replace(tmp_res, results_file)
+        for table, target in tables.items():
+            os.replace(table, target)
     except pm.PapermillExecutionError as err:
         _stop_if_interrupted(err)
         raise ChapterError(f"{name} failed in cell [{err.exec_count}]: {err.ename}: {err.evalue}") from err
@@ -403,7 +438,9 @@ def run_chapter(name: str, parameters: dict, root=None, preset: str | None = Non
     finally:
         Path(tmp_nb).unlink(missing_ok=True)
         Path(tmp_res).unlink(missing_ok=True)
-    for path in (chapter_file, results_file):
+        for table in _tables(tmp_res):
+            table.unlink(missing_ok=True)
+    for path in (chapter_file, results_file, *tables.values()):
         print(f"   wrote {os.path.relpath(path, root)}", flush=True)
     print(f"   {name}: {_duration(seconds)}", flush=True)
     return chapter_file

@@ -25,8 +25,9 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from . import datasets, paper, readings, trust, verdicts
-from .sweep import NetworkSpec, Problem, Protocol, SweepResult, combine, run_sweep, run_sweep_until
+from . import datasets, images, paper, readings, trust, verdicts
+from .sweep import (NetworkSpec, Problem, Protocol, SweepResult, architectures, combine, grid, run_sweep,
+                    run_sweep_until)
 
 SOURCES = ("published", "generator")
 #: The activations of the paper's claim, in its claimed order (fastest first).
@@ -221,6 +222,116 @@ def sweep(specs: Sequence[NetworkSpec], problem: Problem, protocol: Protocol, se
     if rest or not results:
         results.append(run_sweep(rest, problems, protocol, **options))
     return combine(results)
+
+
+@dataclass(frozen=True)
+class RealData:
+    """Naitzat et al.'s real-data problem: images on their first principal components, one digit
+    against the rest (:func:`tdnn_utils.images.one_vs_rest_pca`), networks of ``hidden`` widths.
+    ``k`` is fixed before the run (no truth to calibrate on); the trust checks say where it holds."""
+
+    data: str = "mnist-5k"
+    digit: int = 0
+    components: int = 50
+    hidden: tuple = (10,) * 9
+    k: int = 10
+    measure_every: int = 1
+    steps: int = 12_000
+    seeds: int = 6
+    trust_seeds: int = 2
+
+    @property
+    def name(self) -> str:
+        return f"{self.data} ({self.digit} vs rest)"
+
+    def problem(self, engine: str | None = None) -> Problem:
+        pixels, labels = images.load_dataset(self.data)
+        X, y = images.one_vs_rest_pca(pixels, labels, self.digit, self.components)
+        return Problem(self.name, X, y, X[::self.measure_every], y[::self.measure_every], k=self.k, scale=2.5,
+                       maxdim=1, trust_seeds=min(self.seeds, self.trust_seeds), engine=engine)
+
+    def protocol(self, device: str) -> Protocol:
+        return Protocol(steps=self.steps, lr=0.02, lr_halving_every=2500, max_attempts=5, device=device,
+                        init="glorot", patience=1000)
+
+
+@dataclass
+class Study:
+    """Chapter 2's networks, trained and read: what :func:`run_study` returns.
+
+    ``networks``, ``betti`` and ``checks`` are the sweeps' tables (every problem); ``problems``
+    maps each data set's name to its :class:`~tdnn_utils.sweep.Problem`; ``calibration`` is the
+    k scan of every data set's input; ``roles`` says which k is each problem's low, chosen and
+    high (:func:`k_roles`); ``design`` which networks each claim compares.
+    """
+
+    setups: Mapping[str, Setup]
+    problems: Mapping[str, Problem]
+    calibration: pd.DataFrame
+    design: Design
+    networks: pd.DataFrame
+    betti: pd.DataFrame
+    checks: pd.DataFrame
+    computed: int
+    reused: int
+
+    @property
+    def roles(self) -> pd.DataFrame:
+        return k_roles(self.problems)
+
+
+def run_study(setups: Mapping[str, Setup], *, activations: Sequence[str] = ACTIVATION_ORDER,
+              extra_activations: Sequence[str] = (), extra_seeds: int = 0, variant_activation: str = "leaky_relu",
+              variant_depths: Sequence[int] = (), variant_widths: Sequence[int] = (), bottleneck: bool = False,
+              variant_seeds: int = 0, real: RealData | None = None, device: str = "cpu",
+              engine: str | None = None, **options) -> Study:
+    """Train and read every network of the chapter.
+
+    The main networks of every data set (``activations``, the setup's seed rule); the first data
+    set's extra activations and its depth and width variants (``variant_activation``, the main
+    width and depth; ``variant_seeds`` each); and, with ``real``, the real-data networks.
+    ``options`` go to every sweep (cache_dir, n_jobs, backend, ensemble_size, ...).
+    """
+    problems, calibrations = {}, []
+    for name, setup in setups.items():
+        problems[name], table, _ = problem(setup, engine=engine)
+        calibrations.append(table)
+    first = setups[next(iter(setups))]
+    base_depth, base_width = len(first.hidden), first.hidden[0]
+    specs = [spec for name, s in setups.items() for spec in grid([name], {s.architecture: s.hidden}, activations, s.seeds)]
+    specs += grid([first.name], {first.architecture: first.hidden}, extra_activations, extra_seeds)
+    variants = architectures(depths=variant_depths, widths=variant_widths, bottleneck=bottleneck,
+                             base_depth=base_depth, base_width=base_width)
+    variants.pop(first.architecture, None)  # the main networks serve as that variant
+    specs += grid([first.name], variants, [variant_activation], variant_seeds)
+    protocols = {name: s.protocol(device) for name, s in setups.items()}
+    if real is not None:
+        problems[real.name] = real.problem(engine)
+        protocols[real.name] = real.protocol(device)
+        specs += grid([real.name], {f"{len(real.hidden)}×{real.hidden[0]}": tuple(real.hidden)}, activations, real.seeds)
+    swept = combine([sweep([spec for spec in specs if spec.problem == name], problems[name], protocol,
+                           setups.get(name), activations, **options) for name, protocol in protocols.items()])
+    depth_names = tuple(f"{d}×{base_width}" for d in sorted(set(variant_depths) | {base_depth})) if variant_depths else ()
+    width_names = tuple(f"{base_depth}×{w}" for w in sorted(set(variant_widths) | {base_width})) if variant_widths else ()
+    design = Design(main={name: s.architecture for name, s in setups.items()}, activations=tuple(activations),
+                    variant_problem=first.name, variant_activation=variant_activation,
+                    depth_architectures=depth_names, width_architectures=width_names,
+                    bottleneck="bottleneck" if bottleneck else None, base=first.architecture,
+                    real=real.name if real is not None else None)
+    return Study(setups, problems, pd.concat(calibrations, ignore_index=True), design, swept.networks,
+                 swept.betti, swept.trust, swept.computed, swept.reused)
+
+
+def training_table(study: Study) -> pd.DataFrame:
+    """Per configuration: networks tried, at 100%, starts in all, median steps, held-out accuracy."""
+    return (study.networks.groupby(["problem", "architecture", "activation"], sort=False)
+            .agg(networks=("seed", "size"), perfect=("perfect", "sum"), attempts=("attempts", "sum"),
+                 median_steps=("steps", "median"),
+                 heldout=("heldout_accuracy", lambda a: a[study.networks.loc[a.index, "perfect"]].mean()),
+                 heldout_min=("heldout_accuracy", lambda a: a[study.networks.loc[a.index, "perfect"]].min()),
+                 train_minutes=("train_seconds", lambda t: t.sum() / 60),
+                 topology_minutes=("topology_seconds", lambda t: t.sum() / 60))
+            .reset_index())
 
 
 def trusted_depths(trust_table: pd.DataFrame, by=("problem", "architecture")) -> pd.DataFrame:

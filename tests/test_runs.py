@@ -314,3 +314,18 @@ def test_papermill_reads_every_parameter_the_runner_passes(name):
     seen = set(papermill.inspect_notebook(str(path)))
     missing = sorted(set(runs.notebook_parameters(path)) - seen)
     assert not missing, f"papermill cannot parse these parameters of {name}: {missing}"
+
+
+def test_a_chapters_tables_land_beside_its_results(tree):
+    body = BODY.replace('save_results(results_path, "01_toy")',
+                        'import pandas as pd\nfrom tdnn_utils.runs import save_table\n'
+                        'save_table(results_path, "betti", pd.DataFrame({"seed": [0, 1], "b0": [1, 2]}))\n'
+                        'save_results(results_path, "01_toy")')
+    make_notebook(tree / "notebooks" / "01_toy.ipynb", body=body)
+    assert runs.run_preset("book", only="01", root=tree, progress_bar=False) == {}
+    assert (tree / "book/results/01_betti.csv").read_text() == "seed,b0\n0,1\n1,2\n"
+    assert runs.table_path("01_toy", "betti", tree) == tree / "book/results/01_betti.csv"
+    assert leftovers(tree) == []
+    assert runs.save_table("", "betti", None) is None
+    with pytest.raises(ValueError, match="names a file"):
+        runs.save_table("x.json", "../b", None)
