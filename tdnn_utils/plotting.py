@@ -101,6 +101,12 @@ def series_colour(name, i: int) -> str:
     return ACTIVATION_COLOURS.get(str(name), SERIES_COLOURS[i % len(SERIES_COLOURS)])
 
 
+def _html(fig: go.Figure, figure_json: str, suffix: str = "") -> str:
+    # A stable id keeps re-runs of a chapter from rewriting every figure in git.
+    div_id = "fig-" + hashlib.sha1(figure_json.encode()).hexdigest()[:12] + suffix
+    return fig.to_html(full_html=False, include_plotlyjs=False, div_id=div_id)
+
+
 def show(fig: go.Figure) -> None:
     """Display ``fig`` in a notebook so that the book, JupyterLab and Colab all draw it."""
     if "google.colab" in sys.modules:
@@ -109,13 +115,37 @@ def show(fig: go.Figure) -> None:
     from IPython.display import display
 
     figure_json = fig.to_json()
-    # A stable id keeps re-runs of a chapter from rewriting every figure in git.
-    div_id = "fig-" + hashlib.sha1(figure_json.encode()).hexdigest()[:12]
     bundle = {
-        "text/html": fig.to_html(full_html=False, include_plotlyjs=False, div_id=div_id),
+        "text/html": _html(fig, figure_json),
         "application/vnd.plotly.v1+json": json.loads(figure_json),
     }
     display(bundle, raw=True)
+
+
+class _Glued:
+    """A figure as the HTML the book draws, for ``myst_nb.glue``."""
+
+    def __init__(self, html: str):
+        self.html = html
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        return {"text/html": self.html}
+
+
+def glue_figure(name: str, fig: go.Figure) -> None:
+    """Keep ``fig`` under ``name`` for the page's text, e.g. a key-result box (```{glue} name```).
+
+    Nothing is displayed: show the figure where it belongs with :func:`show`. The glued copy
+    has its own element id, so the page can draw both. Does nothing outside a kernel with
+    myst-nb (Colab).
+    """
+    try:
+        from IPython import get_ipython
+        from myst_nb import glue
+    except ImportError:
+        return
+    if get_ipython() is not None:
+        glue(name, _Glued(_html(fig, fig.to_json(), suffix="-" + name)), display=False)
 
 
 def wrap_title(title: str, width: int = TITLE_WIDTH) -> str:
@@ -287,9 +317,10 @@ def persistence_diagrams(diagrams: Mapping[str, list], *, title: str = "", cols:
         fig.add_trace(go.Scatter(x=[0, top], y=[top, top], mode="lines", showlegend=False,
                                  line=dict(color=NEUTRAL, width=1, dash="dash"), hoverinfo="skip"),
                       row=row, col=col)
-        fig.update_xaxes(title_text="birth", title_standoff=2, row=row, col=col)
+        fig.update_xaxes(title_text="birth", title_standoff=2, row=row, col=col, constrain="domain")
+        fig.update_yaxes(scaleanchor=f"x{i + 1 if i else ''}", scaleratio=1, row=row, col=col)
         fig.update_yaxes(title_text="death" if col == 1 else "", title_standoff=2, row=row, col=col)
-    return _layout(fig, title, 280 * rows)
+    return _layout(fig, title, 280 * rows if len(names) > 1 else 380)
 
 
 def by_group(values: pd.DataFrame, *, x: str, y: str, color: str | None = None, title: str = "",
