@@ -413,7 +413,9 @@ THEME_JS = r"""() => {
       const style = getComputedStyle(rect), fill = rgba(style.fill);
       if (!fill) return;
       fill[3] *= parseFloat(style.fillOpacity || '1');
-      if (contrast(over(fill, paper), page) > 1.25) found.push(`figure ${i + 1}: its plot area (${style.fill}) stands out from the page`);
+      const seen = over(fill, paper);
+      if (contrast(seen, page) > 1.25)
+        found.push(`figure ${i + 1}: its plot area (rgb(${seen.slice(0, 3).map(Math.round).join(', ')})) stands out from the page`);
     });
     let worst = null;
     gd.querySelectorAll('.xtick text, .ytick text, .g-xtitle text, .g-ytitle text, .gtitle, .legendtext, .annotation-text, .cbaxis text, .cbtitle text')
