@@ -40,6 +40,7 @@ browser: ## render the book, open every chapter in headless Chromium
 
 book: ## render _build/html from the committed executed chapters (no execution)
 	$(BIN)/python -m tdnn_utils.runs --claims-page
+	$(BIN)/python -m tdnn_utils.landing
 	$(BIN)/jupyter-book build . --builder html
 
 runs: ## re-run chapters: make runs PRESET=smoke|book|full [ONLY=01] [DEVICE=cuda]

@@ -1,8 +1,18 @@
-"""The plotly figures the chapters share, and :func:`show`, which displays them everywhere.
+"""The plotly figures the chapters share, the book's template, and :func:`show`, which displays them everywhere.
 
 In the rendered book plotly.js is served once from the book's own files, so figures are
 emitted as HTML that only *calls* plotly.js; Jupyter gets the plotly JSON as well, and Colab
 gets its own renderer.
+
+Every figure made after this module is imported uses the template ``"plotly_white+book"``
+(:data:`TEMPLATE`): transparent backgrounds and grey text and grid lines, which read on the
+book's light and dark pages alike (the book's ``_static/plotly-theme-sync.js`` sets the text
+colour when the reader switches theme), the colour-blind-safe palette of
+:mod:`tdnn_utils.colours`, cividis for continuous values, and a legend that sits below the
+plot so that the plot keeps its width on a phone. Figures set no width: they take the
+column's. Titles stay short (:func:`wrap_title` breaks them for a phone's width); each
+series has a marker symbol and a dash besides its colour (:func:`series_style`); a true value
+is drawn with :func:`truth_line`.
 """
 
 from __future__ import annotations
@@ -10,25 +20,91 @@ from __future__ import annotations
 import hashlib
 import json
 import sys
+import textwrap
 from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
+import plotly.io as pio
+from plotly.colors import sample_colorscale
 from plotly.subplots import make_subplots
 
-CLASS_COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b")
-DIMENSION_COLOURS = ("#1f77b4", "#d62728", "#2ca02c")
-SERIES_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2")
-#: One colour per activation, the same in every figure of the book.
-ACTIVATION_COLOURS = {"relu": "#2ca02c", "leaky_relu": "#ff7f0e", "tanh": "#d62728",
-                      "sigmoid": "#8c564b", "gelu": "#1f77b4", "silu": "#9467bd",
-                      "elu": "#e377c2", "softplus": "#7f7f7f"}
+from .colours import DASHES, NEUTRAL, SAFE, SEQUENTIAL, SYMBOLS
+
+CLASS_COLOURS = SAFE[:6]
+DIMENSION_COLOURS = SAFE[:3]
+DIMENSION_SYMBOLS = ("circle", "diamond", "square")
+SERIES_COLOURS = SAFE
+#: One colour, marker symbol and dash per activation, the same in every figure of the book.
+ACTIVATION_COLOURS = {"relu": SAFE[0], "leaky_relu": SAFE[2], "tanh": SAFE[1], "sigmoid": SAFE[3],
+                      "gelu": SAFE[4], "silu": SAFE[5], "elu": SAFE[6], "softplus": SAFE[7]}
+_ACTIVATION_ORDER = tuple(ACTIVATION_COLOURS)
+#: Grey of grid lines and axis lines: visible on a white and on a near-black page.
+GRID = "rgba(128, 128, 128, 0.25)"
+#: Characters per line of a figure title: about what a phone's 390 px column holds at 14 px.
+TITLE_WIDTH = 44
+PHONE_HEIGHT = 420
+
+_AXIS = dict(gridcolor=GRID, zerolinecolor=GRID, linecolor=GRID, automargin=True,
+             title=dict(standoff=6))
+_SCENE_AXIS = dict(backgroundcolor="rgba(0, 0, 0, 0)", gridcolor=GRID, zerolinecolor=GRID,
+                   linecolor=GRID, showbackground=False)
+#: The book's plotly template, layered on ``plotly_white`` (see the module's note).
+TEMPLATE = go.layout.Template(layout=dict(
+    colorway=list(SAFE),
+    colorscale=dict(sequential=SEQUENTIAL, sequentialminus=SEQUENTIAL, diverging="RdBu"),
+    paper_bgcolor="rgba(0, 0, 0, 0)", plot_bgcolor="rgba(0, 0, 0, 0)",
+    font=dict(color="#808080", size=13),
+    title=dict(x=0.01, xanchor="left", font=dict(size=14)),
+    margin=dict(l=50, r=10, t=50, b=40),
+    legend=dict(orientation="h", yref="container", y=0, yanchor="bottom", x=0, xanchor="left",
+                bgcolor="rgba(0, 0, 0, 0)", itemsizing="constant", font=dict(size=12)),
+    xaxis=_AXIS, yaxis=_AXIS,
+    scene=dict(bgcolor="rgba(0, 0, 0, 0)", xaxis=_SCENE_AXIS, yaxis=_SCENE_AXIS, zaxis=_SCENE_AXIS),
+    coloraxis=dict(colorbar=dict(thickness=12, outlinewidth=0)),
+    hoverlabel=dict(namelength=-1),
+))
+
+
+def use_book_template() -> None:
+    """Make ``"plotly_white+book"`` the default template of every new plotly figure."""
+    pio.templates["book"] = TEMPLATE
+    pio.templates.default = "plotly_white+book"
+
+
+use_book_template()
+
+
+def series_style(name, i: int) -> dict:
+    """Colour, marker symbol and line dash of series ``name``, the ``i``-th drawn.
+
+    An activation keeps its own three everywhere; other series take the ``i``-th of
+    :data:`SERIES_COLOURS`, :data:`tdnn_utils.colours.SYMBOLS` and :data:`tdnn_utils.colours.DASHES`.
+    Returns ``{"color", "symbol", "dash"}``.
+    """
+    key = str(name)
+    j = _ACTIVATION_ORDER.index(key) if key in ACTIVATION_COLOURS else i
+    return {"color": ACTIVATION_COLOURS.get(key, SERIES_COLOURS[i % len(SERIES_COLOURS)]),
+            "symbol": SYMBOLS[j % len(SYMBOLS)], "dash": DASHES[j % len(DASHES)]}
+
+
+def _line_marker(name, i: int, *, size: float = 7, width: float = 2) -> dict:
+    """``line=`` and ``marker=`` keywords of a lines-and-markers trace of series ``name``."""
+    style = series_style(name, i)
+    return {"line": dict(color=style["color"], dash=style["dash"], width=width),
+            "marker": dict(color=style["color"], symbol=style["symbol"], size=size)}
 
 
 def series_colour(name, i: int) -> str:
     """The colour of series ``name``, the ``i``-th drawn: its activation's colour if it is one."""
     return ACTIVATION_COLOURS.get(str(name), SERIES_COLOURS[i % len(SERIES_COLOURS)])
+
+
+def _html(fig: go.Figure, figure_json: str, suffix: str = "") -> str:
+    # A stable id keeps re-runs of a chapter from rewriting every figure in git.
+    div_id = "fig-" + hashlib.sha1(figure_json.encode()).hexdigest()[:12] + suffix
+    return fig.to_html(full_html=False, include_plotlyjs=False, div_id=div_id)
 
 
 def show(fig: go.Figure) -> None:
@@ -39,30 +115,81 @@ def show(fig: go.Figure) -> None:
     from IPython.display import display
 
     figure_json = fig.to_json()
-    # A stable id keeps re-runs of a chapter from rewriting every figure in git.
-    div_id = "fig-" + hashlib.sha1(figure_json.encode()).hexdigest()[:12]
     bundle = {
-        "text/html": fig.to_html(full_html=False, include_plotlyjs=False, div_id=div_id),
+        "text/html": _html(fig, figure_json),
         "application/vnd.plotly.v1+json": json.loads(figure_json),
     }
     display(bundle, raw=True)
 
 
-def wrap_title(title: str, width: int = 70) -> str:
-    """``title`` broken into lines of at most ``width`` characters (plotly does not wrap)."""
-    import textwrap
+class _Glued:
+    """A figure as the HTML the book draws, for ``myst_nb.glue``."""
 
+    def __init__(self, html: str):
+        self.html = html
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        return {"text/html": self.html}
+
+
+def glue_figure(name: str, fig: go.Figure) -> None:
+    """Keep ``fig`` under ``name`` for the page's text, e.g. a key-result box (```{glue} name```).
+
+    Nothing is displayed: show the figure where it belongs with :func:`show`. The glued copy
+    has its own element id, so the page can draw both. Does nothing outside a kernel with
+    myst-nb (Colab).
+    """
+    try:
+        from IPython import get_ipython
+        from myst_nb import glue
+    except ImportError:
+        return
+    if get_ipython() is not None:
+        glue(name, _Glued(_html(fig, fig.to_json(), suffix="-" + name)), display=False)
+
+
+def wrap_title(title: str, width: int = TITLE_WIDTH) -> str:
+    """``title`` broken into lines of at most ``width`` characters (plotly does not wrap)."""
     return "<br>".join(textwrap.wrap(str(title), width)) if title else ""
 
 
-def _layout(fig: go.Figure, title: str, height: int, *, top: int = 60, **margins) -> go.Figure:
-    """The book's layout: a wrapped, left-aligned title with room for its lines, no fixed width."""
+def _layout(fig: go.Figure, title: str, height: int, **margins) -> go.Figure:
+    """The book's layout: a wrapped title at the top with room for its lines and for the panels'
+    titles below it, no fixed width; ``margins`` override the margins (``l``, ``r``, ``t``, ``b``)."""
     text = wrap_title(title)
     lines = text.count("<br>") + 1 if text else 0
-    margin = dict(l=60, r=20, t=top + 18 * max(0, lines - 1), b=50)
+    panel_titles = any(a.text for a in fig.layout.annotations)
+    margin = dict(t=(18 + 18 * lines if text else 20) + (18 if panel_titles else 0))
     margin.update(margins)
-    fig.update_layout(title=dict(text=text, x=0.01, xanchor="left", font=dict(size=15)),
-                      height=height + 18 * max(0, lines - 1), margin=margin, autosize=True)
+    total = height + 18 * max(0, lines - 1)
+    # anchored at its top, a title of several lines is drawn about 10 px higher than one line
+    fig.update_layout(title=dict(text=text, yref="container", y=1 - (18 if lines > 1 else 8) / total,
+                                 yanchor="top"),
+                      height=total, margin=margin, autosize=True)
+    fig.update_annotations(font=dict(size=12))  # subplot titles: short, and side by side on a phone
+    return fig
+
+
+def truth_line(fig: go.Figure, value: float, *, label: str = "true value", axis: str = "y",
+               row: int | None = None, col: int | None = None) -> go.Figure:
+    """Draw the true value ``value`` as a dashed grey line across the plot, labelled ``label``.
+
+    ``axis="y"`` draws a horizontal line at y = ``value`` (e.g. a class's true Betti number
+    against layer or scale), ``"x"`` a vertical one. ``row`` and ``col`` pick the panel of a
+    figure with subplots (default: every panel). Returns ``fig``.
+    """
+    if axis not in ("x", "y"):
+        raise ValueError(f"axis={axis!r} is unknown; use 'x' or 'y'")
+    value = float(value)
+    if not np.isfinite(value):
+        raise ValueError(f"value={value!r} must be a finite number")
+    where = {} if row is None and col is None else {"row": row or 1, "col": col or 1}
+    line = dict(color=NEUTRAL, width=1.5, dash="dash")
+    note = dict(annotation_text=label, annotation_font=dict(size=11, color=NEUTRAL))
+    if axis == "y":
+        fig.add_hline(y=value, line=line, annotation_position="top left", **note, **where)
+    else:
+        fig.add_vline(x=value, line=line, annotation_position="top right", **note, **where)
     return fig
 
 
@@ -89,7 +216,8 @@ def point_cloud(X, y, *, max_points: int = 3000, seed: int = 0, title: str = "",
     fig = go.Figure()
     for i, label in enumerate(np.unique(y)):
         points = X[y == label]
-        marker = dict(size=marker_size, color=CLASS_COLOURS[i % len(CLASS_COLOURS)])
+        marker = dict(size=marker_size, color=CLASS_COLOURS[i % len(CLASS_COLOURS)],
+                      symbol=SYMBOLS[i % len(SYMBOLS)])
         name = f"class {label}"
         if X.shape[1] == 3:
             fig.add_trace(go.Scatter3d(x=points[:, 0], y=points[:, 1], z=points[:, 2],
@@ -97,8 +225,7 @@ def point_cloud(X, y, *, max_points: int = 3000, seed: int = 0, title: str = "",
         else:
             fig.add_trace(go.Scattergl(x=points[:, 0], y=points[:, 1], mode="markers",
                                        marker=marker, name=name))
-    _layout(fig, title + shown, 500, l=10, r=10, b=10)
-    fig.update_layout(legend=dict(itemsizing="constant"))
+    _layout(fig, title + shown, 460, l=10, r=10)
     if X.shape[1] == 3:
         fig.update_layout(scene=dict(aspectmode="data", xaxis_title="x", yaxis_title="y",
                                      zaxis_title="z"))
@@ -140,8 +267,7 @@ def betti_by_layer(table: pd.DataFrame, *, series: str = "label", facet: str = "
             fig.add_trace(go.Scatter(
                 x=rows["depth"], y=rows["mean"], error_y=error, mode="lines+markers",
                 name=f"{series} {name}" if series == "label" else str(name),
-                legendgroup=str(name), showlegend=column == 1,
-                line=dict(color=series_colour(name, i)),
+                legendgroup=str(name), showlegend=column == 1, **_line_marker(name, i),
                 customdata=rows[["count"]],
                 hovertemplate="depth %{x}: mean %{y:.2f} over %{customdata[0]} runs<extra></extra>",
             ), row=1, col=column)
@@ -153,7 +279,7 @@ def betti_by_layer(table: pd.DataFrame, *, series: str = "label", facet: str = "
                     x=rows["depth"], y=rows["value"], mode="markers", name=reference_name,
                     legendgroup="reference", showlegend=bool(column == 1 and name == marks[series].min()),
                     marker=dict(symbol="diamond-open", size=11, line=dict(width=2),
-                                color=series_colour(name, names.index(name))),
+                                color=series_style(name, names.index(name))["color"]),
                     hovertemplate=f"{reference_name}, {name}: %{{y}} at depth %{{x}}<extra></extra>",
                 ), row=1, col=column)
         fig.update_xaxes(tickvals=layer_names["depth"], ticktext=layer_names["layer"],
@@ -182,17 +308,19 @@ def persistence_diagrams(diagrams: Mapping[str, list], *, title: str = "", cols:
             death = np.where(np.isfinite(dgm[:, 1]), dgm[:, 1], top)
             fig.add_trace(go.Scatter(
                 x=dgm[:, 0], y=death, mode="markers", name=f"H{dim}", legendgroup=f"H{dim}",
-                showlegend=i == 0, marker=dict(size=5, color=DIMENSION_COLOURS[dim % 3]),
+                showlegend=i == 0, marker=dict(size=6, color=DIMENSION_COLOURS[dim % 3],
+                                                symbol=DIMENSION_SYMBOLS[dim % 3]),
                 hovertemplate="birth %{x:.3g}, death %{y:.3g}<extra>H" + str(dim) + "</extra>",
             ), row=row, col=col)
         fig.add_trace(go.Scatter(x=[0, top], y=[0, top], mode="lines", showlegend=False,
-                                 line=dict(color="grey", width=1), hoverinfo="skip"), row=row, col=col)
+                                 line=dict(color=NEUTRAL, width=1), hoverinfo="skip"), row=row, col=col)
         fig.add_trace(go.Scatter(x=[0, top], y=[top, top], mode="lines", showlegend=False,
-                                 line=dict(color="grey", width=1, dash="dash"), hoverinfo="skip"),
+                                 line=dict(color=NEUTRAL, width=1, dash="dash"), hoverinfo="skip"),
                       row=row, col=col)
-        fig.update_xaxes(title_text="birth", title_standoff=2, row=row, col=col)
-        fig.update_yaxes(title_text="death", title_standoff=2, row=row, col=col)
-    return _layout(fig, title, 300 * rows, top=70)
+        fig.update_xaxes(title_text="birth", title_standoff=2, row=row, col=col, constrain="domain")
+        fig.update_yaxes(scaleanchor=f"x{i + 1 if i else ''}", scaleratio=1, row=row, col=col)
+        fig.update_yaxes(title_text="death" if col == 1 else "", title_standoff=2, row=row, col=col)
+    return _layout(fig, title, 280 * rows if len(names) > 1 else 380)
 
 
 def by_group(values: pd.DataFrame, *, x: str, y: str, color: str | None = None, title: str = "",
@@ -211,7 +339,8 @@ def by_group(values: pd.DataFrame, *, x: str, y: str, color: str | None = None, 
     for i, (name, rows) in enumerate(groups):
         fig.add_trace(go.Box(
             x=rows[x].astype(str), y=rows[y], name=str(name), boxpoints="all", jitter=0.4,
-            pointpos=0, marker=dict(size=4, color=series_colour(name, i)),
+            pointpos=0, marker=dict(size=5, color=series_style(name, i)["color"],
+                                    symbol=series_style(name, i)["symbol"]),
             customdata=rows[list(hover)] if hover else None,
             hovertemplate=("%{y}<br>" + "<br>".join(f"{h}: %{{customdata[{j}]}}" for j, h in enumerate(hover))
                            + "<extra></extra>") if hover else None,
@@ -251,7 +380,7 @@ def total_by_relative_depth(betti: pd.DataFrame, *, series: str, by=("seed",), t
             fig.add_trace(go.Scatter(
                 x=rows["x"], y=rows["mean"], error_y=dict(type="data", array=rows["std"]),
                 mode="lines+markers", name=str(name), legendgroup=str(name),
-                showlegend=column == 1, line=dict(color=SERIES_COLOURS[i % len(SERIES_COLOURS)]),
+                showlegend=column == 1, **_line_marker(name, i),
                 customdata=rows[["count"]],
                 hovertemplate="%{x:.2f} of the depth: %{y:.2f} of the input's total, "
                               "over %{customdata[0]} networks<extra></extra>"), row=1, col=column)
@@ -284,7 +413,7 @@ def depth_epoch_heatmap(summaries: pd.DataFrame, *, value: str = "normalised_per
         top = 1 - (row - 1) * (height + spacing)
         fig.add_trace(go.Heatmap(
             z=grid.to_numpy(), x=[str(e) for e in grid.columns], y=[blocks[d] for d in grid.index],
-            colorscale="Viridis", colorbar=dict(y=top - height / 2, yanchor="middle", len=height, thickness=14,
+            colorscale=SEQUENTIAL, colorbar=dict(y=top - height / 2, yanchor="middle", len=height, thickness=14,
                                                 title=dict(text=value.replace("_", " "), side="right")),
             hovertemplate="epoch %{x}, %{y}: %{z:.3g}<extra></extra>"), row=row, col=1)
         fig.update_xaxes(title_text="epoch", type="category", row=row, col=1)
@@ -307,22 +436,23 @@ def curves_by_epoch(curves: pd.DataFrame, *, x: str = "epsilon", y: str = "betti
         raise ValueError(f"null lacks columns {sorted({x, y, facet} - set(null.columns))}")
     facets = sorted(curves[facet].unique())
     epochs = sorted(curves["epoch"].unique())
+    # untrained to trained: cividis from its slate middle to its yellow end (both themes)
+    shades = sample_colorscale(SEQUENTIAL, list(np.linspace(0.3, 1.0, len(epochs))) if len(epochs) > 1 else [1.0])
     fig = make_subplots(rows=1, cols=len(facets), subplot_titles=[
         f"β{v}" if facet == "dim" else f"{facet} = {v}" for v in facets])
     for column, value in enumerate(facets, start=1):
         rows = curves[curves[facet] == value].groupby(["epoch", x])[y].mean().reset_index()
         for i, epoch in enumerate(epochs):
             line = rows[rows["epoch"] == epoch]
-            shade = 0.25 + 0.75 * i / max(1, len(epochs) - 1)
             name = f"epoch {epoch}" + (" (untrained)" if epoch == 0 else "")
             fig.add_trace(go.Scatter(x=line[x], y=line[y], mode="lines", name=name,
                                      legendgroup=str(epoch), showlegend=column == 1,
-                                     line=dict(color=f"rgba(31, 119, 180, {shade:.2f})")), row=1, col=column)
+                                     line=dict(color=shades[i])), row=1, col=column)
         if null is not None:
             line = null[null[facet] == value].groupby(x)[y].mean().reset_index()
             fig.add_trace(go.Scatter(x=line[x], y=line[y], mode="lines", name=null_name,
                                      legendgroup="null", showlegend=column == 1,
-                                     line=dict(color="grey", dash="dash")), row=1, col=column)
+                                     line=dict(color=NEUTRAL, dash="dash")), row=1, col=column)
         fig.update_xaxes(title_text=x_title, row=1, col=column)
     fig.update_yaxes(title_text=y_title, row=1, col=1)
     return _layout(fig, title, 400)
@@ -349,7 +479,8 @@ def scatter(table: pd.DataFrame, *, x: str, y: str, color: str, facet: str | Non
         for i, (name, group) in enumerate(rows.groupby(color, sort=True)):
             fig.add_trace(go.Scatter(
                 x=group[x], y=group[y], mode="markers", name=str(name), legendgroup=str(name),
-                showlegend=column == 1, marker=dict(size=7, color=series_colour(name, i)),
+                showlegend=column == 1, marker=dict(size=8, color=series_style(name, i)["color"],
+                                                    symbol=series_style(name, i)["symbol"]),
                 customdata=group[list(hover)] if hover else None,
                 hovertemplate=(f"{x} %{{x:.3g}}, {y} %{{y:.3g}}"
                                + "".join(f"<br>{h}: %{{customdata[{j}]}}" for j, h in enumerate(hover))
@@ -357,7 +488,7 @@ def scatter(table: pd.DataFrame, *, x: str, y: str, color: str, facet: str | Non
         if diagonal:
             fig.add_trace(go.Scatter(x=[low, high], y=[low, high], mode="lines", name="y = x",
                                      legendgroup="diagonal", showlegend=column == 1,
-                                     line=dict(color="grey", width=1, dash="dot"), hoverinfo="skip"),
+                                     line=dict(color=NEUTRAL, width=1, dash="dot"), hoverinfo="skip"),
                           row=1, col=column)
         fig.update_xaxes(title_text=x_title or x, row=1, col=column)
     fig.update_yaxes(title_text=y_title or y, row=1, col=1)
@@ -381,7 +512,7 @@ def lines(table: pd.DataFrame, *, x: str, y: str, series: str, facet: str | None
             fig.add_trace(go.Scatter(
                 x=group[x], y=group["mean"], error_y=dict(type="data", array=group["std"]),
                 mode="lines+markers", name=str(name), legendgroup=str(name), showlegend=column == 1,
-                line=dict(color=series_colour(name, i)), customdata=group[["count"]],
+                **_line_marker(name, i), customdata=group[["count"]],
                 hovertemplate=f"{x} %{{x}}: %{{y:.3g}} over %{{customdata[0]}} runs<extra></extra>"),
                 row=1, col=column)
         fig.update_xaxes(title_text=x_title or x, row=1, col=column)
@@ -409,7 +540,7 @@ def trust_map(table: pd.DataFrame, *, rows: str = "activation", title: str = "")
     custom = np.dstack([detail[c].to_numpy(dtype=float) for c in ("possible", "stable", "agrees", "readings")])
     fig = go.Figure(go.Heatmap(
         z=grid.to_numpy(dtype=float), x=[str(d) for d in grid.columns], y=[str(n) for n in names],
-        zmin=0, zmax=1, colorscale="RdYlGn", customdata=custom,
+        zmin=0, zmax=1, colorscale=SEQUENTIAL, customdata=custom,
         colorbar=dict(title=dict(text="share passing", side="right"), thickness=14),
         hovertemplate=("%{y}, depth %{x}: %{z:.0%} pass all checks<br>possible %{customdata[0]:.0%}, "
                        "stable %{customdata[1]:.0%}, agrees %{customdata[2]:.0%} "
@@ -417,7 +548,8 @@ def trust_map(table: pd.DataFrame, *, rows: str = "activation", title: str = "")
     untrusted = table[~table["trusted"]]
     if len(untrusted):
         fig.add_trace(go.Scatter(x=untrusted["depth"].astype(str), y=untrusted[rows].astype(str),
-                                 mode="markers", marker=dict(symbol="x", size=12, color="black"),
+                                 mode="markers", marker=dict(symbol="x", size=12, color="black",
+                                                             line=dict(color="white", width=1)),
                                  name="not trusted", hoverinfo="skip"))
     fig.update_xaxes(title_text="layer", type="category", tickvals=[str(d) for d in layers["depth"]],
                      ticktext=list(layers["layer"]))
@@ -427,7 +559,7 @@ def trust_map(table: pd.DataFrame, *, rows: str = "activation", title: str = "")
 
 def reference_points(fig: go.Figure, x, y, *, low=None, high=None, name: str = "paper",
                      row: int | None = None, col: int | None = None) -> go.Figure:
-    """Add a paper's values to ``fig``: black diamonds at (``x``, ``y``), a bar from ``low`` to ``high``.
+    """Add a paper's values to ``fig``: grey diamonds at (``x``, ``y``), a bar from ``low`` to ``high``.
 
     For drawing what a paper reports beside the book's measurement (e.g. a value read off
     the paper's figure as a range). ``row`` and ``col`` pick the panel of a figure with
@@ -440,9 +572,9 @@ def reference_points(fig: go.Figure, x, y, *, low=None, high=None, name: str = "
     if low is not None or high is not None:
         low = y if low is None else np.atleast_1d(np.asarray(low, dtype=float))
         high = y if high is None else np.atleast_1d(np.asarray(high, dtype=float))
-        error = dict(type="data", symmetric=False, array=high - y, arrayminus=y - low, color="black")
+        error = dict(type="data", symmetric=False, array=high - y, arrayminus=y - low, color=NEUTRAL)
     trace = go.Scatter(x=x, y=y, mode="markers", name=name, error_y=error,
-                       marker=dict(symbol="diamond", size=10, color="black"),
+                       marker=dict(symbol="diamond", size=10, color=NEUTRAL, line=dict(color="white", width=1)),
                        hovertemplate="%{x}: %{y:.3g}<extra>" + name + "</extra>")
     if row is None and col is None:
         fig.add_trace(trace)

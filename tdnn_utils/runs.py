@@ -1,9 +1,9 @@
 """Presets, the papermill runner, and the results files the chapters write.
 
 Data flow: ``notebooks/<name>.ipynb`` + ``notebooks/presets.yml`` -> papermill ->
-``book/chapters/<name>.ipynb`` + ``book/results/<name>.json``, then ``book/claims.md`` and the
-chapter table of ``README.md``. Only the presets the book publishes (:data:`PUBLISHED_PRESETS`)
-write into ``book/``; any other preset (``smoke``, or one of your own) writes the same files
+``book/chapters/<name>.ipynb`` + ``book/results/<name>.json``, then ``book/claims.md``, the
+chapter table of ``README.md`` and the landing page's summary (:mod:`tdnn_utils.landing`).
+Only the presets the book publishes (:data:`PUBLISHED_PRESETS`) write into ``book/``; any other preset (``smoke``, or one of your own) writes the same files
 under the gitignored scratch folder ``_runs/<preset>/`` and leaves the book alone.
 
 Command line::
@@ -50,6 +50,11 @@ COMPARISON_FIELDS = ("comparison", "n", "effect", "low", "high", "null", "delta"
 #: Presets whose runs are the book: they write book/chapters, book/results and the claims page.
 PUBLISHED_PRESETS = ("book", "full")
 SCRATCH = "_runs"
+#: Chapters that teach and test no claim (the primer, ``00_primer``): the claims page leaves them out.
+TEACHING = ("00_",)
+#: Tags the runner gives papermill's injected-parameters cell: folded on the rendered page
+#: (the page's "Run with" box names the preset; a click shows the values).
+INJECTED_TAGS = ("injected-parameters", "hide-cell")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 KERNEL = "python3"
 
@@ -368,8 +373,10 @@ def _tidy(nb_path: Path, tmp_results: str, name: str, results_file: Path, chapte
     nb = nbformat.read(str(nb_path), as_version=4)
     final = os.path.relpath(results_file, root / "notebooks")
     for cell in nb.cells:
-        if "injected-parameters" in cell.get("metadata", {}).get("tags", []):
+        tags = cell.get("metadata", {}).get("tags", [])
+        if "injected-parameters" in tags:
             cell.source = cell.source.replace(tmp_results, final)
+            cell.metadata["tags"] = list(dict.fromkeys([*tags, *INJECTED_TAGS]))
     meta = nb.metadata.get("papermill", {})
     if "parameters" in meta:
         meta["parameters"]["results_path"] = final
@@ -468,7 +475,9 @@ def run_preset(preset: str, only=None, device=None, root=None, progress_bar=True
             failures[name] = str(err)
             print(f"!! {err}", file=sys.stderr, flush=True)
     if preset in PUBLISHED_PRESETS:
-        for path in (claims_page(root), readme_table(root)):
+        from . import landing  # the book layer's landing page reads what this module wrote
+
+        for path in (claims_page(root), readme_table(root), *landing.write(root)):
             if path is not None:
                 print(f"   wrote {os.path.relpath(path, _paths(root)[0])}", flush=True)
     return failures
@@ -524,9 +533,10 @@ def _read_results(path: Path) -> dict:
 
 
 def _chapter_results(root) -> list[Path]:
-    """The results files of chapters (``book/results/NN_x.json`` for a notebook ``NN_x``)."""
+    """The results files of chapters that test claims (``book/results/NN_x.json`` for a
+    notebook ``NN_x``; not the :data:`TEACHING` ones)."""
     root, _, _, results_dir = _paths(root)
-    chapters = set(notebooks(root))
+    chapters = {name for name in notebooks(root) if not name.startswith(TEACHING)}
     return sorted(p for p in results_dir.glob("*.json") if p.stem in chapters) if results_dir.exists() else []
 
 

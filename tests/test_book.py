@@ -16,6 +16,15 @@ opened with Debian's Chromium through playwright. On each page:
   no element sticks out of the main column, and no element hides part of its content behind
   a scroll bar except a wide table (tables scroll; code lines wrap);
 * a chapter page has at least one figure;
+* a reader on a phone, in dark mode, or with red-green colour blindness can read every page
+  (:func:`test_page_reads_on_a_phone_in_dark_mode_and_without_red_green`): no table is wider
+  than its column at 1280 px (every dropdown opened); no figure uses a red-green colour scale
+  or two series that differ only in red and green, with the same marker and dash
+  (:mod:`tdnn_utils.colours` simulates protanopia and deuteranopia); with the theme switched
+  to dark and back to light, figure and plot backgrounds follow the page and figure text keeps
+  a contrast of 3 on it; at 390 px nothing sticks out of the column, every figure draws with
+  its title inside it, and no two titles or labels of a figure overlap. Pages drawn before the
+  book's template (:data:`AWAITING_RELAYOUT`) are expected to fail this test until re-run;
 * the console shows no error and no uncaught exception;
 * no request left 127.0.0.1: every other request is aborted and reported. The only
   exception is MathJax (see ``ALLOWED_REMOTE``).
@@ -79,7 +88,16 @@ def chapter_pages() -> list[str]:
     return [f"book/chapters/{p.stem}.html" for p in sources if not p.name.startswith(".")]
 
 
-PAGES = ["book/intro.html", *chapter_pages(), "book/claims.html"]
+PAGES = ["book/intro.html", *chapter_pages(), "book/run_it_yourself.html", "book/claims.html"]
+#: Pages whose committed figures and tables were drawn before the book's template and table
+#: helper (tdnn_utils.plotting, tdnn_utils.tables): the reading test is expected to fail on
+#: them (strictly: once a re-run passes, remove the page here). Issue 23 re-lays them after
+#: their re-measurement.
+AWAITING_RELAYOUT = {
+    f"book/chapters/{name}.html": "drawn before the book's template; re-laid after its re-measurement (issue 23)"
+    for name in ("01_entangled_tori", "02_activation_functions", "03_cnn_training_dynamics",
+                 "04_topological_regularization")
+}
 
 
 def jupyter_book() -> str:
@@ -259,59 +277,223 @@ def figure_problems(fig: dict) -> list[str]:
     return problems
 
 
-@pytest.mark.parametrize("page", PAGES)
-def test_page_draws_offline_without_errors(page, html_dir, base_url, browser):
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    tab = context.new_page()
-    errors, remote = [], []
+class OpenedPage:
+    """A page opened in a fresh browser tab, with its console errors and remote requests."""
 
-    def on_console(msg):
+    def __init__(self, browser, base_url: str, page: str, width: int = 1280):
+        self.context = browser.new_context(viewport={"width": width, "height": 900})
+        self.tab = self.context.new_page()
+        self.errors, self.remote, self.base_url = [], [], base_url
+        self.tab.on("console", self._on_console)
+        self.tab.on("pageerror", lambda exc: self.errors.append(f"uncaught: {exc}"))
+        self.tab.route("**/*", self._route)
+        response = self.tab.goto(base_url + page, wait_until="load")
+        assert response is not None and response.ok, f"{page}: HTTP {response and response.status}"
+        try:
+            self.tab.wait_for_function(ALL_PLOTTED_JS, timeout=FIGURE_TIMEOUT_MS)
+        except Exception:  # reported figure by figure
+            pass
+        self.tab.wait_for_timeout(300)  # let WebGL scenes finish their first frame
+
+    def _on_console(self, msg):
         if msg.type != "error":
             return
         where = (msg.location or {}).get("url", "")
         if where.endswith(IGNORED_CONSOLE_URLS) or where.startswith(ALLOWED_REMOTE):
             return
-        if "net::ERR_FAILED" in msg.text and not where.startswith(base_url):
-            return  # an aborted remote request: reported below, with its URL
-        errors.append(f"console.error: {msg.text} ({where})")
+        if "net::ERR_FAILED" in msg.text and not where.startswith(self.base_url):
+            return  # an aborted remote request: reported with its URL
+        self.errors.append(f"console.error: {msg.text} ({where})")
 
-    def route(request_route):
+    def _route(self, request_route):
         url = request_route.request.url
-        if url.startswith((base_url, "data:", "blob:", "about:")):
+        if url.startswith((self.base_url, "data:", "blob:", "about:")):
             request_route.continue_()
         else:
             if not url.startswith(ALLOWED_REMOTE):
-                remote.append(url)
+                self.remote.append(url)
             request_route.abort()
 
-    tab.on("console", on_console)
-    tab.on("pageerror", lambda exc: errors.append(f"uncaught: {exc}"))
-    tab.route("**/*", route)
+    def resize(self, width: int, height: int = 900) -> None:
+        self.tab.set_viewport_size({"width": width, "height": height})
+        self.tab.wait_for_timeout(700)  # plotly's responsive relayout
+
+    def close(self) -> None:
+        self.context.close()
+
+
+def figures_problems(figures: list[dict]) -> list[str]:
+    return [f"figure {i + 1} ({', '.join(sorted(set(f['types']))) or 'no traces'}): {p}"
+            for i, f in enumerate(figures) for p in figure_problems(f)]
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_page_draws_offline_without_errors(page, html_dir, base_url, browser):
+    opened = OpenedPage(browser, base_url, page)
     try:
-        response = tab.goto(base_url + page, wait_until="load")
-        assert response is not None and response.ok, f"{page}: HTTP {response and response.status}"
-        try:
-            tab.wait_for_function(ALL_PLOTTED_JS, timeout=FIGURE_TIMEOUT_MS)
-        except Exception:  # reported figure by figure below
-            pass
-        tab.wait_for_timeout(300)  # let WebGL scenes finish their first frame
-        figures = tab.evaluate(FIGURES_JS)
-        clipped = tab.evaluate(OVERFLOW_JS)
-        tab.set_viewport_size({"width": 900, "height": 900})
-        tab.wait_for_timeout(500)  # plotly's responsive relayout
-        clipped += [f"at 900 px: {p}" for p in tab.evaluate(OVERFLOW_JS)]
+        figures = opened.tab.evaluate(FIGURES_JS)
+        clipped = opened.tab.evaluate(OVERFLOW_JS)
+        opened.resize(900)
+        clipped += [f"at 900 px: {p}" for p in opened.tab.evaluate(OVERFLOW_JS)]
         if SCREENSHOTS:
             Path(SCREENSHOTS).mkdir(parents=True, exist_ok=True)
-            tab.screenshot(path=str(Path(SCREENSHOTS) / (page.replace("/", "_") + ".png")),
-                           full_page=True)
+            opened.tab.screenshot(path=str(Path(SCREENSHOTS) / (page.replace("/", "_") + ".png")),
+                                  full_page=True)
     finally:
-        context.close()
+        opened.close()
 
-    problems = [f"figure {i + 1} ({', '.join(sorted(set(f['types']))) or 'no traces'}): {p}"
-                for i, f in enumerate(figures) for p in figure_problems(f)]
+    problems = figures_problems(figures)
     if page.startswith("book/chapters/") and not figures:
         problems.append("a chapter page without any plotly figure")
     problems += clipped
-    problems += errors
-    problems += [f"request to a non-local URL: {url}" for url in remote]
+    problems += opened.errors
+    problems += [f"request to a non-local URL: {url}" for url in opened.remote]
+    assert not problems, f"{page}:\n  " + "\n  ".join(problems)
+
+
+# ---------------------------------------------------------------- reading: phone, dark mode, colour
+
+OPEN_DROPDOWNS_JS = "() => document.querySelectorAll('details').forEach(d => { d.open = true; })"
+
+TABLES_JS = """() => {
+  const main = document.querySelector('article.bd-article') || document.querySelector('main');
+  const column = main.getBoundingClientRect().width;
+  return Array.from(main.querySelectorAll('table')).map((table, i) => {
+    const box = table.getBoundingClientRect();
+    if (box.width === 0) return null;
+    const scrolls = table.scrollWidth > table.clientWidth + 1, wider = box.width > column + 1;
+    if (!scrolls && !wider) return null;
+    const heads = Array.from(table.querySelectorAll('th')).slice(0, 3).map(h => h.innerText.trim()).join(' | ');
+    const needs = Math.round(Math.max(table.scrollWidth, box.width));
+    return `table ${i + 1} (${heads}) is ${needs} px wide in a ${Math.round(Math.min(column, table.clientWidth || column))} px column`;
+  }).filter(Boolean);
+}"""
+
+COLOURS_JS = """() => Array.from(document.querySelectorAll('.plotly-graph-div')).map(gd => {
+  const out = {scales: [], series: []};
+  const SCALED = ['heatmap', 'contour', 'surface', 'histogram2d', 'histogram2dcontour', 'mesh3d', 'choropleth'];
+  (gd._fullData || []).forEach(t => {
+    if (t.visible === false) return;
+    const m = t.marker || {};
+    if (Array.isArray(t.colorscale) && SCALED.includes(t.type)) out.scales.push(t.colorscale);
+    if (Array.isArray(m.colorscale) && Array.isArray(m.color)) out.scales.push(m.colorscale);
+    if (!t.showlegend) return;
+    const mode = String(t.mode || '');
+    const line = t.line && typeof t.line.color === 'string' ? t.line.color : null;
+    const colour = (typeof m.color === 'string' ? m.color : null) || line
+      || (typeof t.fillcolor === 'string' ? t.fillcolor : null);
+    out.series.push({name: String(t.name || ''), colour,
+      symbol: mode.includes('markers') && typeof m.symbol === 'string' ? m.symbol : null,
+      dash: mode.includes('lines') && t.line && typeof t.line.dash === 'string' ? t.line.dash : null});
+  });
+  return out;
+})"""
+
+SET_THEME_JS = """theme => { document.documentElement.dataset.mode = theme;
+  document.documentElement.dataset.theme = theme; }"""
+
+THEME_JS = r"""() => {
+  const rgba = c => { const m = /rgba?\(([^)]+)\)/.exec(c || ''); if (!m) return null;
+    const p = m[1].split(',').map(parseFloat); return [p[0], p[1], p[2], p.length > 3 ? p[3] : 1]; };
+  const lin = v => { v /= 255; return v <= 0.04045 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); };
+  const lum = c => 0.2126 * lin(c[0]) + 0.7152 * lin(c[1]) + 0.0722 * lin(c[2]);
+  const contrast = (a, b) => { const x = lum(a), y = lum(b); return (Math.max(x, y) + 0.05) / (Math.min(x, y) + 0.05); };
+  const over = (top, base) => [0, 1, 2].map(i => top[i] * top[3] + base[i] * (1 - top[3])).concat([1]);
+  const behind = el => { for (let a = el; a; a = a.parentElement) {
+    const c = rgba(getComputedStyle(a).backgroundColor); if (c && c[3] > 0.5) return c; } return [255, 255, 255, 1]; };
+  const found = [];
+  document.querySelectorAll('.plotly-graph-div').forEach((gd, i) => {
+    const svg = gd.querySelector('.main-svg');
+    if (!svg) return;
+    const page = behind(gd.parentElement);
+    const paperColour = getComputedStyle(svg).backgroundColor;
+    const paper = over(rgba(paperColour) || [0, 0, 0, 0], page);
+    if (contrast(paper, page) > 1.25) found.push(`figure ${i + 1}: its background (${paperColour}) stands out from the page`);
+    gd.querySelectorAll('.bglayer rect.bg').forEach(rect => {
+      const style = getComputedStyle(rect), fill = rgba(style.fill);
+      if (!fill) return;
+      fill[3] *= parseFloat(style.fillOpacity || '1');
+      const seen = over(fill, paper);
+      if (contrast(seen, page) > 1.25)
+        found.push(`figure ${i + 1}: its plot area (rgb(${seen.slice(0, 3).map(Math.round).join(', ')})) stands out from the page`);
+    });
+    let worst = null;
+    gd.querySelectorAll('.xtick text, .ytick text, .g-xtitle text, .g-ytitle text, .gtitle, .legendtext, .annotation-text, .cbaxis text, .cbtitle text')
+      .forEach(t => {
+        const style = getComputedStyle(t), fill = rgba(style.fill);
+        if (!fill || !t.textContent.trim() || t.getBoundingClientRect().width === 0) return;
+        fill[3] *= parseFloat(style.fillOpacity || '1');
+        const k = contrast(over(fill, paper), paper);
+        if (!worst || k < worst.k) worst = {k, text: t.textContent.trim().slice(0, 30)};
+      });
+    if (worst && worst.k < 3) found.push(`figure ${i + 1}: text "${worst.text}" has contrast ${worst.k.toFixed(1)} with the page (3 needed)`);
+  });
+  return Array.from(new Set(found)).slice(0, 10);
+}"""
+
+OVERLAP_JS = """() => {
+  const found = [];
+  document.querySelectorAll('.plotly-graph-div').forEach((gd, i) => {
+    const boxes = Array.from(gd.querySelectorAll('.gtitle, .annotation'))
+      .filter(e => e.textContent.trim()).map(e => ({text: e.textContent.trim().slice(0, 24), box: e.getBoundingClientRect()}))
+      .filter(x => x.box.width > 0);
+    for (let a = 0; a < boxes.length; a++) for (let b = a + 1; b < boxes.length; b++) {
+      const p = boxes[a].box, q = boxes[b].box;
+      const w = Math.min(p.right, q.right) - Math.max(p.left, q.left);
+      const h = Math.min(p.bottom, q.bottom) - Math.max(p.top, q.top);
+      if (w > 2 && h > 2) found.push(`figure ${i + 1}: "${boxes[a].text}" and "${boxes[b].text}" overlap`);
+    }
+  });
+  return Array.from(new Set(found)).slice(0, 10);
+}"""
+
+
+def red_green_problems(figures: list[dict]) -> list[str]:
+    """Figures with a red-green colour scale, or two series told apart only by red and green."""
+    import itertools
+
+    from tdnn_utils import colours
+
+    problems = []
+    for i, figure in enumerate(figures, start=1):
+        for scale in figure["scales"]:
+            if colours.is_red_green_scale(scale):
+                problems.append(f"figure {i}: a red-green colour scale ({scale[0][1]} to {scale[-1][1]})")
+                break
+        series = [s for s in figure["series"] if s["colour"]]
+        for a, b in itertools.combinations(series, 2):
+            same_cue = (a["symbol"], a["dash"]) == (b["symbol"], b["dash"])
+            if same_cue and colours.red_green_conflicts([a["colour"], b["colour"]]):
+                problems.append(f"figure {i}: {a['name']!r} ({a['colour']}) and {b['name']!r} ({b['colour']}) "
+                                "differ only in red and green")
+    return problems
+
+
+def reading_problems(opened: OpenedPage) -> list[str]:
+    """What a reader on a phone, in dark mode or with red-green colour blindness would miss."""
+    tab = opened.tab
+    tab.evaluate(OPEN_DROPDOWNS_JS)
+    tab.wait_for_timeout(300)
+    problems = [f"at 1280 px: {p}" for p in tab.evaluate(TABLES_JS)]
+    problems += red_green_problems(tab.evaluate(COLOURS_JS))
+    for theme in ("dark", "light"):
+        tab.evaluate(SET_THEME_JS, theme)
+        tab.wait_for_timeout(700)  # the theme script relayouts the figures
+        problems += [f"in {theme} mode: {p}" for p in tab.evaluate(THEME_JS)]
+    opened.resize(390, 844)
+    problems += [f"at 390 px: {p}" for p in tab.evaluate(OVERFLOW_JS)]
+    problems += [f"at 390 px: {p}" for p in figures_problems(tab.evaluate(FIGURES_JS))]
+    problems += [f"at 390 px: {p}" for p in tab.evaluate(OVERLAP_JS)]
+    return problems
+
+
+@pytest.mark.parametrize("page", [
+    pytest.param(page, marks=pytest.mark.xfail(strict=True, reason=AWAITING_RELAYOUT[page]))
+    if page in AWAITING_RELAYOUT else page for page in PAGES])
+def test_page_reads_on_a_phone_in_dark_mode_and_without_red_green(page, html_dir, base_url, browser):
+    opened = OpenedPage(browser, base_url, page)
+    try:
+        problems = reading_problems(opened)
+    finally:
+        opened.close()
     assert not problems, f"{page}:\n  " + "\n  ".join(problems)

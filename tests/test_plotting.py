@@ -125,3 +125,35 @@ def test_reference_points_draw_a_range_in_the_chosen_panel():
     assert list(paper.error_y.arrayminus) == pytest.approx([0.0, 0.025])
     with pytest.raises(ValueError, match="same length"):
         p.reference_points(fig, [0, 1], [0.2])
+
+
+def test_truth_line_marks_the_true_value_in_one_panel_or_every_panel():
+    import pandas as pd
+
+    from tdnn_utils import plotting as p
+
+    table = pd.DataFrame({"layer": ["input", "h1"] * 2, "depth": [0, 1] * 2, "label": 0,
+                          "dim": [0, 0, 1, 1], "betti": [4, 1, 2, 0]})
+    fig = p.truth_line(p.betti_by_layer(table), 1, label="true β0", row=1, col=1)
+    line = [s for s in fig.layout.shapes][-1]
+    assert (line.y0, line.y1, line.line.dash, line.yref) == (1, 1, "dash", "y")
+    assert any(a.text == "true β0" for a in fig.layout.annotations)
+    with pytest.raises(ValueError, match="'z'"):
+        p.truth_line(fig, 1, axis="z")
+    with pytest.raises(ValueError, match="finite"):
+        p.truth_line(fig, float("nan"))
+
+
+def test_new_figures_use_the_books_transparent_colour_blind_safe_template():
+    import plotly.graph_objects as go
+    import plotly.io as pio
+
+    from tdnn_utils import colours, plotting as p
+
+    assert pio.templates.default == "plotly_white+book"
+    layout = go.Figure().layout.template.layout
+    assert layout.paper_bgcolor == layout.plot_bgcolor == "rgba(0, 0, 0, 0)"
+    assert list(layout.colorway) == list(colours.SAFE)
+    assert not colours.is_red_green_scale(layout.colorscale.sequential)
+    fig = p.point_cloud(np.zeros((4, 2)), np.arange(4) % 2, title="x " * 40)
+    assert fig.layout.width is None and all(len(line) <= p.TITLE_WIDTH for line in fig.layout.title.text.split("<br>"))

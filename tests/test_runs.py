@@ -66,6 +66,7 @@ def test_run_writes_chapter_and_results_with_injected_parameters(tree):
     chapter = nbformat.read(str(tree / "book/chapters/01_toy.ipynb"), as_version=4)
     injected = next(c for c in chapter.cells if "injected-parameters" in c.metadata.get("tags", []))
     assert "n = 3" in injected.source and "../book/results/01_toy.json" in injected.source
+    assert "hide-cell" in injected.metadata["tags"]  # folded on the page
     assert str(tree) not in json.dumps(chapter.metadata["papermill"])
     assert any("scrapbook" in o.get("metadata", {}) for c in chapter.cells for o in c.get("outputs", []))
     assert leftovers(tree) == []
@@ -274,6 +275,20 @@ def test_claims_page_lists_only_chapters(tmp_path):
     (results / "gdeep_reference.json").write_text('{"versions": {}}')
     page = runs.claims_page(tmp_path).read_text()
     assert "01_toy" in page and "gdeep_reference" not in page and "{bdg-secondary-line}`untestable`" in page
+
+
+def test_claims_page_leaves_out_the_primer(tmp_path):
+    (tmp_path / "notebooks").mkdir()
+    results = tmp_path / "book/results"
+    results.mkdir(parents=True)
+    for name in ("00_primer", "01_toy"):
+        make_notebook(tmp_path / "notebooks" / f"{name}.ipynb")
+        runs.reset()
+        if name == "01_toy":
+            runs.record_claim("C1", "x", "confirmed", "y")
+        runs.save_results(results / f"{name}.json", name)
+    page = runs.claims_page(tmp_path).read_text()
+    assert "01_toy" in page and "00_primer" not in page
 
 
 def test_malformed_presets_exit_2_naming_file_and_line(tree):

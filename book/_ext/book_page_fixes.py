@@ -13,6 +13,9 @@
   on every page. Identical scripts are kept once.
 * Nothing clipped. ``static/book_page_fixes.css``: code lines wrap at the column's edge,
   wide tables scroll in their own box, figures take the column's width.
+* Figures follow the theme. ``static/plotly-theme-sync.js`` gives every plotly figure
+  transparent backgrounds and a text colour for the light or dark theme, on load and whenever
+  the reader switches (plotly itself ignores the theme).
 * Theme mode. pydata-sphinx-theme sets ``<html data-mode>`` from ``localStorage`` and logs
   the console error "Got invalid theme mode: ." on a reader's first visit, when
   ``localStorage`` is empty. An inline script sets the mode to the default (``auto``) first.
@@ -89,6 +92,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.add_config_value("colab_source_map", {}, "html")
     app.connect("builder-inited", _add_static)
     app.add_css_file("book_page_fixes.css")
+    app.add_js_file("plotly-theme-sync.js", priority=800)
     app.add_js_file(None, body=_THEME_MODE, priority=90)
     # After sphinx-book-theme has built the launch buttons (its handlers run at 501) and
     # after myst-nb has added a page's own scripts.
