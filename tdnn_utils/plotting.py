@@ -243,15 +243,16 @@ def betti_by_layer(table: pd.DataFrame, *, series: str = "label", facet: str = "
     ``table`` is tidy (columns ``depth``, ``layer``, ``betti`` and the ``series``/``facet``
     columns, as :func:`tdnn_utils.topology.betti_by_layer` returns, possibly stacked over
     seeds). Rows that share (facet, series, depth) are averaged; error bars show their
-    standard deviation (``spread="std"``) or their min-max range (``spread="range"``).
+    standard deviation (``spread="std"``) or their min-max range (``spread="range"``), or a
+    shaded band shows the standard deviation (``spread="band"``).
     ``reference`` (columns ``series``, ``facet``, ``depth``, ``value``) is drawn as open
     diamonds in the series' colours, named ``reference_name``: e.g. a paper's values.
     """
     needed = {"depth", "layer", "betti", series, facet}
     if not needed <= set(table.columns):
         raise ValueError(f"table lacks columns {sorted(needed - set(table.columns))}")
-    if spread not in ("std", "range"):
-        raise ValueError(f"spread={spread!r} is unknown; use 'std' or 'range'")
+    if spread not in ("std", "range", "band"):
+        raise ValueError(f"spread={spread!r} is unknown; use 'std', 'range' or 'band'")
     stats = (table.groupby([facet, series, "depth"])["betti"]
              .agg(["mean", "std", "min", "max", "count"]).reset_index().fillna({"std": 0.0}))
     layer_names = table.drop_duplicates("depth").sort_values("depth")
@@ -263,7 +264,10 @@ def betti_by_layer(table: pd.DataFrame, *, series: str = "label", facet: str = "
         for i, (name, rows) in enumerate(stats[stats[facet] == value].groupby(series, sort=True)):
             error = (dict(type="data", array=rows["std"]) if spread == "std" else
                      dict(type="data", symmetric=False, array=rows["max"] - rows["mean"],
-                          arrayminus=rows["mean"] - rows["min"]))
+                          arrayminus=rows["mean"] - rows["min"]) if spread == "range" else None)
+            if spread == "band":
+                fig.add_trace(_band(rows["depth"], rows["mean"] - rows["std"], rows["mean"] + rows["std"],
+                                    series_style(name, i)["color"], str(name)), row=1, col=column)
             fig.add_trace(go.Scatter(
                 x=rows["depth"], y=rows["mean"], error_y=error, mode="lines+markers",
                 name=f"{series} {name}" if series == "label" else str(name),
@@ -286,6 +290,15 @@ def betti_by_layer(table: pd.DataFrame, *, series: str = "label", facet: str = "
                          title_text="layer", row=1, col=column)
     fig.update_yaxes(title_text="Betti number", row=1, col=1, rangemode="tozero")
     return _layout(fig, title, 400)
+
+
+def _band(x, low, high, colour: str, group: str) -> go.Scatter:
+    """A shaded band from ``low`` to ``high`` over ``x``, in ``colour`` made see-through."""
+    red, green, blue = (int(colour.lstrip("#")[i:i + 2], 16) for i in (0, 2, 4))
+    x = list(x)
+    return go.Scatter(x=x + x[::-1], y=list(high) + list(low)[::-1], fill="toself", mode="lines",
+                      line=dict(width=0), fillcolor=f"rgba({red}, {green}, {blue}, 0.18)",
+                      legendgroup=group, showlegend=False, hoverinfo="skip")
 
 
 def persistence_diagrams(diagrams: Mapping[str, list], *, title: str = "", cols: int = 4) -> go.Figure:
@@ -581,3 +594,41 @@ def reference_points(fig: go.Figure, x, y, *, low=None, high=None, name: str = "
     else:
         fig.add_trace(trace, row=row or 1, col=col or 1)
     return fig
+
+
+def k_window(calibration: pd.DataFrame, roles: pd.DataFrame, *,
+             title: str = "Which k of the hop metric reads each data set's input right") -> go.Figure:
+    """The k scanned on each data set's input: read right (every class its known Betti numbers) or not.
+
+    ``calibration`` has columns ``data``, ``k``, ``label``, ``measured``, ``true``, ``correct``
+    (:func:`tdnn_utils.readings.k_window`'s table with the data set's name); ``roles`` has
+    ``problem``, ``role`` ("low", "chosen", "high") and ``k``. One row per data set: a filled
+    circle where every class reads right, an open cross where one does not (the hover gives
+    each class's reading), and the chosen k and the window's ends marked.
+    """
+    needed = {"data", "k", "label", "measured", "correct"}
+    if not needed <= set(calibration.columns):
+        raise ValueError(f"calibration lacks columns {sorted(needed - set(calibration.columns))}")
+    per_k = (calibration.assign(reading=[f"class {l}: {m}" for l, m in zip(calibration["label"], calibration["measured"])])
+             .groupby(["data", "k"], sort=False).agg(correct=("correct", "all"), reading=("reading", "; ".join))
+             .reset_index())
+    fig = go.Figure()
+    for right, name, symbol in ((True, "reads the input right", "circle"), (False, "reads it wrong", "x-thin-open")):
+        rows = per_k[per_k["correct"] == right]
+        fig.add_trace(go.Scatter(x=rows["k"], y=rows["data"], mode="markers", name=name,
+                                 marker=dict(symbol=symbol, size=9, line=dict(width=1.5),
+                                             color=SERIES_COLOURS[0] if right else "#7f7f7f"),
+                                 customdata=rows[["reading"]],
+                                 hovertemplate="k = %{x}: %{customdata[0]}<extra></extra>"))
+    marks = roles[roles["problem"].isin(per_k["data"])]
+    for role, symbol in (("chosen", "star"), ("low", "line-ns"), ("high", "line-ns")):
+        rows = marks[marks["role"] == role]
+        fig.add_trace(go.Scatter(x=rows["k"], y=rows["problem"], mode="markers",
+                                 name="chosen k (the window's middle)" if role == "chosen" else "the window's ends",
+                                 showlegend=role != "high", legendgroup=role if role == "chosen" else "ends",
+                                 marker=dict(symbol=symbol, size=18 if role == "chosen" else 22,
+                                             line=dict(width=3, color=SERIES_COLOURS[1]), color=SERIES_COLOURS[1]),
+                                 hovertemplate=f"{role} k = %{{x}}<extra></extra>"))
+    fig.update_xaxes(title_text="k (neighbours per point)")
+    fig.update_yaxes(title_text="data set", type="category")
+    return _layout(fig, title, 120 + 60 * per_k["data"].nunique())

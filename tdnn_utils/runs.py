@@ -136,6 +136,20 @@ def _glue(name, value):
         glue(name, value, display=False)
 
 
+def glue_markdown(name: str, text: str) -> str:
+    """Glue MyST Markdown under ``name`` for the page to place with ``{glue:md}`` (format myst).
+
+    How a chapter puts a result computed late in the page at its top (the key-result box).
+    Returns ``text``; outside a notebook kernel it only returns it.
+    """
+    try:
+        from IPython.display import Markdown
+    except ImportError:  # pragma: no cover - IPython is a dependency of the book
+        return text
+    _glue(name, Markdown(text))
+    return text
+
+
 def record(name: str, value):
     """Keep a headline value for the results file and glue it for the book's prose.
 
