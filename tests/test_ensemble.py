@@ -220,16 +220,19 @@ def test_members_are_independent_of_the_ensemble_they_train_in(data, batch_size)
 
 @pytest.mark.parametrize("batch_size", [None, 64], ids=["full-batch", "batch-64"])
 def test_members_trained_in_groups_equal_members_trained_at_once(data, batch_size, monkeypatch):
-    from tdnn_utils import ensemble
+    from tdnn_utils import fastmlp
 
     X, y = data
     kwargs = dict(steps=60, lr=0.03, batch_size=batch_size, max_attempts=2, device="cpu",
                   progress=False)
+    # tiles of 64 points, 4 per full-batch step (208 padded points), as on large data
+    per_point = 4 * (3 + 13 + 13) + 4 * 3 * 12
+    monkeypatch.setattr(fastmlp, "TILE_BYTES", 64 * per_point)
+    assert fastmlp.tile_size(208, WIDTHS) == 64
     at_once = fit_ensemble(WIDTHS, "tanh", X, y, [1, 2, 3, 4, 5], **kwargs)
-    # groups of 1 member (full batch, 208 padded rows) or 2 (batches of 64): the CPU path
-    # for large data (see GROUP_BYTES)
-    monkeypatch.setattr(ensemble, "GROUP_BYTES", 2 * 4 * 64 * 12)
-    assert [g.stop - g.start for g in ensemble._groups(5, 2)] == [2, 1, 2]
+    # now groups of 2 members: the CPU path for large data (see fastmlp.GROUP_BYTES)
+    monkeypatch.setattr(fastmlp, "GROUP_BYTES", 2 * 64 * per_point)
+    assert fastmlp.group_size(5, 64, WIDTHS) == 2
     in_groups = fit_ensemble(WIDTHS, "tanh", X, y, [1, 2, 3, 4, 5], **kwargs)
     for a, b in zip(at_once, in_groups):
         assert (a.steps, a.attempts, a.history.loss) == (b.steps, b.attempts, b.history.loss)
