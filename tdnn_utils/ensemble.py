@@ -272,9 +272,10 @@ class AttemptRecord:
     ended : why it ended, one of :data:`ENDINGS`.
     reached_perfect : whether its network classifies every training point correctly.
     final_accuracy : its network's accuracy on the whole training set when it ended.
-    check_accuracy : the training accuracy at each patience check (steps ``patience``,
-        ``2 * patience``, ...), as the patience rule sees it; empty without patience.
-    check_best : the best training accuracy so far at each patience check.
+    check_steps : the steps of its patience checks (``patience``, ``2 * patience``, ...;
+        empty without patience).
+    check_accuracy : the training accuracy at each check, as the patience rule sees it.
+    check_best : the best training accuracy so far at each check.
     """
 
     attempt: int
@@ -283,6 +284,7 @@ class AttemptRecord:
     ended: str = ""
     reached_perfect: bool = False
     final_accuracy: float = float("nan")
+    check_steps: list = field(default_factory=list)
     check_accuracy: list = field(default_factory=list)
     check_best: list = field(default_factory=list)
 
@@ -677,6 +679,7 @@ def _advance(slot: _Slot, rules: _Rules, loss: float, batch_accuracy: float,
         slot.best = max(slot.best, accuracy)
     ending = None
     if rules.is_check(t):
+        record.check_steps.append(t)
         record.check_accuracy.append(accuracy)
         record.check_best.append(slot.best)
         if slot.best <= slot.best_at_check:
