@@ -53,7 +53,9 @@ ATTEMPT_SEED_STRIDE = 1000
 ROW_ALIGNMENT = 16
 
 #: Why an attempt ended (:attr:`AttemptRecord.ended`): it reached 100% training accuracy, the
-#: patience rule or the :class:`AbandonRule` abandoned it, or its step budget ran out.
+#: patience rule or the :class:`AbandonRule` abandoned it, or its step budget ran out. An
+#: attempt abandoned at a check where its updated network happens to classify every point is
+#: kept, as :func:`~tdnn_utils.training.fit` keeps it (``reached_perfect`` says so).
 ENDINGS = ("perfect", "patience", "rule", "budget")
 
 

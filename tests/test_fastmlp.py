@@ -9,12 +9,7 @@ from tdnn_utils.fastmlp import IGNORE, ParameterLayout, Workspace, activation_ru
 from tdnn_utils.models import ACTIVATIONS, FFNet
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def columns(X):
