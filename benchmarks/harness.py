@@ -16,6 +16,10 @@ from collections.abc import Callable, Mapping
 
 import numpy as np
 
+from tdnn_utils.parallel import one_thread_process
+
+one_thread_process()
+
 
 def load() -> str:
     """The machine's 1-minute load average and core count, for the record."""

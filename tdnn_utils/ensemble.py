@@ -1,64 +1,62 @@
-"""Many fully connected networks of one architecture, trained at once as one batched model.
+"""Many fully connected networks of one architecture, trained at once.
 
 Naitzat et al. train hundreds of small networks of a few architectures, each with full-batch
-Adam until it classifies every training point correctly. Trained one at a time, each small
-network pays PyTorch's per-operation overhead on its own; stacked, E networks share every
-operation: their weights become tensors of shape (E, in, out) and every layer is one batched
-matrix product (:func:`torch.baddbmm`).
-
-What that buys depends on where the time goes (``benchmarks/bench_ensemble.py``, 2 shared CPU
-cores, PyTorch 2.13 CPU build, one thread): a full-batch step of a 9x15 network on D-I
-(7,800 points) or D-III (9,450 points) is about 10 ms of arithmetic, and the per-operation
-overhead that batching saves is a small part of it, so an ensemble trains about 1.1-1.3x as
-many networks per CPU second there. With small mini-batches the overhead dominates and the
-gain is large (3 hidden layers of width 5, batches of 200: 3-9x). On a GPU a 9x15 network
-alone leaves the device idle, so the gain there should be far larger (not measured here).
+Adam until it classifies every training point correctly. :func:`fit_ensemble` trains E of
+them together, each exactly as :func:`tdnn_utils.training.fit_until_perfect` trains it alone
+(up to floating-point rounding), with the hand-written step of :mod:`tdnn_utils.fastmlp`:
+every layer of every member is one batched product, the gradient is summed over tiles of
+points that stay in the CPU's cache, and Adam updates one flat (E, P) parameter tensor.
+``benchmarks/bench_training.py`` measures the step against this CPU's floor and against plain
+eager PyTorch.
 
 - :class:`FFEnsemble`: E members of one :class:`~tdnn_utils.models.FFNet` architecture,
-  stacked; member ``e`` is initialised exactly as ``FFNet`` is after
+  stacked as a module; member ``e`` is initialised exactly as ``FFNet`` is after
   ``seed_everything(seeds[e])``, and :meth:`FFEnsemble.member` gives it back as a plain
   ``FFNet``.
-- :func:`fit_ensemble`: trains the members as :func:`tdnn_utils.training.fit_until_perfect`
-  trains each one (same Adam, same learning-rate halving, same batch order, same stopping
-  rule, same fresh starts), each member on its own schedule: a member leaves the batch the
-  moment it is done, and a member that runs out of steps restarts alone.
-- :class:`MemberResult`: what :func:`fit_ensemble` returns for each member.
+- :func:`fit_ensemble`: trains the members, each on its own schedule: a member leaves the
+  batch the moment it is done, and a member that runs out of steps restarts alone.
+- :class:`MemberResult`: what :func:`fit_ensemble` returns for each member, with an
+  :class:`AttemptRecord` per attempt (seed, steps, accuracy at every patience check, why it
+  ended).
+- :class:`AbandonRule`: an optional rule, applied at the patience checks, that abandons an
+  attempt whose best accuracy so far lies below a threshold.
 """
 
 from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Sequence
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 # Plain tqdm: a text bar, so executed chapters hold no widget state to load from a CDN.
 from tqdm import tqdm
 
+from . import fastmlp
+from .fastmlp import ADAM_BETAS, ADAM_EPS, IGNORE, adam_step
 from .models import ACTIVATIONS, INITS, FFNet, make_activation
 from .training import History, choose_device
 
-__all__ = ["FFEnsemble", "MemberResult", "fit_ensemble", "build_member", "adam_step",
-           "ATTEMPT_SEED_STRIDE"]
+__all__ = ["FFEnsemble", "MemberResult", "AttemptRecord", "AbandonRule", "fit_ensemble",
+           "build_member", "adam_step", "ATTEMPT_SEED_STRIDE", "ENDINGS"]
 
 #: Attempt ``a`` of a member with seed ``s`` uses seed ``s + ATTEMPT_SEED_STRIDE * a``, as
 #: :func:`tdnn_utils.training.fit_until_perfect` does.
 ATTEMPT_SEED_STRIDE = 1000
 
-#: ``torch.optim.Adam``'s defaults, which :func:`tdnn_utils.training.fit` uses.
-ADAM_BETAS = (0.9, 0.999)
-ADAM_EPS = 1e-8
-
-#: Point counts are padded to a multiple of this (16 float32 = 64 bytes); see fit_ensemble.
+#: Point counts are padded to a multiple of this (16 float32 = 64 bytes), with columns that
+#: count for nothing: every member's slab of every buffer then starts on a 64-byte boundary,
+#: and MKL's products round alike whatever the member's place in the batch.
 ROW_ALIGNMENT = 16
 
-#: On the CPU, the largest stacked activation of one group of members stays under this
-#: many bytes (see fit_ensemble): about one core's L2 cache.
-GROUP_BYTES = 2**20
+#: Why an attempt ended (:attr:`AttemptRecord.ended`): it reached 100% training accuracy, the
+#: patience rule or the :class:`AbandonRule` abandoned it, or its step budget ran out. An
+#: attempt abandoned at a check where its updated network happens to classify every point is
+#: kept, as :func:`~tdnn_utils.training.fit` keeps it (``reached_perfect`` says so).
+ENDINGS = ("perfect", "patience", "rule", "budget")
 
 
 # ------------------------------------------------------------------------------ checks
@@ -195,8 +193,11 @@ class FFEnsemble(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Logits (E, n, widths[-1]) of every member, from x (n, in) or (E, n, in)."""
-        return _forward(_activation_function(self.activation_name, self.negative_slope),
-                        list(self.weights), list(self.biases), x)
+        if x.ndim == 2:  # one batch shared by every member
+            x = x.expand(self.n_members, *x.shape)
+        for l, (W, b) in enumerate(zip(self.weights, self.biases)):
+            x = torch.baddbmm(b, x if l == 0 else self.activation(x), W)
+        return x
 
     def member(self, e: int) -> FFNet:
         """Member ``e`` as a plain :class:`~tdnn_utils.models.FFNet` on the CPU (a copy)."""
@@ -228,97 +229,71 @@ class FFEnsemble(nn.Module):
                 params[l] = nn.Parameter(params[l].index_select(0, index))
 
 
-def _activation_function(name: str, negative_slope: float):
-    """The activation as a function of the stacked pre-activations, in place where autograd allows.
 
-    The batched pre-activations are large (members x points x width) and used once, so
-    relu, leaky relu (slope > 0), tanh and sigmoid overwrite them instead of allocating a
-    new tensor each layer and step; their backward reads their output, which is kept. The
-    values are those of :func:`tdnn_utils.models.make_activation`'s module.
-    """
-    if name == "relu":
-        return torch.relu_
-    if name == "leaky_relu" and negative_slope > 0:
-        return lambda h: F.leaky_relu_(h, negative_slope)
-    if name == "tanh":
-        return torch.tanh_
-    if name == "sigmoid":
-        return torch.sigmoid_
-    return make_activation(name, negative_slope)
+# ------------------------------------------------------------------------------ attempts
+@dataclass(frozen=True)
+class AbandonRule:
+    """Abandon an attempt at its c-th patience check when its best accuracy is below thresholds[c-1].
 
+    Applied by :func:`fit_ensemble` at the patience checks (every ``patience`` steps of an
+    attempt), after the patience rule: at check c (step c * patience) an attempt whose best
+    training accuracy so far is below ``thresholds[c - 1]`` is abandoned (and a fresh start
+    follows while attempts remain). Checks beyond the last threshold abandon nothing.
 
-class _MemberwiseLinear(torch.autograd.Function):
-    """``baddbmm(b, x, W)`` whose weight gradient is one matrix product per member.
-
-    MKL's batched product (``x^T @ grad`` in ``baddbmm``'s backward) gives a member's weight
-    gradient a rounding that depends on the member's position in the batch when a width is
-    small (e.g. the 2 or 3 input features), so a member would train slightly differently
-    alongside other members than alone. One ``mm`` per member costs about as much (the
-    products are large: points x width x width) and makes each member's arithmetic its own.
-    The forward product and the gradient for the input are batched: their rounding does not
-    depend on the position (tested in ``tests/test_ensemble.py``).
+    Parameters
+    ----------
+    thresholds : one accuracy in [0, 1] per check, in order (e.g. ``(0.6, 0.75, 0.9)``).
     """
 
-    @staticmethod
-    def forward(ctx, x, W, b):
-        ctx.save_for_backward(x, W)
-        return torch.baddbmm(b, x, W)
+    thresholds: tuple
 
-    @staticmethod
-    def backward(ctx, grad):
-        x, W = ctx.saved_tensors
-        grad_x = grad_W = grad_b = None
-        if ctx.needs_input_grad[0]:
-            grad_x = torch.bmm(grad, W.transpose(1, 2))
-        if ctx.needs_input_grad[1]:
-            # fresh outputs: MKL's rounding also depends on where the result is written
-            grad_W = torch.stack([torch.mm(x[e].T, grad[e]) for e in range(W.shape[0])])
-        if ctx.needs_input_grad[2]:
-            grad_b = grad.sum(1, keepdim=True)
-        return grad_x, grad_W, grad_b
+    def __post_init__(self):
+        try:
+            values = tuple(float(t) for t in self.thresholds)
+        except (TypeError, ValueError):
+            values = ()
+        if not values or not all(0.0 <= t <= 1.0 for t in values):
+            raise ValueError(f"AbandonRule.thresholds={self.thresholds!r} must be a non-empty "
+                             "sequence of accuracies between 0 and 1, one per patience check")
+        object.__setattr__(self, "thresholds", values)
+
+    def abandons(self, check: int, best: float) -> bool:
+        """Whether an attempt whose best accuracy is ``best`` at check ``check`` (1, 2, ...) ends."""
+        return check <= len(self.thresholds) and best < self.thresholds[check - 1]
 
 
-def _linear(x, W, b):
-    if x.device.type == "cpu" and torch.is_grad_enabled() and W.requires_grad:
-        return _MemberwiseLinear.apply(x, W, b)
-    return torch.baddbmm(b, x, W)  # on a GPU: one batched product (a member's rounding may
-    # then depend on the batch it is in; the arithmetic is the same)
+@dataclass
+class AttemptRecord:
+    """One attempt of one member: what it did and why it ended.
 
-
-def _forward(activation, weights, biases, x):
-    """The batched forward pass on given stacked weights (lists of tensors, one per layer)."""
-    n_members = weights[0].shape[0]
-    if x.ndim == 2:  # one batch shared by every member
-        x = x.expand(n_members, *x.shape).contiguous()
-    h = _linear(x, weights[0], biases[0])
-    for W, b in zip(weights[1:], biases[1:]):
-        h = _linear(activation(h), W, b)
-    return h
-
-
-# ------------------------------------------------------------------------------ Adam
-@torch.no_grad()
-def adam_step(params, grads, exp_avgs, exp_avg_sqs, step_size: torch.Tensor,
-              bias_correction2_sqrt: torch.Tensor, *, betas=ADAM_BETAS, eps: float = ADAM_EPS):
-    """One Adam update of stacked parameters, each member with its own step and learning rate.
-
-    The arithmetic of ``torch.optim.Adam`` (no weight decay, no amsgrad), per member:
-    ``m = lerp(m, g, 1 - beta1)``, ``v = beta2 v + (1 - beta2) g^2``,
-    ``p -= step_size * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)`` with
-    ``step_size = lr / (1 - beta1^t)``. ``step_size`` and ``bias_correction2_sqrt`` are
-    float tensors of shape (E,): member e's values at its own step count t_e.
-    Parameters, gradients and moments are lists of (E, ...) tensors, updated in place.
+    Attributes
+    ----------
+    attempt : 0 for the first start, 1 for the first fresh start, ...
+    seed : the attempt's seed (``member seed + 1000 * attempt``).
+    steps : optimiser steps it took.
+    ended : why it ended, one of :data:`ENDINGS`.
+    reached_perfect : whether its network classifies every training point correctly.
+    final_accuracy : its network's accuracy on the whole training set when it ended.
+    check_steps : the steps of its patience checks (``patience``, ``2 * patience``, ...;
+        empty without patience).
+    check_accuracy : the training accuracy at each check, as the patience rule sees it.
+    check_best : the best training accuracy so far at each check.
     """
-    beta1, beta2 = betas
-    for p, g, m, v in zip(params, grads, exp_avgs, exp_avg_sqs):
-        shape = (-1,) + (1,) * (p.ndim - 1)
-        m.lerp_(g, 1 - beta1)
-        v.mul_(beta2).addcmul_(g, g, value=1 - beta2)
-        denom = (v.sqrt() / bias_correction2_sqrt.view(shape)).add_(eps)
-        p.sub_((m / denom).mul_(step_size.view(shape)))
+
+    attempt: int
+    seed: int
+    steps: int = 0
+    ended: str = ""
+    reached_perfect: bool = False
+    final_accuracy: float = float("nan")
+    check_steps: list = field(default_factory=list)
+    check_accuracy: list = field(default_factory=list)
+    check_best: list = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
 
 
-# ------------------------------------------------------------------------------ training
 @dataclass
 class MemberResult:
     """One member of :func:`fit_ensemble`, as :func:`~tdnn_utils.training.fit_until_perfect` reports it.
@@ -337,6 +312,7 @@ class MemberResult:
     train_seconds : this member's share of the ensemble's wall time: every step's time split
         equally among the members in the batch at that step, scaled so that the shares of all
         members add up to the call's wall time.
+    attempt_records : one :class:`AttemptRecord` per attempt, in order.
     """
 
     seed: int
@@ -348,6 +324,7 @@ class MemberResult:
     history: History
     model: FFNet
     train_seconds: float = 0.0
+    attempt_records: list = field(default_factory=list)
 
 
 @dataclass
@@ -358,16 +335,12 @@ class _Slot:
     attempt: int
     seed: int
     history: History
+    record: AttemptRecord
+    records: list = field(default_factory=list)  # the member's earlier attempts, then this one
     generator: torch.Generator | None = None
     t: int = 0  # optimiser steps taken in this attempt
     best: float = -1.0  # best training accuracy of this attempt so far
     best_at_check: float = -1.0  # ... at the last patience check
-
-
-def _groups(n: int, size: int) -> list[slice]:
-    """Rows 0..n-1 in ceil(n / size) consecutive groups of nearly equal sizes."""
-    bounds = np.linspace(0, n, -(-n // size) + 1).round().astype(int)
-    return [slice(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:])]
 
 
 def _round_up(n: int, multiple: int) -> int:
@@ -379,6 +352,97 @@ def _accuracy_value(correct: float, count: int) -> float:
     return float(np.float32(correct) / np.float32(count))
 
 
+# ------------------------------------------------------------------------------ the batch
+class _TrainingSet:
+    """The training points as the step reads them: columns, padded to ROW_ALIGNMENT.
+
+    ``inputs`` (1, in + 1, n_padded) with a last row of ones, ``targets`` (1, n_padded) with
+    IGNORE in the padding, ``weights`` (1, 1, n_padded): 1/n, 0 in the padding. With
+    mini-batches, :meth:`batch` gathers each member's batch in the same form.
+    """
+
+    def __init__(self, X: torch.Tensor, y: torch.Tensor, batch: int, device: torch.device):
+        n, padded = len(X), _round_up(len(X), ROW_ALIGNMENT)
+        self.n_points, self.batch = n, batch
+        self.rows = torch.zeros(padded, X.shape[1] + 1)  # points as rows, a column of ones
+        self.rows[:n, :-1], self.rows[:, -1] = X, 1.0
+        self.rows = self.rows.to(device)
+        targets = torch.full((padded,), IGNORE, dtype=torch.long)
+        targets[:n] = y
+        self.inputs = self.rows.T.contiguous()[None]
+        self.targets = targets.to(device)[None]
+        self.weights = torch.where(self.targets >= 0, 1.0 / n, 0.0)[:, None]
+        self.offsets = torch.arange(_round_up(batch, ROW_ALIGNMENT), device=device)
+
+    def batch_of(self, orders: torch.Tensor, positions: np.ndarray):
+        """Each member's mini-batch: (inputs, targets, weights, counts) as the step takes them.
+
+        ``orders`` (E, n) is each member's permutation of the points this epoch, ``positions``
+        (E,) each member's batch within its epoch (the last batch of an epoch may be short).
+        """
+        start = torch.as_tensor(positions * self.batch, device=orders.device)[:, None]
+        index = start + self.offsets
+        counted = (self.offsets < self.batch) & (index < self.n_points)
+        points = orders.gather(1, index.clamp_(max=self.n_points - 1))
+        targets = torch.where(counted, self.targets[0, points], IGNORE)
+        counts = counted.sum(1, keepdim=True)
+        weights = (counted / counts)[:, None]
+        return self.rows[points].transpose(1, 2), targets, weights, counts[:, 0]
+
+
+class _Batch:
+    """The members training now: flat parameters and Adam's moments, one row per member.
+
+    ``params``, ``exp_avg``, ``exp_avg_sq`` and ``grad`` are (E, P) tensors in the
+    :class:`~tdnn_utils.fastmlp.ParameterLayout` of ``widths``; ``slots[row]`` says who
+    trains in row ``row``.
+    """
+
+    def __init__(self, widths, activation, negative_slope, init, device, slots):
+        self.widths, self.activation, self.negative_slope, self.init = widths, activation, negative_slope, init
+        self.layout = fastmlp.ParameterLayout(tuple(widths))
+        self.device = device
+        self.slots = slots
+        nets = [build_member(widths, activation, slot.seed, negative_slope, init) for slot in slots]
+        self.params = self.layout.pack(nets).to(device)
+        self.exp_avg = torch.zeros_like(self.params)
+        self.exp_avg_sq = torch.zeros_like(self.params)
+        self.grad = torch.empty_like(self.params)
+
+    @torch.no_grad()
+    def restart(self, row: int, slot: _Slot) -> None:
+        """A fresh start in ``row``: ``slot``'s initial weights, Adam's moments at zero."""
+        self.slots[row] = slot
+        net = build_member(self.widths, self.activation, slot.seed, self.negative_slope, self.init)
+        self.params[row] = self.layout.pack([net])[0].to(self.device)
+        self.exp_avg[row] = 0.0
+        self.exp_avg_sq[row] = 0.0
+
+    def network(self, row: int) -> FFNet:
+        """Row ``row``'s network as a plain FFNet on the CPU (a copy)."""
+        net = FFNet(self.widths, self.activation, negative_slope=self.negative_slope, init=self.init)
+        return self.layout.write(self.params[row].cpu(), net)
+
+    def keep(self, rows: list[int]) -> torch.Tensor:
+        """Keep only ``rows`` (in that order); returns their index tensor."""
+        index = torch.as_tensor(rows, dtype=torch.long, device=self.device)
+        self.slots = [self.slots[row] for row in rows]
+        self.params, self.exp_avg, self.exp_avg_sq = (
+            t.index_select(0, index) for t in (self.params, self.exp_avg, self.exp_avg_sq))
+        self.grad = torch.empty_like(self.params)
+        return index
+
+
+def _schedule(slots, lr, lr_halving_every, device):
+    """Adam's step size and sqrt(1 - beta2^t) of each row at the step it is taking: (E,) each."""
+    beta1, beta2 = ADAM_BETAS
+    t = np.array([slot.t + 1 for slot in slots], dtype=np.float64)
+    rate = lr * 0.5 ** ((t - 1) // lr_halving_every) if lr_halving_every else np.full(len(t), lr)
+    step_size = torch.as_tensor(rate / (1 - beta1 ** t), dtype=torch.float32).to(device)
+    return step_size, torch.as_tensor(np.sqrt(1 - beta2 ** t), dtype=torch.float32).to(device)
+
+
+# ------------------------------------------------------------------------------ training
 def fit_ensemble(
     widths: Sequence[int],
     activation: str,
@@ -398,6 +462,7 @@ def fit_ensemble(
     negative_slope: float = 0.2,
     init: str = "torch",
     patience: int | None = None,
+    abandon_rule: AbandonRule | None = None,
     check_every: int = 1,
     progress: bool = True,
     description: str = "ensemble",
@@ -425,7 +490,10 @@ def fit_ensemble(
       to ``max_attempts``; the last attempt is returned if none was perfect.
 
     A member that is done leaves the batch (its rows of the weights and of Adam's moments
-    are dropped), so finished members cost nothing.
+    are dropped), so finished members cost nothing. On the CPU a member's arithmetic does not
+    depend on the other members of its batch: a member trained alongside others equals the
+    member trained alone, bit for bit (tested), so a sweep's results do not depend on how it
+    groups its networks.
 
     Parameters
     ----------
@@ -450,6 +518,8 @@ def fit_ensemble(
     patience : as :func:`~tdnn_utils.training.fit` takes it: every ``patience`` steps of an
         attempt, the attempt is abandoned when its best training accuracy has not risen since
         the previous check (Naitzat et al.'s trainer). ``None``: never.
+    abandon_rule : an :class:`AbandonRule`, applied at the same checks after the patience
+        rule (needs ``patience``); ``None`` (the default) abandons nothing more.
     check_every : with mini-batches and ``stop_at_perfect``, the whole training set is
         evaluated after every ``check_every``-th step of an attempt (and after its last
         step), and a member stops at the first such check that finds it at 100%. The default
@@ -479,6 +549,10 @@ def fit_ensemble(
     max_active = _check_int(max_active, "max_active", none=True)
     patience = _check_int(patience, "patience", none=True)
     check_every = _check_int(check_every, "check_every")
+    if abandon_rule is not None and not isinstance(abandon_rule, AbandonRule):
+        raise ValueError(f"abandon_rule={abandon_rule!r} must be an AbandonRule or None")
+    if abandon_rule is not None and patience is None:
+        raise ValueError("abandon_rule is applied at the patience checks; give patience too")
     if init not in INITS:
         raise ValueError(f"init={init!r} is unknown; use one of {INITS}")
     if not (isinstance(lr, (int, float, np.floating)) and math.isfinite(lr) and lr > 0):
@@ -490,223 +564,61 @@ def fit_ensemble(
 
     n_points = len(X)
     batch = n_points if batch_size is None else min(batch_size, n_points)
-    minibatch = batch < n_points
     batches_per_epoch = -(-n_points // batch)
     total_steps = budget if steps is not None else budget * batches_per_epoch
-    log_every = max(1, total_steps // 200)
-    beta1, beta2 = ADAM_BETAS
+    rules = _Rules(n_points, total_steps, max(1, total_steps // 200), stop_at_perfect,
+                   batch < n_points, patience, abandon_rule, check_every, max_attempts)
+    negative_slope = float(negative_slope)
 
-    # Point counts are padded to a multiple of 16 with rows of weight 0, so that every
-    # member's slab of every stacked tensor starts on a 64-byte boundary: MKL's products
-    # round differently with the alignment of their operands. With this and the per-member
-    # weight gradients (_MemberwiseLinear), a member's arithmetic on the CPU does not depend
-    # on the other members of its batch: a member of 3 equals the member trained alone, bit
-    # for bit (tested), so a sweep's results do not depend on how it groups its networks.
-    padded = _round_up(n_points, ROW_ALIGNMENT)
-    rows = _round_up(batch, ROW_ALIGNMENT)
-    X_padded = torch.zeros((padded, X.shape[1]), dtype=X.dtype)
-    X_padded[:n_points] = X
-    y_padded = torch.zeros(padded, dtype=y.dtype)
-    y_padded[:n_points] = y
-    X, y = X_padded.to(torch_device), y_padded.to(torch_device)
-    real = torch.arange(padded, device=torch_device) < n_points  # not a padding row
-    activation_fn = _activation_function(activation, float(negative_slope))
-    n_members = len(seeds)
-    width = n_members if max_active is None else min(max_active, n_members)
-    ensemble = FFEnsemble(widths, activation, [seeds[e] for e in range(width)],
-                          negative_slope=float(negative_slope), init=init).to(torch_device)
-    params = list(ensemble.weights) + list(ensemble.biases)
-    exp_avgs = [torch.zeros_like(p) for p in params]
-    exp_avg_sqs = [torch.zeros_like(p) for p in params]
-    orders = (torch.empty((width, n_points), dtype=torch.long, device=torch_device)
-              if minibatch else None)
-    offsets = torch.arange(rows, device=torch_device)
-    in_batch_rows = offsets < batch
-    n_layers = len(widths) - 1
-    # On the CPU, members go through the forward and backward pass in groups whose largest
-    # tensor (members x points x widest layer) stays under GROUP_BYTES (1 MB), then Adam
-    # updates all of them at once. Measured on D-III (9,450 points), CPU ms per network
-    # and step: 9x15, 10.4 in groups of 1 MB against 12.2 in groups of 16 MB; 10x25, 12.6
-    # against 15.1. Without groups, blocks over 32 MB (60 members of 9x15) are returned to
-    # the system by glibc when freed and fault in fresh pages every step: 16.4 ms against
-    # 9.4. Small data (mini-batches) still puts many members in one group. A GPU takes all
-    # members at once.
-    group_size = (max(1, GROUP_BYTES // (4 * rows * max(widths)))
-                  if torch_device.type == "cpu" else max(1, width))
-
-    def new_slot(member: int, attempt: int) -> _Slot:
+    def new_slot(member: int, attempt: int, records=()) -> _Slot:
         seed = seeds[member] + ATTEMPT_SEED_STRIDE * attempt
-        slot = _Slot(member, attempt, seed, History(device=str(torch_device)))
-        if minibatch:
+        slot = _Slot(member, attempt, seed, History(device=str(torch_device)),
+                     AttemptRecord(attempt, seed), list(records))
+        if rules.minibatch:
             slot.generator = torch.Generator().manual_seed(seed)
             # fit draws one order before its loop and a new one at step 1: skip the first
             torch.randperm(n_points, generator=slot.generator)
         return slot
 
-    @torch.no_grad()
-    def restart(row: int, slot: _Slot) -> None:
-        ensemble.set_member(row, build_member(widths, activation, slot.seed, float(negative_slope), init))
-        for state in exp_avgs + exp_avg_sqs:
-            state[row].zero_()
-
-    @torch.no_grad()
-    def whole_set_correct(members: list[int]) -> list[int]:
-        if not members:
-            return []
-        index = torch.as_tensor(members, device=torch_device)
-        correct = torch.zeros(len(members), dtype=torch.long, device=torch_device)
-        weights = [W.index_select(0, index) for W in ensemble.weights]
-        biases = [b.index_select(0, index) for b in ensemble.biases]
-        chunk = min(padded, 16 * 1024)  # points at a time (a multiple of ROW_ALIGNMENT)
-        size = (max(1, GROUP_BYTES // (4 * chunk * max(widths)))
-                if torch_device.type == "cpu" else len(members))
-        for group in _groups(len(members), size):
-            for start in range(0, padded, chunk):
-                points = slice(start, start + chunk)
-                logits = _forward(activation_fn, [W[group] for W in weights],
-                                  [b[group] for b in biases], X[points])
-                correct[group] += ((logits.argmax(2) == y[points]) & real[points]).sum(1)
-        return correct.tolist()
-
-    slots = [new_slot(e, 0) for e in range(width)]
+    n_members = len(seeds)
+    width = n_members if max_active is None else min(max_active, n_members)
+    members = _Batch(widths, activation, negative_slope, init, torch_device,
+                     [new_slot(e, 0) for e in range(width)])
+    stepper = _Stepper(members, _TrainingSet(X, y, batch, torch_device), batches_per_epoch, lr,
+                       lr_halving_every)
     waiting = list(range(width, n_members))
     results: list[MemberResult | None] = [None] * n_members
     shares = np.zeros(n_members)
     n_perfect = 0
     # Redraw at most every 2 s, as fit does: executed notebooks keep every redraw.
     bar = tqdm(total=n_members, desc=description, disable=not progress, leave=False,
-               mininterval=2.0, unit="net", postfix={"perfect": 0, "active": len(slots)})
+               mininterval=2.0, unit="net", postfix={"perfect": 0, "active": width})
 
-    def finish(row: int, slot: _Slot, final_accuracy: float) -> None:
-        nonlocal n_perfect
-        results[slot.member] = MemberResult(
-            seed=seeds[slot.member], attempt_seed=slot.seed, attempts=slot.attempt + 1,
-            steps=slot.t, reached_perfect=bool(slot.history.reached_perfect),
-            final_accuracy=final_accuracy, history=slot.history, model=ensemble.member(row))
-        n_perfect += bool(slot.history.reached_perfect)
-        bar.update(1)
-        bar.set_postfix(perfect=n_perfect, active=len(slots), refresh=False)
-
-    while slots:
+    while members.slots:
         step_started = time.perf_counter()
-        n_slots = len(slots)
-        in_batch = [slot.member for slot in slots]  # who shares this step's time
-        t = np.array([slot.t + 1 for slot in slots], dtype=np.float64)  # the step being taken
-        rate = (lr * 0.5 ** ((t - 1) // lr_halving_every)) if lr_halving_every else np.full(n_slots, lr)
-        step_size = torch.as_tensor(rate / (1 - beta1 ** t), dtype=torch.float32).to(torch_device)
-        bias_correction2_sqrt = torch.as_tensor(np.sqrt(1 - beta2 ** t),
-                                                dtype=torch.float32).to(torch_device)
-
-        if minibatch:
-            position = np.array([slot.t % batches_per_epoch for slot in slots])
-            for row in np.flatnonzero(position == 0):
-                orders[row] = torch.randperm(n_points, generator=slots[row].generator).to(torch_device)
-            index = torch.as_tensor(position * batch, device=torch_device)[:, None] + offsets
-            mask = in_batch_rows & (index < n_points)  # the last batch of an epoch may be short
-            index = orders.gather(1, index.clamp_(max=n_points - 1))
-        else:
-            mask = real.expand(n_slots, padded)
-
-        for p in params:
-            p.grad = None
-        losses, correct = [], []
-        for group in _groups(n_slots, group_size):  # gradients add up over the groups
-            if minibatch:
-                inputs, targets = X[index[group]], y[index[group]]
-            else:
-                inputs, targets = X, y.expand(group.stop - group.start, padded)
-            logits = _forward(activation_fn, [W[group] for W in params[:n_layers]],
-                              [b[group] for b in params[n_layers:]], inputs)
-            ce = F.cross_entropy(logits.reshape(-1, logits.shape[2]), targets.reshape(-1),
-                                 reduction="none").view(logits.shape[:2])
-            # each member's mean over its own batch: its gradient is that of its own loss
-            group_losses = (ce * mask[group]).sum(1) / mask[group].sum(1)
-            group_losses.sum().backward()
-            losses.append(group_losses.detach())
-            with torch.no_grad():
-                correct.append(((logits.argmax(2) == targets) & mask[group]).sum(1))
-            del logits, ce, group_losses
-        losses, correct = torch.cat(losses), torch.cat(correct)
-        count_tensor = mask.sum(1)
-        adam_step(params, [p.grad for p in params], exp_avgs, exp_avg_sqs, step_size,
-                  bias_correction2_sqrt)
-        host = torch.stack([losses.detach(), correct.to(losses.dtype),
-                            count_tensor.to(losses.dtype)]).cpu().numpy()
-        batch_loss, batch_correct, counts = host
-
-        # Which rows need the updated network's accuracy on the whole set, as fit checks it
-        if stop_at_perfect and minibatch:
-            rows_to_check = [row for row, slot in enumerate(slots)
-                             if (slot.t + 1) % check_every == 0 or slot.t + 1 == total_steps
-                             or (patience and (slot.t + 1) % patience == 0)]
-        else:
-            rows_to_check = [row for row, slot in enumerate(slots)
-                             if (stop_at_perfect and batch_correct[row] == counts[row])
-                             or slot.t + 1 == total_steps
-                             or (patience and (slot.t + 1) % patience == 0)]
-        checked = dict(zip(rows_to_check, whole_set_correct(rows_to_check)))
-
+        in_batch = [slot.member for slot in members.slots]  # who shares this step's time
+        batch_loss, batch_correct, counts = stepper.step(members)
+        to_check = [row for row, slot in enumerate(members.slots)
+                    if rules.needs_whole_set(slot.t + 1, batch_correct[row] == counts[row])]
+        checked = dict(zip(to_check, stepper.whole_set_correct(members, to_check)))
         leaving = []
-        for row, slot in enumerate(slots):
-            slot.t += 1
-            history = slot.history
-            if stop_at_perfect and minibatch and row in checked:
-                accuracy = _accuracy_value(checked[row], n_points)
-            else:
-                accuracy = _accuracy_value(batch_correct[row], counts[row])
-            if slot.t % log_every == 0 or slot.t == total_steps or (stop_at_perfect and accuracy == 1.0):
-                history.step.append(slot.t)
-                history.loss.append(float(batch_loss[row]))
-                history.accuracy.append(accuracy)
-            done = False
-            if stop_at_perfect and accuracy == 1.0 and row in checked:
-                history.reached_perfect = checked[row] == n_points
-                if history.reached_perfect:
-                    history.accuracy[-1] = 1.0
-                    finish(row, slot, 1.0)
-                    done = True
-            if row in checked or not (stop_at_perfect and minibatch):
-                slot.best = max(slot.best, accuracy)
-            abandon = False
-            if not done and patience and slot.t % patience == 0 and slot.t < total_steps:
-                if slot.best <= slot.best_at_check:
-                    abandon = history.abandoned = True
-                    if not history.step or history.step[-1] != slot.t:
-                        history.step.append(slot.t)
-                        history.loss.append(float(batch_loss[row]))
-                        history.accuracy.append(accuracy)
-                slot.best_at_check = slot.best
-            if not done and (slot.t == total_steps or abandon):
-                final = _accuracy_value(checked[row], n_points)
-                history.reached_perfect = checked[row] == n_points
-                if history.step and history.step[-1] == slot.t:
-                    history.accuracy[-1] = final
-                if history.reached_perfect or slot.attempt + 1 >= max_attempts:
-                    finish(row, slot, final)
-                    done = True
-                else:  # a fresh start in this row, with the next attempt's seed
-                    slots[row] = new_slot(slot.member, slot.attempt + 1)
-                    restart(row, slots[row])
-            if done:
+        for row, slot in enumerate(members.slots):
+            outcome = _advance(slot, rules, float(batch_loss[row]),
+                               _accuracy_value(batch_correct[row], counts[row]), checked.get(row))
+            if outcome == "restart":  # a fresh start in this row, with the next attempt's seed
+                members.restart(row, new_slot(slot.member, slot.attempt + 1, slot.records))
+            elif outcome == "done":
+                results[slot.member] = _result(slot, seeds[slot.member], members.network(row))
+                n_perfect += bool(slot.history.reached_perfect)
+                bar.update(1)
                 if waiting:  # the next member takes over this row
-                    slots[row] = new_slot(waiting.pop(0), 0)
-                    restart(row, slots[row])
+                    members.restart(row, new_slot(waiting.pop(0), 0))
                 else:
                     leaving.append(row)
-
         if leaving:
-            keep = [row for row in range(n_slots) if row not in set(leaving)]
-            slots = [slots[row] for row in keep]
-            if keep:
-                ensemble.keep(keep)
-                index = torch.as_tensor(keep, device=torch_device)
-                params = list(ensemble.weights) + list(ensemble.biases)
-                exp_avgs = [state.index_select(0, index) for state in exp_avgs]
-                exp_avg_sqs = [state.index_select(0, index) for state in exp_avg_sqs]
-                if minibatch:
-                    orders = orders.index_select(0, index)
-            bar.set_postfix(perfect=n_perfect, active=len(slots), refresh=False)
-        shares[in_batch] += (time.perf_counter() - step_started) / n_slots
+            stepper.keep(members, [row for row in range(len(members.slots)) if row not in leaving])
+        bar.set_postfix(perfect=n_perfect, active=len(members.slots), refresh=False)
+        shares[in_batch] += (time.perf_counter() - step_started) / len(in_batch)
     bar.close()
 
     total = time.perf_counter() - started
@@ -714,3 +626,164 @@ def fit_ensemble(
     for result, share in zip(results, shares):
         result.train_seconds = float(share * scale)
     return results
+
+
+@dataclass(frozen=True)
+class _Rules:
+    """fit_ensemble's stopping and logging rules, as fit applies them."""
+
+    n_points: int
+    total_steps: int
+    log_every: int
+    stop_at_perfect: bool
+    minibatch: bool
+    patience: int | None
+    abandon_rule: AbandonRule | None
+    check_every: int
+    max_attempts: int
+
+    def is_check(self, t: int) -> bool:
+        """Whether step ``t`` of an attempt is a patience check."""
+        return bool(self.patience) and t % self.patience == 0 and t < self.total_steps
+
+    def needs_whole_set(self, t: int, batch_perfect: bool) -> bool:
+        """Whether step ``t`` needs the updated network's accuracy on the whole set: to stop
+        at 100%, at the end of the budget, and at a patience check (the attempt may end)."""
+        if t == self.total_steps or self.is_check(t):
+            return True
+        if self.stop_at_perfect and self.minibatch:
+            return t % self.check_every == 0
+        return self.stop_at_perfect and batch_perfect
+
+
+def _advance(slot: _Slot, rules: _Rules, loss: float, batch_accuracy: float,
+             whole_set: int | None) -> str:
+    """Book one step of ``slot``'s attempt, as fit does: log it, stop at 100%, apply patience
+    and the abandon rule, end the attempt at its budget.
+
+    ``whole_set`` is the updated network's count of correct training points where the step
+    needed it (else None). Returns "train" (go on), "restart" (the attempt ended short of 100%
+    and attempts remain) or "done" (the member is finished).
+    """
+    slot.t += 1
+    t, history, record = slot.t, slot.history, slot.record
+    checked = whole_set is not None
+    accuracy = (_accuracy_value(whole_set, rules.n_points)
+                if rules.stop_at_perfect and rules.minibatch and checked else batch_accuracy)
+    if t % rules.log_every == 0 or t == rules.total_steps or (rules.stop_at_perfect and accuracy == 1.0):
+        _log(history, t, loss, accuracy)
+    if rules.stop_at_perfect and accuracy == 1.0 and checked:
+        history.reached_perfect = whole_set == rules.n_points
+        if history.reached_perfect:
+            history.accuracy[-1] = 1.0
+            return _end(slot, rules, "perfect", 1.0)
+    if checked or not (rules.stop_at_perfect and rules.minibatch):
+        slot.best = max(slot.best, accuracy)
+    ending = None
+    if rules.is_check(t):
+        record.check_steps.append(t)
+        record.check_accuracy.append(accuracy)
+        record.check_best.append(slot.best)
+        if slot.best <= slot.best_at_check:
+            ending = "patience"
+        elif rules.abandon_rule is not None and rules.abandon_rule.abandons(
+                len(record.check_best), slot.best):
+            ending = "rule"
+        slot.best_at_check = slot.best
+        if ending:
+            history.abandoned = True
+            if not history.step or history.step[-1] != t:
+                _log(history, t, loss, accuracy)
+    if t == rules.total_steps or ending:
+        final = _accuracy_value(whole_set, rules.n_points)
+        history.reached_perfect = whole_set == rules.n_points
+        if history.step and history.step[-1] == t:
+            history.accuracy[-1] = final
+        return _end(slot, rules, ending or ("perfect" if history.reached_perfect else "budget"), final)
+    return "train"
+
+
+def _log(history: History, t: int, loss: float, accuracy: float) -> None:
+    history.step.append(t)
+    history.loss.append(loss)
+    history.accuracy.append(accuracy)
+
+
+def _end(slot: _Slot, rules: _Rules, ending: str, final_accuracy: float) -> str:
+    """Close ``slot``'s attempt record; "restart" if another attempt may follow, else "done"."""
+    record = slot.record
+    record.steps, record.ended = slot.t, ending
+    record.reached_perfect, record.final_accuracy = bool(slot.history.reached_perfect), final_accuracy
+    slot.records.append(record)
+    if record.reached_perfect or slot.attempt + 1 >= rules.max_attempts:
+        return "done"
+    return "restart"
+
+
+def _result(slot: _Slot, seed: int, model: FFNet) -> MemberResult:
+    return MemberResult(seed=seed, attempt_seed=slot.seed, attempts=slot.attempt + 1, steps=slot.t,
+                        reached_perfect=bool(slot.history.reached_perfect),
+                        final_accuracy=slot.record.final_accuracy, history=slot.history,
+                        model=model, attempt_records=list(slot.records))
+
+
+class _Stepper:
+    """One training step of every member (the gradient, then Adam), and whole-set checks.
+
+    Holds the training set, the tile and group sizes and the workspaces of
+    :mod:`tdnn_utils.fastmlp`; with mini-batches, each row's order of the points.
+    """
+
+    def __init__(self, members: _Batch, data: _TrainingSet, batches_per_epoch: int, lr: float,
+                 lr_halving_every: int | None):
+        self.data, self.lr, self.lr_halving_every = data, lr, lr_halving_every
+        self.batches_per_epoch = batches_per_epoch
+        widths, device = members.widths, members.device
+        self.rule = fastmlp.activation_rule(members.activation, members.negative_slope)
+        columns = data.inputs.shape[-1] if data.batch == data.n_points else len(data.offsets)
+        self.tile = fastmlp.tile_size(columns, widths, device)
+        self.check_tile = fastmlp.tile_size(data.inputs.shape[-1], widths, device)
+        self.work = fastmlp.Workspace(members.layout, self.rule, device)
+        self.check_work = fastmlp.Workspace(members.layout, self.rule, device)
+        self.orders = (torch.empty((len(members.slots), data.n_points), dtype=torch.long, device=device)
+                       if data.batch < data.n_points else None)
+
+    def step(self, members: _Batch):
+        """One step of every row; returns (loss, correct, count) per row as numpy arrays: the
+        batch's mean cross-entropy and correct count before the update, and its size."""
+        data, slots = self.data, members.slots
+        if self.orders is None:
+            inputs, targets, weights = data.inputs, data.targets, data.weights
+            counts = None
+        else:
+            positions = np.array([slot.t % self.batches_per_epoch for slot in slots])
+            for row in np.flatnonzero(positions == 0):
+                order = torch.randperm(data.n_points, generator=slots[row].generator)
+                self.orders[row] = order.to(self.orders.device)
+            inputs, targets, weights, counts = data.batch_of(self.orders, positions)
+        group = fastmlp.group_size(len(slots), self.tile, members.widths, members.device)
+        loss, correct = fastmlp.gradients(members.params, members.layout, self.rule, inputs,
+                                          targets, weights, members.grad, self.work, self.tile, group)
+        step_size, correction = _schedule(slots, self.lr, self.lr_halving_every, members.device)
+        adam_step([members.params], [members.grad], [members.exp_avg], [members.exp_avg_sq],
+                  step_size, correction)
+        counts = (torch.full_like(loss, data.n_points) if counts is None else counts.to(loss.dtype))
+        loss, correct, counts = torch.stack([loss / counts, correct, counts]).cpu().numpy()
+        return loss, correct, counts
+
+    @torch.no_grad()
+    def whole_set_correct(self, members: _Batch, rows: list[int]) -> list[int]:
+        """How many training points the updated networks in ``rows`` classify correctly."""
+        if not rows:
+            return []
+        params = members.params.index_select(0, torch.as_tensor(rows, dtype=torch.long, device=members.device))
+        group = fastmlp.group_size(len(rows), self.check_tile, members.widths, members.device)
+        return fastmlp.count_correct(params, members.layout, self.rule, self.data.inputs,
+                                     self.data.targets, self.check_work, self.check_tile,
+                                     group).tolist()
+
+    def keep(self, members: _Batch, rows: list[int]) -> None:
+        """Only ``rows`` go on training (the others are done)."""
+        index = members.keep(rows)
+        if self.orders is not None:
+            self.orders = self.orders.index_select(0, index)

@@ -17,6 +17,8 @@ where it stopped, and a re-run with the same parameters reuses what is there.
   measured one by one (what a worker runs); :func:`train_and_measure`: one network.
 - :func:`run_sweep`: all of them, with a progress bar, cache and back end;
   :func:`run_sweep_until`: more seeds (:func:`next_seeds`) until enough reach 100%.
+- :func:`evaluate_rule`: what an :class:`~tdnn_utils.ensemble.AbandonRule` would have done
+  to the attempts a sweep recorded (:attr:`SweepResult.attempts`).
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ import torch
 from tqdm import tqdm
 
 from . import parallel, topology
-from .ensemble import fit_ensemble
+from .ensemble import AbandonRule, fit_ensemble
 from . import trust as trust_checks
 from .models import ACTIVATIONS, INITS, FFNet, layer_activations
 from .training import accuracy
@@ -51,6 +53,12 @@ NETWORK_COLUMNS = ["problem", "architecture", "hidden", "activation", "seed", "p
 BETTI_COLUMNS = ["problem", "architecture", "activation", "seed", "layer", "depth",
                  "n_layers", "label", "k", "dim", "betti"]
 TRUST_COLUMNS = ["problem", "architecture", "activation", "seed", *trust_checks.CHECK_COLUMNS]
+#: One row per training attempt (:class:`~tdnn_utils.ensemble.AttemptRecord`): ``seed`` is
+#: the network's, ``attempt_seed`` the attempt's;
+#: ``check_steps``, ``check_accuracy`` and ``check_best`` are lists, one value per patience check.
+ATTEMPT_COLUMNS = ["problem", "architecture", "activation", "seed", "attempt", "attempt_seed",
+                   "steps", "ended", "reached_perfect", "final_accuracy", "check_steps",
+                   "check_accuracy", "check_best"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -162,8 +170,10 @@ class Protocol:
     None: never). ``device`` is "cpu", "cuda", "mps" or "auto". ``batch_size`` (None: full
     batch, the paper's) trains on mini-batches instead, and ``check_every`` then says how
     often the whole training set is checked for 100%
-    (:func:`~tdnn_utils.ensemble.fit_ensemble`); at their defaults they leave a network's
-    cache key as it was before they existed.
+    (:func:`~tdnn_utils.ensemble.fit_ensemble`). ``abandon_rule`` (an
+    :class:`~tdnn_utils.ensemble.AbandonRule`, needs ``patience``) also abandons attempts
+    whose best accuracy lies below its thresholds at the patience checks. At their defaults
+    these three leave a network's cache key as it was before they existed.
     """
 
     steps: int = 10_000
@@ -176,6 +186,7 @@ class Protocol:
     patience: int | None = None
     batch_size: int | None = None
     check_every: int = 1
+    abandon_rule: AbandonRule | None = None
 
     def __post_init__(self):
         for name in ("steps", "lr_halving_every", "max_attempts", "check_every"):
@@ -192,6 +203,10 @@ class Protocol:
             raise ValueError(f"Protocol.lr={self.lr!r} must be positive")
         if self.init not in INITS:
             raise ValueError(f"Protocol.init={self.init!r} is unknown; use one of {INITS}")
+        if self.abandon_rule is not None and not isinstance(self.abandon_rule, AbandonRule):
+            raise ValueError(f"Protocol.abandon_rule={self.abandon_rule!r} must be an AbandonRule or None")
+        if self.abandon_rule is not None and self.patience is None:
+            raise ValueError("Protocol.abandon_rule is applied at the patience checks; set patience too")
 
 
 @dataclass(frozen=True)
@@ -220,10 +235,11 @@ class NetworkSpec:
 
 
 def _protocol_identity(protocol: Protocol) -> dict:
-    """The protocol's fields for the cache key; ``batch_size`` and ``check_every`` only when
-    they differ from their defaults, so that caches made before they existed stay valid."""
+    """The protocol's fields for the cache key; ``batch_size``, ``check_every`` and
+    ``abandon_rule`` only when they differ from their defaults, so that caches made before
+    they existed stay valid."""
     fields = asdict(protocol)
-    for name, default in (("batch_size", None), ("check_every", 1)):
+    for name, default in (("batch_size", None), ("check_every", 1), ("abandon_rule", None)):
         if fields[name] == default:
             del fields[name]
     return fields
@@ -272,9 +288,9 @@ def train_and_measure_ensemble(specs: Sequence[NetworkSpec], problem: Problem,
     measured with :func:`measure`. Runs with ``threads`` torch threads (restored
     afterwards), so parallel workers do not compete for cores.
 
-    Returns one record per spec, in order: ``{"network": {...}, "betti": [rows]}``,
-    JSON-ready; a network that never reached 100% has no Betti rows, as the paper discards
-    it. ``train_seconds`` is the network's share of the ensemble's training time (each
+    Returns one record per spec, in order: ``{"network": {...}, "betti": [rows], "trust":
+    [rows], "attempts": [one dict per attempt]}``, JSON-ready; a network that never reached
+    100% has no Betti rows, as the paper discards it. ``train_seconds`` is the network's share of the ensemble's training time (each
     step's time split equally among the networks still training at that step);
     ``topology_seconds`` is its own measurement time.
     """
@@ -297,8 +313,8 @@ def train_and_measure_ensemble(specs: Sequence[NetworkSpec], problem: Problem,
             steps=protocol.steps, lr=protocol.lr, lr_halving_every=protocol.lr_halving_every,
             max_attempts=protocol.max_attempts, device=protocol.device,
             negative_slope=protocol.negative_slope, init=protocol.init,
-            patience=protocol.patience, batch_size=protocol.batch_size,
-            check_every=protocol.check_every, progress=False)
+            patience=protocol.patience, abandon_rule=protocol.abandon_rule,
+            batch_size=protocol.batch_size, check_every=protocol.check_every, progress=False)
         records = []
         for spec, member in zip(specs, members):
             start = time.perf_counter()
@@ -315,7 +331,8 @@ def train_and_measure_ensemble(specs: Sequence[NetworkSpec], problem: Problem,
                        "attempts": int(member.attempts), "steps": int(member.steps),
                        "train_seconds": round(member.train_seconds, 3),
                        "topology_seconds": round(topology_seconds, 3)}
-            records.append({"network": network, "betti": betti_rows, "trust": trust_rows})
+            records.append({"network": network, "betti": betti_rows, "trust": trust_rows,
+                            "attempts": [record.as_dict() for record in member.attempt_records]})
     finally:
         torch.set_num_threads(previous_threads)
     return records
@@ -334,8 +351,9 @@ class SweepResult:
     ``networks`` has :data:`NETWORK_COLUMNS`; ``betti`` has :data:`BETTI_COLUMNS`
     (``depth`` 0 is the input, ``n_layers`` is the network's last depth, the logits);
     ``trust`` has :data:`TRUST_COLUMNS`, the checks of the networks with a seed below their
-    problem's ``trust_seeds``. ``computed`` and ``reused`` count networks trained now and read
-    from the cache.
+    problem's ``trust_seeds``; ``attempts`` has :data:`ATTEMPT_COLUMNS`, one row per training
+    attempt (none for networks cached before attempts were recorded). ``computed`` and
+    ``reused`` count networks trained now and read from the cache.
     """
 
     networks: pd.DataFrame
@@ -343,6 +361,7 @@ class SweepResult:
     computed: int
     reused: int
     trust: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=TRUST_COLUMNS))
+    attempts: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=ATTEMPT_COLUMNS))
 
 
 def _cache_path(cache_dir: Path, spec: NetworkSpec, key: str) -> Path:
@@ -380,6 +399,7 @@ def _cache_problem(record) -> str | None:
     if lacking:
         return f"it lacks {', '.join(lacking)}"
     network, betti, trust = record["network"], record["betti"], record.get("trust", [])
+    attempts = record.get("attempts", [])  # absent from records cached before it was kept
     if not isinstance(network, dict):
         return "its network is not a mapping"
     lacking = [k for k in _NETWORK_FIELDS if k not in network]
@@ -390,6 +410,8 @@ def _cache_problem(record) -> str | None:
         return f"its betti rows are not a list of rows with {', '.join(_BETTI_FIELDS)}"
     if not isinstance(trust, list) or not all(isinstance(r, dict) for r in trust):
         return "its trust rows are not a list of rows"
+    if not isinstance(attempts, list) or not all(isinstance(r, dict) for r in attempts):
+        return "its attempts are not a list of rows"
     return None
 
 
@@ -495,7 +517,8 @@ def _run_dask(tasks, n_jobs, address):
 
 
 def _task(keys, problem, specs, protocol):
-    return list(zip(keys, train_and_measure_ensemble(specs, problem, protocol)))
+    with parallel.one_thread():  # also on a Dask worker
+        return list(zip(keys, train_and_measure_ensemble(specs, problem, protocol)))
 
 
 def run_sweep(specs: Sequence[NetworkSpec], problems: Mapping[str, Problem],
@@ -610,7 +633,7 @@ def combine(results: Sequence[SweepResult]) -> SweepResult:
 
     return SweepResult(joined([r.networks for r in results]), joined([r.betti for r in results]),
                        sum(r.computed for r in results), sum(r.reused for r in results),
-                       joined([r.trust for r in results]))
+                       joined([r.trust for r in results]), joined([r.attempts for r in results]))
 
 
 def run_sweep_until(specs: Sequence[NetworkSpec], problems: Mapping[str, Problem],
@@ -630,8 +653,57 @@ def run_sweep_until(specs: Sequence[NetworkSpec], problems: Mapping[str, Problem
     return combine(results)
 
 
+RULE_COLUMNS = ["attempts", "abandoned", "wrongly_abandoned", "steps", "steps_saved"]
+
+
+def evaluate_rule(attempts: pd.DataFrame, rule: AbandonRule,
+                  by: Sequence[str] = ("problem", "architecture", "activation")) -> pd.DataFrame:
+    """What ``rule`` would have done to recorded attempts, per group of ``by``.
+
+    ``attempts`` is a sweep's :attr:`SweepResult.attempts` (recorded without an abandon
+    rule). At each recorded patience check, in order, an attempt is abandoned where
+    ``rule.abandons(check, best accuracy so far)``; a check at which the patience rule ended
+    the attempt anyway changes nothing.
+
+    Returns one row per group: ``attempts`` (how many), ``abandoned`` (how many the rule ends
+    early), ``wrongly_abandoned`` (of those, how many reached 100% as recorded), ``steps``
+    (their recorded training steps in all) and ``steps_saved`` (the steps after the rule's
+    check, summed over the abandoned attempts). The fresh starts that abandoned attempts
+    would make are not simulated: a saved step may be spent on them.
+    """
+    if not isinstance(rule, AbandonRule):
+        raise ValueError(f"rule={rule!r} must be an AbandonRule")
+    lacking = [c for c in (*by, "steps", "ended", "reached_perfect", "check_steps", "check_best")
+               if c not in attempts.columns]
+    if lacking:
+        raise ValueError(f"attempts lacks columns {lacking}; give a SweepResult.attempts table")
+    if (attempts["ended"] == "rule").any():
+        raise ValueError("some attempts were ended by an abandon rule, so their later checks are "
+                         "missing; evaluate a rule on attempts recorded without one")
+    rows = []
+    for _, attempt in attempts.iterrows():
+        saved = _steps_saved(rule, attempt)
+        rows.append({**{c: attempt[c] for c in by}, "attempts": 1, "abandoned": saved is not None,
+                     "wrongly_abandoned": saved is not None and bool(attempt["reached_perfect"]),
+                     "steps": int(attempt["steps"]), "steps_saved": saved or 0})
+    table = pd.DataFrame(rows, columns=[*by, *RULE_COLUMNS])
+    if not by:
+        return table[RULE_COLUMNS].sum().to_frame().T.astype(int)
+    return table.groupby(list(by), sort=False)[RULE_COLUMNS].sum().astype(int).reset_index()
+
+
+def _steps_saved(rule: AbandonRule, attempt) -> int | None:
+    """The steps ``rule`` saves on one recorded attempt (None: it does not abandon it)."""
+    for check, (step, best) in enumerate(zip(attempt["check_steps"], attempt["check_best"]), start=1):
+        if rule.abandons(check, best):
+            if step == attempt["steps"] and attempt["ended"] == "patience":
+                return None  # the patience rule ended it at this check anyway
+            return int(attempt["steps"]) - int(step)
+    return None
+
+
 def _collect(specs, keys, done, *, computed, reused) -> SweepResult:
-    networks, betti, checks = [], [], []
+    networks, betti, checks, attempts = [], [], [], []
     for key in dict.fromkeys(keys):
         record = done[key]
         networks.append({**record["network"], "key": key})
@@ -641,9 +713,12 @@ def _collect(specs, keys, done, *, computed, reused) -> SweepResult:
                     for name in ("problem", "architecture", "activation", "seed")}
         betti += [{**identity, **row, "n_layers": n_layers} for row in rows]
         checks += [{**identity, **row} for row in record.get("trust", [])]
+        attempts += [{**identity, **{("attempt_seed" if k == "seed" else k): v for k, v in row.items()}}
+                     for row in record.get("attempts", [])]
     return SweepResult(pd.DataFrame(networks, columns=NETWORK_COLUMNS),
                        pd.DataFrame(betti, columns=BETTI_COLUMNS), computed, reused,
-                       pd.DataFrame(checks, columns=TRUST_COLUMNS))
+                       pd.DataFrame(checks, columns=TRUST_COLUMNS),
+                       pd.DataFrame(attempts, columns=ATTEMPT_COLUMNS))
 
 
 def naitzat_problem(name: str, *, n_train: int | None = None, train_on_measured: bool = False,

@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 import torch
 
-from tdnn_utils.ensemble import FFEnsemble, MemberResult, adam_step, build_member, fit_ensemble
-from tdnn_utils.models import FFNet, layer_activations
+from tdnn_utils.ensemble import (ENDINGS, AbandonRule, FFEnsemble, MemberResult, adam_step, build_member,
+                                 fit_ensemble)
+from tdnn_utils.models import ACTIVATIONS, FFNet, layer_activations
 from tdnn_utils.training import fit, fit_until_perfect, seed_everything
 
 WIDTHS = [2, 12, 12, 2]
@@ -25,12 +26,7 @@ def data():
     return ring()
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def weights_of(model):
@@ -142,6 +138,24 @@ def test_one_member_follows_fit_step_by_step(data, batch_size, halving):
     assert member.final_accuracy == pytest.approx(history.final_accuracy)
 
 
+@pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
+@pytest.mark.parametrize("batch_size", [None, 64], ids=["full-batch", "batch-64"])
+def test_one_member_follows_fit_for_every_activation(data, activation, batch_size):
+    # the same losses, accuracies and weights over 80 steps (rounding aside): the step written
+    # by hand computes what autograd and torch.optim.Adam compute
+    X, y = data
+    kwargs = dict(steps=80, lr=0.02, lr_halving_every=30, batch_size=batch_size,
+                  stop_at_perfect=False, device="cpu", progress=False)
+    seed_everything(4)
+    model = FFNet(WIDTHS, activation, negative_slope=0.2)
+    history = fit(model, X, y, seed=4, **kwargs)
+    [member] = fit_ensemble(WIDTHS, activation, X, y, [4], max_attempts=1, **kwargs)
+    assert member.history.step == history.step
+    np.testing.assert_allclose(member.history.loss, history.loss, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(member.history.accuracy, history.accuracy, atol=1e-6)
+    assert_close_weights(member.model, model)
+
+
 @pytest.mark.parametrize("batch_size", [None, 64], ids=["full-batch", "batch-64"])
 def test_stopping_at_perfect_matches_fit(data, batch_size):
     X, y = data
@@ -220,16 +234,19 @@ def test_members_are_independent_of_the_ensemble_they_train_in(data, batch_size)
 
 @pytest.mark.parametrize("batch_size", [None, 64], ids=["full-batch", "batch-64"])
 def test_members_trained_in_groups_equal_members_trained_at_once(data, batch_size, monkeypatch):
-    from tdnn_utils import ensemble
+    from tdnn_utils import fastmlp
 
     X, y = data
     kwargs = dict(steps=60, lr=0.03, batch_size=batch_size, max_attempts=2, device="cpu",
                   progress=False)
+    # tiles of 64 points, 4 per full-batch step (208 padded points), as on large data
+    per_point = 4 * (3 + 13 + 13) + 4 * 3 * 12
+    monkeypatch.setattr(fastmlp, "TILE_BYTES", 64 * per_point)
+    assert fastmlp.tile_size(208, WIDTHS) == 64
     at_once = fit_ensemble(WIDTHS, "tanh", X, y, [1, 2, 3, 4, 5], **kwargs)
-    # groups of 1 member (full batch, 208 padded rows) or 2 (batches of 64): the CPU path
-    # for large data (see GROUP_BYTES)
-    monkeypatch.setattr(ensemble, "GROUP_BYTES", 2 * 4 * 64 * 12)
-    assert [g.stop - g.start for g in ensemble._groups(5, 2)] == [2, 1, 2]
+    # now groups of 2 members: the CPU path for large data (see fastmlp.GROUP_BYTES)
+    monkeypatch.setattr(fastmlp, "GROUP_BYTES", 2 * 64 * per_point)
+    assert fastmlp.group_size(5, 64, WIDTHS) == 2
     in_groups = fit_ensemble(WIDTHS, "tanh", X, y, [1, 2, 3, 4, 5], **kwargs)
     for a, b in zip(at_once, in_groups):
         assert (a.steps, a.attempts, a.history.loss) == (b.steps, b.attempts, b.history.loss)
@@ -392,3 +409,88 @@ def test_patience_does_not_stop_a_run_that_improves(data):
                              **{**kwargs, "patience": None})
     assert with_patience.reached_perfect and not with_patience.history.abandoned
     assert with_patience.steps == without.steps
+
+
+# ---------------------------------------------------------------------------- attempts
+def test_attempt_records_say_what_each_attempt_did(data):
+    # with 30 steps: seed 0 fails all 3 attempts, seed 3 succeeds at once, seed 4 on its 3rd
+    X, y = data
+    members = fit_ensemble(WIDTHS, "relu", X, y, [0, 3, 4], steps=30, lr=0.03, max_attempts=3,
+                           device="cpu", progress=False)
+    for seed, member in zip([0, 3, 4], members):
+        records = member.attempt_records
+        assert len(records) == member.attempts
+        assert [r.attempt for r in records] == list(range(member.attempts))
+        assert [r.seed for r in records] == [seed + 1000 * a for a in range(member.attempts)]
+        assert all(r.ended == "budget" and r.steps == 30 and not r.reached_perfect
+                   for r in records[:-1])
+        last = records[-1]
+        assert (last.steps, last.reached_perfect) == (member.steps, member.reached_perfect)
+        assert last.ended == ("perfect" if member.reached_perfect else "budget")
+        assert last.final_accuracy == member.final_accuracy
+        assert all(r.check_steps == r.check_accuracy == r.check_best == [] for r in records)
+        assert all(r.ended in ENDINGS for r in records)
+    assert [m.attempts for m in members] == [3, 1, 3], "fixture changed"
+
+
+def test_attempt_records_keep_the_accuracy_at_every_patience_check(data):
+    X, y = data
+    # lr so small that the accuracy cannot rise: each attempt ends at its second check
+    [stuck] = fit_ensemble(WIDTHS, "relu", X, y, [1], steps=200, lr=1e-9, patience=20,
+                           max_attempts=2, device="cpu", progress=False)
+    for record in stuck.attempt_records:
+        assert (record.ended, record.steps, record.check_steps) == ("patience", 40, [20, 40])
+        assert record.check_best[0] == record.check_best[1] == max(record.check_accuracy)
+    # a run that improves: a check every 10 steps until it reaches 100%
+    [improving] = fit_ensemble(WIDTHS, "relu", X, y, [3], steps=300, lr=0.03, patience=10,
+                               max_attempts=1, device="cpu", progress=False)
+    [record] = improving.attempt_records
+    assert record.ended == "perfect" and record.steps == improving.steps
+    assert record.check_steps == list(range(10, improving.steps, 10))
+    assert record.check_best == list(np.maximum.accumulate(record.check_best))
+    assert all(a <= b for a, b in zip(record.check_accuracy, record.check_best))
+
+
+def test_abandon_rule_ends_attempts_below_its_thresholds_at_the_patience_checks(data):
+    X, y = data
+    kwargs = dict(steps=200, lr=0.03, patience=10, max_attempts=2, device="cpu", progress=False)
+    # seed 5 needs 21 steps to reach 100%: below 100% at the first check, at step 10
+    [first] = fit_ensemble(WIDTHS, "relu", X, y, [5], abandon_rule=AbandonRule((1.0,)), **kwargs)
+    assert [(r.ended, r.steps) for r in first.attempt_records] == [("rule", 10), ("rule", 10)]
+    assert first.history.abandoned and not first.reached_perfect
+    # thresholds apply at their own checks only: the second check, at step 20; there the
+    # updated network happens to classify every point, so it is kept, as fit keeps it
+    [second] = fit_ensemble(WIDTHS, "relu", X, y, [5], abandon_rule=AbandonRule((0.0, 1.0)), **kwargs)
+    [record] = second.attempt_records
+    assert (record.ended, record.steps, record.reached_perfect) == ("rule", 20, True)
+
+
+def test_a_rule_that_never_fires_changes_nothing(data):
+    X, y = data
+    kwargs = dict(steps=200, lr=0.03, patience=10, max_attempts=2, device="cpu", progress=False)
+    without = fit_ensemble(WIDTHS, "tanh", X, y, [0, 5], **kwargs)
+    never = fit_ensemble(WIDTHS, "tanh", X, y, [0, 5], abandon_rule=AbandonRule((0.0, 0.0)), **kwargs)
+    for a, b in zip(without, never):
+        assert (a.steps, a.attempts, a.history.loss) == (b.steps, b.attempts, b.history.loss)
+        assert [r.as_dict() for r in a.attempt_records] == [r.as_dict() for r in b.attempt_records]
+        assert_same_weights(a.model, b.model)
+
+
+@pytest.mark.parametrize("thresholds", [(), (0.5, 1.5), (-0.1,), ("high",), None])
+def test_abandon_rule_refuses_bad_thresholds(thresholds):
+    with pytest.raises(ValueError, match="must be a non-empty sequence of accuracies between 0 and 1"):
+        AbandonRule(thresholds)
+
+
+def test_abandon_rule_needs_patience_and_is_a_rule(data):
+    X, y = data
+    with pytest.raises(ValueError, match="applied at the patience checks; give patience too"):
+        fit_ensemble(WIDTHS, "relu", X, y, [0], steps=10, abandon_rule=AbandonRule((0.5,)),
+                     progress=False)
+    with pytest.raises(ValueError, match="must be an AbandonRule or None"):
+        fit_ensemble(WIDTHS, "relu", X, y, [0], steps=10, patience=5, abandon_rule=(0.5,),
+                     progress=False)
+    rule = AbandonRule([0.5, 0.9])
+    assert rule.thresholds == (0.5, 0.9)
+    assert rule.abandons(1, 0.4) and not rule.abandons(1, 0.5) and rule.abandons(2, 0.8)
+    assert not rule.abandons(3, 0.0)  # beyond its last threshold

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from tdnn_utils import sweep
+from tdnn_utils.ensemble import ENDINGS, AbandonRule
 from tdnn_utils.sweep import NetworkSpec, Problem, Protocol, grid, naitzat_problem, run_sweep
 
 TIMES = ["train_seconds", "topology_seconds"]
@@ -35,6 +36,7 @@ def reference(problem, specs, tmp_path_factory):
 def same(a, b):
     pd.testing.assert_frame_equal(a.networks.drop(columns=TIMES), b.networks.drop(columns=TIMES))
     pd.testing.assert_frame_equal(a.betti, b.betti)
+    pd.testing.assert_frame_equal(a.attempts, b.attempts)
 
 
 def test_problem_measures_every_divisor_th_training_point(problem):
@@ -92,6 +94,77 @@ def test_records_cached_before_final_accuracy_are_reused_with_nan(reference, pro
     older = run_sweep(specs, {"D-I": problem}, PROTOCOL, cache_dir=tmp_path, progress=False)
     assert (older.computed, older.reused) == (0, 4)
     assert older.networks["final_accuracy"].isna().all()
+
+
+def test_each_attempt_is_recorded_in_the_cache_and_the_attempts_table(reference):
+    result, cache = reference
+    attempts = result.attempts
+    assert list(attempts.columns) == sweep.ATTEMPT_COLUMNS
+    networks = result.networks.set_index(["activation", "seed"])
+    assert attempts.groupby(["activation", "seed"]).size().equals(networks["attempts"])
+    last = attempts.groupby(["activation", "seed"]).tail(1).set_index(["activation", "seed"])
+    assert last["reached_perfect"].equals(networks["perfect"])
+    assert last["steps"].equals(networks["steps"])
+    assert (attempts["attempt_seed"] == attempts["seed"] + 1000 * attempts["attempt"]).all()
+    assert set(attempts["ended"]) <= set(ENDINGS)
+    assert (attempts["ended"] == "perfect").sum() == networks["perfect"].sum()  # no patience here
+    record = json.loads(next(cache.rglob("*.json")).read_text())
+    assert record["attempts"] and set(record["attempts"][0]) == {
+        "attempt", "seed", "steps", "ended", "reached_perfect", "final_accuracy", "check_steps",
+        "check_accuracy", "check_best"}
+
+
+def test_records_cached_before_attempts_were_kept_still_load(reference, problem, specs, tmp_path):
+    result, cache = reference
+    for path in cache.rglob("*.json"):
+        record = json.loads(path.read_text())
+        del record["attempts"]
+        (tmp_path / path.parent.name).mkdir(exist_ok=True)
+        (tmp_path / path.parent.name / path.name).write_text(json.dumps(record))
+    older = run_sweep(specs, {"D-I": problem}, PROTOCOL, cache_dir=tmp_path, progress=False)
+    assert (older.computed, older.reused) == (0, 4)
+    pd.testing.assert_frame_equal(older.networks, result.networks)
+    assert older.attempts.empty and list(older.attempts.columns) == sweep.ATTEMPT_COLUMNS
+
+
+def test_an_abandon_rule_in_the_protocol_ends_attempts_and_changes_the_key(problem):
+    spec = NetworkSpec("D-I", "3x25", (25, 25, 25), "relu", 0)
+    plain = Protocol(steps=300, lr=0.02, lr_halving_every=500, max_attempts=2, patience=10)
+    strict = Protocol(steps=300, lr=0.02, lr_halving_every=500, max_attempts=2, patience=10,
+                      abandon_rule=AbandonRule((1.0,)))  # anything short of 100% at step 10
+    assert spec.key(problem, plain) != spec.key(problem, strict)
+    record = sweep.train_and_measure(spec, problem, strict)
+    assert [a["ended"] for a in record["attempts"]] == ["rule", "rule"]
+    assert [a["steps"] for a in record["attempts"]] == [10, 10]
+
+
+def _attempt(steps, ended, best, reached):
+    return {"problem": "D-I", "architecture": "9x15", "activation": "relu", "steps": steps,
+            "ended": ended, "reached_perfect": reached, "check_best": best,
+            "check_steps": [1000 * (c + 1) for c in range(len(best))]}
+
+
+def test_evaluate_rule_counts_what_a_rule_would_abandon_and_save():
+    attempts = pd.DataFrame([
+        _attempt(3000, "patience", [0.6, 0.7, 0.7], False),  # abandoned at 1,000: 2,000 saved
+        _attempt(2500, "perfect", [0.8, 0.95], True),  # passes both checks
+        _attempt(10_000, "budget", [0.5] + [0.6] * 8, False),  # abandoned at 1,000: 9,000 saved
+        _attempt(1500, "perfect", [0.65], True),  # abandoned at 1,000 although it succeeds
+        _attempt(1000, "patience", [0.3], False),  # patience ended it at that check anyway
+    ])
+    table = sweep.evaluate_rule(attempts, AbandonRule((0.7, 0.9)))
+    assert table.to_dict("records") == [{
+        "problem": "D-I", "architecture": "9x15", "activation": "relu", "attempts": 5,
+        "abandoned": 3, "wrongly_abandoned": 1, "steps": 18_000, "steps_saved": 11_500}]
+    overall = sweep.evaluate_rule(attempts, AbandonRule((0.0,)), by=())
+    assert overall.to_dict("records") == [{"attempts": 5, "abandoned": 0, "wrongly_abandoned": 0,
+                                            "steps": 18_000, "steps_saved": 0}]
+    with pytest.raises(ValueError, match="recorded without one"):
+        sweep.evaluate_rule(pd.DataFrame([_attempt(1000, "rule", [0.3], False)]), AbandonRule((0.5,)))
+    with pytest.raises(ValueError, match=r"lacks columns \['check_best'\]"):
+        sweep.evaluate_rule(attempts.drop(columns="check_best"), AbandonRule((0.5,)))
+    with pytest.raises(ValueError, match="must be an AbandonRule"):
+        sweep.evaluate_rule(attempts, (0.5,))
 
 
 def test_changed_protocol_or_data_is_not_reused(reference, problem, specs):
@@ -229,9 +302,10 @@ def test_mini_batch_protocol_trains_as_fit_ensemble_and_keeps_old_keys(problem):
 
     from tdnn_utils.ensemble import fit_ensemble
 
-    # the defaults leave the key as it was before batch_size and check_every existed
+    # the defaults leave the key as it was before batch_size, check_every and abandon_rule existed
     spec = NetworkSpec("D-I", "3x25", (25, 25, 25), "relu", 0)
-    old_fields = {k: v for k, v in asdict(PROTOCOL).items() if k not in ("batch_size", "check_every")}
+    old_fields = {k: v for k, v in asdict(PROTOCOL).items()
+                  if k not in ("batch_size", "check_every", "abandon_rule")}
     old_key = hashlib.sha1(json.dumps([asdict(spec), problem.fingerprint(), old_fields],
                                       sort_keys=True).encode()).hexdigest()[:20]
     assert spec.key(problem, PROTOCOL) == old_key
@@ -251,6 +325,8 @@ def test_mini_batch_protocol_trains_as_fit_ensemble_and_keeps_old_keys(problem):
 @pytest.mark.parametrize("change, message", [
     ({"init": "he"}, "init='he'"), ({"patience": 0}, "patience=0"), ({"steps": True}, "steps=True"),
     ({"batch_size": 0}, "batch_size=0"), ({"check_every": 0}, "check_every=0"),
+    ({"abandon_rule": AbandonRule((0.5,))}, "set patience too"),
+    ({"abandon_rule": (0.5,), "patience": 10}, "must be an AbandonRule or None"),
 ])
 def test_protocol_refuses_bad_settings(change, message):
     with pytest.raises(ValueError, match=message):
