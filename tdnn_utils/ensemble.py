@@ -433,11 +433,19 @@ class _Batch:
         return index
 
 
-def _schedule(slots, lr, lr_halving_every, device):
+#: How the learning rate is halved every ``lr_halving_every`` steps: at once, every that many
+#: steps ("step", PyTorch's StepLR), or smoothly, ``lr * 0.5 ** ((t - 1) / lr_halving_every)``
+#: ("continuous": TensorFlow's ``exponential_decay``, which Naitzat et al.'s trainer uses).
+LR_DECAYS = ("step", "continuous")
+
+
+def _schedule(slots, lr, lr_halving_every, device, decay: str = "step"):
     """Adam's step size and sqrt(1 - beta2^t) of each row at the step it is taking: (E,) each."""
     beta1, beta2 = ADAM_BETAS
     t = np.array([slot.t + 1 for slot in slots], dtype=np.float64)
-    rate = lr * 0.5 ** ((t - 1) // lr_halving_every) if lr_halving_every else np.full(len(t), lr)
+    halvings = ((t - 1) // lr_halving_every if decay == "step" else (t - 1) / lr_halving_every) \
+        if lr_halving_every else np.zeros(len(t))
+    rate = lr * 0.5 ** halvings
     step_size = torch.as_tensor(rate / (1 - beta1 ** t), dtype=torch.float32).to(device)
     return step_size, torch.as_tensor(np.sqrt(1 - beta2 ** t), dtype=torch.float32).to(device)
 
@@ -464,6 +472,7 @@ def fit_ensemble(
     patience: int | None = None,
     abandon_rule: AbandonRule | None = None,
     check_every: int = 1,
+    lr_decay: str = "step",
     progress: bool = True,
     description: str = "ensemble",
 ) -> list[MemberResult]:
@@ -528,7 +537,14 @@ def fit_ensemble(
         and batches of 500: one check is the work of about 25 steps), and checking once per
         epoch stops a member at most one epoch after it first reached 100%. Between checks
         the history logs the batch's accuracy, and patience counts checked accuracies only.
-        Full-batch training ignores it (every step's batch is the whole set).
+        Full-batch training with ``check_every`` > 1 checks the same way, as Naitzat et al.'s
+        trainer does (its ``summary_freq``): the training accuracy is read after the first step
+        and after every ``check_every``-th, a member stops at 100% only at such a check, and
+        the patience rule compares the best *checked* accuracy; with 1 (the default) every
+        step's accuracy counts, as :func:`~tdnn_utils.training.fit` does.
+    lr_decay : "step" (the default: halved at once every ``lr_halving_every`` steps) or
+        "continuous" (``lr * 0.5 ** ((t - 1) / lr_halving_every)`` at step t, TensorFlow's
+        ``exponential_decay`` as the authors' trainer uses it); see :data:`LR_DECAYS`.
     progress : show a progress bar of members done (and how many reached 100%).
 
     Returns
@@ -549,6 +565,8 @@ def fit_ensemble(
     max_active = _check_int(max_active, "max_active", none=True)
     patience = _check_int(patience, "patience", none=True)
     check_every = _check_int(check_every, "check_every")
+    if lr_decay not in LR_DECAYS:
+        raise ValueError(f"lr_decay={lr_decay!r} is unknown; use one of {LR_DECAYS}")
     if abandon_rule is not None and not isinstance(abandon_rule, AbandonRule):
         raise ValueError(f"abandon_rule={abandon_rule!r} must be an AbandonRule or None")
     if abandon_rule is not None and patience is None:
@@ -585,7 +603,7 @@ def fit_ensemble(
     members = _Batch(widths, activation, negative_slope, init, torch_device,
                      [new_slot(e, 0) for e in range(width)])
     stepper = _Stepper(members, _TrainingSet(X, y, batch, torch_device), batches_per_epoch, lr,
-                       lr_halving_every)
+                       lr_halving_every, lr_decay)
     waiting = list(range(width, n_members))
     results: list[MemberResult | None] = [None] * n_members
     shares = np.zeros(n_members)
@@ -646,13 +664,23 @@ class _Rules:
         """Whether step ``t`` of an attempt is a patience check."""
         return bool(self.patience) and t % self.patience == 0 and t < self.total_steps
 
+    @property
+    def sparse(self) -> bool:
+        """Whether accuracy counts only at checks (mini-batches, or full batch with check_every > 1)."""
+        return self.minibatch or self.check_every > 1
+
+    def is_accuracy_check(self, t: int) -> bool:
+        """Whether step ``t`` reads the whole set's accuracy under sparse checks (full batch: the
+        first step too, as Naitzat et al.'s trainer)."""
+        return t % self.check_every == 0 or (not self.minibatch and t == 1)
+
     def needs_whole_set(self, t: int, batch_perfect: bool) -> bool:
         """Whether step ``t`` needs the updated network's accuracy on the whole set: to stop
         at 100%, at the end of the budget, and at a patience check (the attempt may end)."""
         if t == self.total_steps or self.is_check(t):
             return True
-        if self.stop_at_perfect and self.minibatch:
-            return t % self.check_every == 0
+        if self.sparse:
+            return (self.stop_at_perfect or not self.minibatch) and self.is_accuracy_check(t)
         return self.stop_at_perfect and batch_perfect
 
 
@@ -669,7 +697,7 @@ def _advance(slot: _Slot, rules: _Rules, loss: float, batch_accuracy: float,
     t, history, record = slot.t, slot.history, slot.record
     checked = whole_set is not None
     accuracy = (_accuracy_value(whole_set, rules.n_points)
-                if rules.stop_at_perfect and rules.minibatch and checked else batch_accuracy)
+                if (rules.stop_at_perfect or not rules.minibatch) and rules.sparse and checked else batch_accuracy)
     if t % rules.log_every == 0 or t == rules.total_steps or (rules.stop_at_perfect and accuracy == 1.0):
         _log(history, t, loss, accuracy)
     if rules.stop_at_perfect and accuracy == 1.0 and checked:
@@ -677,7 +705,7 @@ def _advance(slot: _Slot, rules: _Rules, loss: float, batch_accuracy: float,
         if history.reached_perfect:
             history.accuracy[-1] = 1.0
             return _end(slot, rules, "perfect", 1.0)
-    if checked or not (rules.stop_at_perfect and rules.minibatch):
+    if checked or not rules.sparse or (rules.minibatch and not rules.stop_at_perfect):
         slot.best = max(slot.best, accuracy)
     ending = None
     if rules.is_check(t):
@@ -735,8 +763,8 @@ class _Stepper:
     """
 
     def __init__(self, members: _Batch, data: _TrainingSet, batches_per_epoch: int, lr: float,
-                 lr_halving_every: int | None):
-        self.data, self.lr, self.lr_halving_every = data, lr, lr_halving_every
+                 lr_halving_every: int | None, lr_decay: str = "step"):
+        self.data, self.lr, self.lr_halving_every, self.lr_decay = data, lr, lr_halving_every, lr_decay
         self.batches_per_epoch = batches_per_epoch
         widths, device = members.widths, members.device
         self.rule = fastmlp.activation_rule(members.activation, members.negative_slope)
@@ -764,7 +792,7 @@ class _Stepper:
         group = fastmlp.group_size(len(slots), self.tile, members.widths, members.device)
         loss, correct = fastmlp.gradients(members.params, members.layout, self.rule, inputs,
                                           targets, weights, members.grad, self.work, self.tile, group)
-        step_size, correction = _schedule(slots, self.lr, self.lr_halving_every, members.device)
+        step_size, correction = _schedule(slots, self.lr, self.lr_halving_every, members.device, self.lr_decay)
         adam_step([members.params], [members.grad], [members.exp_avg], [members.exp_avg_sq],
                   step_size, correction)
         counts = (torch.full_like(loss, data.n_points) if counts is None else counts.to(loss.dtype))

@@ -47,8 +47,10 @@ class Setup:
     train_every : networks train on every ``train_every``-th point of the source.
     measure_every : Betti numbers are measured on every ``measure_every``-th training point.
     hidden : hidden-layer widths of the main network.
-    lr, steps, lr_halving_every, patience, init, max_attempts : the training protocol
-        (:class:`tdnn_utils.sweep.Protocol`).
+    lr, steps, lr_halving_every, lr_decay, patience, check_every, init, max_attempts : the
+        training protocol (:class:`tdnn_utils.sweep.Protocol`); the defaults are the authors'
+        (their trainer's TensorFlow schedule decays the rate continuously, and it reads the
+        training accuracy every 1,000 steps, the patience too).
     k_min, k_max : the k-NN sizes scanned on the input (every integer from ``k_min`` to
         ``k_max``): the longest run of them that gives every class its known Betti numbers is the
         window, its middle the k kept for every layer (:func:`tdnn_utils.readings.k_window`), and
@@ -69,7 +71,9 @@ class Setup:
     lr: float = 0.02
     steps: int = 12_000
     lr_halving_every: int = 2_500
+    lr_decay: str = "continuous"
     patience: int | None = 1_000
+    check_every: int = 1_000
     init: str = "glorot"
     max_attempts: int = 5
     k_min: int = 5
@@ -131,7 +135,7 @@ class Setup:
     def protocol(self, device: str = "cpu") -> Protocol:
         return Protocol(steps=self.steps, lr=self.lr, lr_halving_every=self.lr_halving_every,
                         max_attempts=self.max_attempts, device=device, init=self.init,
-                        patience=self.patience)
+                        patience=self.patience, check_every=self.check_every, lr_decay=self.lr_decay)
 
 
 def points(setup: Setup) -> dict:
@@ -252,7 +256,7 @@ class RealData:
 
     def protocol(self, device: str) -> Protocol:
         return Protocol(steps=self.steps, lr=0.02, lr_halving_every=2500, max_attempts=5, device=device,
-                        init="glorot", patience=1000)
+                        init="glorot", patience=1000, check_every=1000, lr_decay="continuous")
 
 
 @dataclass

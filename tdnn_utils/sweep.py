@@ -40,7 +40,7 @@ import torch
 from tqdm import tqdm
 
 from . import parallel, topology
-from .ensemble import AbandonRule, fit_ensemble
+from .ensemble import LR_DECAYS, AbandonRule, fit_ensemble
 from . import trust as trust_checks
 from .models import ACTIVATIONS, INITS, FFNet, layer_activations
 from .training import accuracy
@@ -168,12 +168,14 @@ class Protocol:
     ``init`` is "torch" or "glorot" (the authors' TensorFlow default); ``patience`` abandons an
     attempt whose best accuracy has not risen over that many steps (the authors' trainer;
     None: never). ``device`` is "cpu", "cuda", "mps" or "auto". ``batch_size`` (None: full
-    batch, the paper's) trains on mini-batches instead, and ``check_every`` then says how
-    often the whole training set is checked for 100%
-    (:func:`~tdnn_utils.ensemble.fit_ensemble`). ``abandon_rule`` (an
+    batch, the paper's) trains on mini-batches instead. ``check_every`` says how often the
+    whole training set is checked for 100% (mini-batches; and full batch, where values above 1
+    follow the authors' trainer: accuracy counts only at its checks, see
+    :func:`~tdnn_utils.ensemble.fit_ensemble`). ``lr_decay`` is "step" or "continuous" (the
+    authors' TensorFlow ``exponential_decay``). ``abandon_rule`` (an
     :class:`~tdnn_utils.ensemble.AbandonRule`, needs ``patience``) also abandons attempts
     whose best accuracy lies below its thresholds at the patience checks. At their defaults
-    these three leave a network's cache key as it was before they existed.
+    these four leave a network's cache key as it was before they existed.
     """
 
     steps: int = 10_000
@@ -187,6 +189,7 @@ class Protocol:
     batch_size: int | None = None
     check_every: int = 1
     abandon_rule: AbandonRule | None = None
+    lr_decay: str = "step"
 
     def __post_init__(self):
         for name in ("steps", "lr_halving_every", "max_attempts", "check_every"):
@@ -207,6 +210,8 @@ class Protocol:
             raise ValueError(f"Protocol.abandon_rule={self.abandon_rule!r} must be an AbandonRule or None")
         if self.abandon_rule is not None and self.patience is None:
             raise ValueError("Protocol.abandon_rule is applied at the patience checks; set patience too")
+        if self.lr_decay not in LR_DECAYS:
+            raise ValueError(f"Protocol.lr_decay={self.lr_decay!r} is unknown; use one of {LR_DECAYS}")
 
 
 @dataclass(frozen=True)
@@ -235,11 +240,11 @@ class NetworkSpec:
 
 
 def _protocol_identity(protocol: Protocol) -> dict:
-    """The protocol's fields for the cache key; ``batch_size``, ``check_every`` and
-    ``abandon_rule`` only when they differ from their defaults, so that caches made before
-    they existed stay valid."""
+    """The protocol's fields for the cache key; ``batch_size``, ``check_every``,
+    ``abandon_rule`` and ``lr_decay`` only when they differ from their defaults, so that caches
+    made before they existed stay valid."""
     fields = asdict(protocol)
-    for name, default in (("batch_size", None), ("check_every", 1), ("abandon_rule", None)):
+    for name, default in (("batch_size", None), ("check_every", 1), ("abandon_rule", None), ("lr_decay", "step")):
         if fields[name] == default:
             del fields[name]
     return fields
@@ -314,7 +319,8 @@ def train_and_measure_ensemble(specs: Sequence[NetworkSpec], problem: Problem,
             max_attempts=protocol.max_attempts, device=protocol.device,
             negative_slope=protocol.negative_slope, init=protocol.init,
             patience=protocol.patience, abandon_rule=protocol.abandon_rule,
-            batch_size=protocol.batch_size, check_every=protocol.check_every, progress=False)
+            batch_size=protocol.batch_size, check_every=protocol.check_every, lr_decay=protocol.lr_decay,
+            progress=False)
         records = []
         for spec, member in zip(specs, members):
             start = time.perf_counter()

@@ -494,3 +494,36 @@ def test_abandon_rule_needs_patience_and_is_a_rule(data):
     assert rule.thresholds == (0.5, 0.9)
     assert rule.abandons(1, 0.4) and not rule.abandons(1, 0.5) and rule.abandons(2, 0.8)
     assert not rule.abandons(3, 0.0)  # beyond its last threshold
+
+
+def test_the_authors_checks_stop_full_batch_training_only_at_a_check():
+    """Full batch with check_every > 1 (Naitzat et al.'s trainer): accuracy counts after the
+    first step and every check_every-th, so a member reaching 100% stops at a check."""
+    from tdnn_utils.datasets import naitzat
+
+    X, y = naitzat("D-I", n_points=600)
+    dense = fit_ensemble([2, 12, 12, 2], "relu", X, y, 4, steps=3000, lr=0.02, patience=None,
+                         device="cpu", progress=False, max_attempts=1)
+    sparse = fit_ensemble([2, 12, 12, 2], "relu", X, y, 4, steps=3000, lr=0.02, check_every=250,
+                          device="cpu", progress=False, max_attempts=1)
+    assert any(m.reached_perfect for m in sparse), "no member reached 100%: nothing checked"
+    for every_step, checked in zip(dense, sparse):
+        if checked.reached_perfect:
+            assert checked.steps % 250 == 0 or checked.steps == 1
+            assert every_step.reached_perfect and every_step.steps <= checked.steps
+    assert any(m.steps % 250 for m in dense if m.reached_perfect)  # the default stops at any step
+
+
+def test_continuous_decay_follows_tensorflows_exponential_decay():
+    from tdnn_utils.ensemble import _schedule
+
+    slots = [type("S", (), {"t": t})() for t in (0, 1249, 2499, 4999)]
+    step, _ = _schedule(slots, 0.02, 2500, "cpu", "continuous")
+    stepped, _ = _schedule(slots, 0.02, 2500, "cpu", "step")
+    t = np.array([1, 1250, 2500, 5000], dtype=float)
+    bias = 1 - 0.9 ** t
+    np.testing.assert_allclose(step.numpy() * bias, 0.02 * 0.5 ** ((t - 1) / 2500), rtol=1e-6)
+    np.testing.assert_allclose(stepped.numpy() * bias, 0.02 * 0.5 ** ((t - 1) // 2500), rtol=1e-6)
+    with pytest.raises(ValueError, match="lr_decay='smooth'"):
+        fit_ensemble([2, 3, 2], "relu", np.zeros((4, 2)), np.array([0, 1, 0, 1]), 1, steps=5,
+                     lr_decay="smooth", progress=False)
