@@ -302,10 +302,11 @@ def test_mini_batch_protocol_trains_as_fit_ensemble_and_keeps_old_keys(problem):
 
     from tdnn_utils.ensemble import fit_ensemble
 
-    # the defaults leave the key as it was before batch_size, check_every and abandon_rule existed
+    # the defaults leave the key as it was before batch_size, check_every, abandon_rule and
+    # lr_decay existed
     spec = NetworkSpec("D-I", "3x25", (25, 25, 25), "relu", 0)
     old_fields = {k: v for k, v in asdict(PROTOCOL).items()
-                  if k not in ("batch_size", "check_every", "abandon_rule")}
+                  if k not in ("batch_size", "check_every", "abandon_rule", "lr_decay")}
     old_key = hashlib.sha1(json.dumps([asdict(spec), problem.fingerprint(), old_fields],
                                       sort_keys=True).encode()).hexdigest()[:20]
     assert spec.key(problem, PROTOCOL) == old_key
