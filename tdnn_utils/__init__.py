@@ -18,7 +18,12 @@ One job per module:
 - :mod:`tdnn_utils.verdicts`: the numbers a verdict rests on, and the verdict rules;
 - :mod:`tdnn_utils.paper`: what the papers report, to draw beside the book's numbers;
 - :mod:`tdnn_utils.reference`: giotto-deep's own run of its tutorial, read from its results file;
-- :mod:`tdnn_utils.plotting`: the plotly figures the chapters share;
+- :mod:`tdnn_utils.primer`: the primer's small examples (clouds of known shape, two tiny networks);
+- :mod:`tdnn_utils.plotting`: the plotly figures the chapters share, and the book's template;
+- :mod:`tdnn_utils.colours`: the colour-blind-safe palette and the red-green check;
+- :mod:`tdnn_utils.teaching`: teaching figures (a Rips complex with a slider, barcodes, the k-NN graph);
+- :mod:`tdnn_utils.tables`: tables in words, formatted, fit to the column, long ones folded;
+- :mod:`tdnn_utils.landing`: the landing page's summary, written from the results;
 - :mod:`tdnn_utils.parallel`: per-network tasks on local worker processes, results as they finish;
 - :mod:`tdnn_utils.runs`: presets and the papermill runner;
 - :mod:`tdnn_utils.chapters`: the chapters' paired sources, their one install cell and Colab link;

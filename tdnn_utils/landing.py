@@ -157,10 +157,10 @@ def _markdown_words(notebook: dict) -> tuple[int, int]:
 
 def reading_minutes(chapter: Path) -> int:
     """Minutes to read an executed chapter: its prose at :data:`WORDS_PER_MINUTE`, plus
-    :data:`MINUTES_PER_FIGURE` per figure, rounded up to 5 minutes."""
+    :data:`MINUTES_PER_FIGURE` per figure, rounded up to 5 minutes (at least 5)."""
     words, figures = _markdown_words(json.loads(Path(chapter).read_text(encoding="utf-8")))
     minutes = words / WORDS_PER_MINUTE + MINUTES_PER_FIGURE * figures
-    return int(5 * math.ceil(minutes / 5))
+    return int(5 * max(1, math.ceil(minutes / 5)))
 
 
 def durations(root=None) -> dict:
@@ -177,9 +177,10 @@ def durations(root=None) -> dict:
 
 
 def _time(minutes: float) -> str:
+    """A duration in words, a no-break space between number and unit (a table cell keeps them together)."""
     if minutes < 2:
-        return f"{max(1, round(minutes * 60)):.0f} s"
-    return f"{minutes:.0f} min" if minutes < 90 else f"{minutes / 60:.1f} h"
+        return f"{max(1, round(minutes * 60)):.0f}\u00a0s"
+    return f"{minutes:.0f}\u00a0min" if minutes < 90 else f"{minutes / 60:.1f}\u00a0h"
 
 
 def run_time(name: str, root=None) -> str:
@@ -188,7 +189,7 @@ def run_time(name: str, root=None) -> str:
     entry = durations(root).get(name)
     if entry:
         estimated = str(entry.get("measured")) == "estimated"
-        return ("≈ " if estimated else "") + _time(float(entry["minutes"])) + (" (estimate)" if estimated else "")
+        return ("≈\u00a0" if estimated else "") + _time(float(entry["minutes"])) + (" (estimate)" if estimated else "")
     book = runs.load_presets(root).get("book", {}).get(name, {})
     path = root / "book" / "results" / f"{name}.json"
     if "cache_dir" not in book and path.exists():
@@ -199,20 +200,17 @@ def run_time(name: str, root=None) -> str:
 
 
 def chapters_table(root=None) -> str:
-    """The chapters as a Markdown table: link, verdicts, time to read, time to run from an empty cache."""
+    """The chapters as a Markdown table: link, time to read, time to run from an empty cache
+    (their verdicts are the figure's)."""
     root = Path(root or ROOT)
-    table = claims(root)
-    lines = ["| Chapter | Verdicts | Read | Run |", "| --- | --- | --- | --- |"]
+    lines = ["| Chapter | Read | Run |", "| --- | --- | --- |"]
     for name in runs.notebooks(root):
         executed = root / "book" / "chapters" / f"{name}.ipynb"
         if not executed.exists():
             continue
         title = runs._title(executed, name)
-        mine = table[table["chapter"] == name]["verdict"].value_counts().to_dict()
-        verdicts = ", ".join(f"{mine[v]} {v}" for v in _verdicts_in_order(mine)) if mine else "none: it teaches"
-        short = runs._cell(title.split(":")[0])
-        lines.append(f"| {{doc}}`{short} </book/chapters/{name}>` | {verdicts} | "
-                     f"{reading_minutes(executed)} min | {run_time(name, root)} |")
+        lines.append(f"| {{doc}}`{runs._cell(title)} </book/chapters/{name}>` | "
+                     f"{_time(reading_minutes(executed))} | {run_time(name, root)} |")
     return "\n".join(lines)
 
 

@@ -191,7 +191,7 @@ def betti_against_scale(sweeps, truth, *, title: str = "", x_titles=None, right=
             fig.add_vrect(x0=first, x1=step.get(last) or last, fillcolor=DIMENSION_COLOURS[0], opacity=0.15,
                           line_width=0, layer="below", row=1, col=col)
         if right is not None and not shaded:
-            fig.add_annotation(text="no scale reads the truth", xref=f"x{col if col > 1 else ''} domain",
+            fig.add_annotation(text="no scale right", xref=f"x{col if col > 1 else ''} domain",
                                yref=f"y{col if col > 1 else ''} domain", x=0.02, y=0.98, showarrow=False,
                                xanchor="left", yanchor="top", font=dict(size=11, color=NEUTRAL))
         fig.update_xaxes(title_text=(x_titles or {}).get(name, "scale"), row=1, col=col)

@@ -3,8 +3,8 @@
 The book is built once per session with ``jupyter-book build <root> --builder html
 --path-output <tmp>`` into a temporary folder (the repository's own ``_build`` is left
 alone) and served by a local ``http.server`` on 127.0.0.1. Every chapter page (one per
-notebook or Markdown file in ``book/chapters/``), the introduction and the claims page are
-opened with Debian's Chromium through playwright. On each page:
+notebook or Markdown file in ``book/chapters/``), the introduction, the run-it-yourself page
+and the claims page are opened with Debian's Chromium through playwright. On each page:
 
 * every plotly figure drew: ``gd._fullData`` is not empty and the figure has a size;
   SVG-drawn figures (scatter, bar, heatmap, ...) have drawn trace elements; 3-D figures

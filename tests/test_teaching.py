@@ -69,7 +69,7 @@ def test_betti_against_scale_shades_the_right_scales_and_says_when_there_are_non
     fig = teaching.betti_against_scale({"a": table, "b": table}, (2, 1), right={"a": [2.0, 3.0], "b": []})
     shaded = [s for s in fig.layout.shapes if s.type == "rect"]
     assert len(shaded) == 1 and (shaded[0].x0, shaded[0].x1) == (2.0, 3.0)
-    assert any(a.text == "no scale reads the truth" for a in fig.layout.annotations)
+    assert any(a.text == "no scale right" for a in fig.layout.annotations)
     with pytest.raises(ValueError, match="empty"):
         teaching.betti_against_scale({}, (1,))
 
