@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from . import datasets, images, paper, readings, trust, verdicts
+from .ensemble import AbandonRule
 from .sweep import (NetworkSpec, Problem, Protocol, SweepResult, architectures, combine, grid, run_sweep,
                     run_sweep_until)
 
@@ -58,6 +59,9 @@ class Setup:
     scale, maxdim : the Vietoris-Rips scale in hops and the highest dimension.
     seeds : networks per activation (seeds 0, 1, ...).
     trust_seeds : networks per activation whose every layer gets the metric's trust checks.
+    abandon_below : the abandon rule's thresholds (:class:`tdnn_utils.ensemble.AbandonRule`):
+        at the c-th check an attempt whose best accuracy lies below the c-th is ended early and
+        a fresh start follows; empty: no rule (the authors' patience alone).
     min_perfect, max_seeds : with ``min_perfect`` > 0, an activation with fewer than
         ``min_perfect`` of its networks at 100% gets more seeds, up to ``max_seeds`` in all
         (:func:`tdnn_utils.sweep.run_sweep_until`); 0 keeps exactly ``seeds``.
@@ -74,6 +78,7 @@ class Setup:
     lr_decay: str = "continuous"
     patience: int | None = 1_000
     check_every: int = 1_000
+    abandon_below: tuple = ()
     init: str = "glorot"
     max_attempts: int = 5
     k_min: int = 5
@@ -135,7 +140,8 @@ class Setup:
     def protocol(self, device: str = "cpu") -> Protocol:
         return Protocol(steps=self.steps, lr=self.lr, lr_halving_every=self.lr_halving_every,
                         max_attempts=self.max_attempts, device=device, init=self.init,
-                        patience=self.patience, check_every=self.check_every, lr_decay=self.lr_decay)
+                        patience=self.patience, check_every=self.check_every, lr_decay=self.lr_decay,
+                        abandon_rule=AbandonRule(tuple(self.abandon_below)) if self.abandon_below else None)
 
 
 def points(setup: Setup) -> dict:

@@ -698,6 +698,41 @@ def evaluate_rule(attempts: pd.DataFrame, rule: AbandonRule,
     return table.groupby(list(by), sort=False)[RULE_COLUMNS].sum().astype(int).reset_index()
 
 
+def replay_abandoned(attempts: pd.DataFrame, problems: Mapping[str, Problem], protocol: Protocol,
+                     hidden: Mapping[str, Sequence[int]]) -> pd.DataFrame:
+    """Train every attempt an abandon rule ended again, without the rule: would it have reached 100%?
+
+    ``attempts`` is a sweep's :attr:`SweepResult.attempts` recorded *with* a rule; ``protocol``
+    is that sweep's protocol (its ``abandon_rule`` is dropped here); ``hidden`` maps an
+    architecture's name to its hidden widths. An attempt's training depends only on its own
+    seed, so each replay follows the abandoned attempt step for step and then goes on where the
+    rule stopped it. When no replay reaches 100%, the rule kept exactly the networks the sweep
+    would have kept without it, bit for bit; a replay that does names a success the rule cut.
+
+    Returns one row per abandoned attempt: its identity, ``steps`` at the rule's stop,
+    ``replay_steps``, ``replay_perfect`` and ``replay_ended``.
+    """
+    abandoned = attempts[attempts["ended"] == "rule"]
+    plain = Protocol(**{**asdict(protocol), "abandon_rule": None, "max_attempts": 1})
+    rows = []
+    for (problem, architecture, activation), group in abandoned.groupby(["problem", "architecture", "activation"],
+                                                                       sort=False):
+        data = problems[problem]
+        widths = [data.n_features, *hidden[architecture], int(data.y_train.max()) + 1]
+        members = fit_ensemble(widths, activation, data.X_train, data.y_train, group["attempt_seed"].tolist(),
+                               steps=plain.steps, lr=plain.lr, lr_halving_every=plain.lr_halving_every,
+                               max_attempts=1, device=plain.device, negative_slope=plain.negative_slope,
+                               init=plain.init, patience=plain.patience, batch_size=plain.batch_size,
+                               check_every=plain.check_every, lr_decay=plain.lr_decay, progress=False)
+        for (_, attempt), member in zip(group.iterrows(), members):
+            rows.append({c: attempt[c] for c in ("problem", "architecture", "activation", "seed", "attempt",
+                                                 "attempt_seed", "steps")}
+                        | {"replay_steps": member.steps, "replay_perfect": bool(member.reached_perfect),
+                           "replay_ended": member.attempt_records[-1].ended})
+    return pd.DataFrame(rows, columns=["problem", "architecture", "activation", "seed", "attempt", "attempt_seed",
+                                       "steps", "replay_steps", "replay_perfect", "replay_ended"])
+
+
 def _steps_saved(rule: AbandonRule, attempt) -> int | None:
     """The steps ``rule`` saves on one recorded attempt (None: it does not abandon it)."""
     for check, (step, best) in enumerate(zip(attempt["check_steps"], attempt["check_best"]), start=1):

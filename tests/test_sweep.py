@@ -431,3 +431,27 @@ def test_problem_refuses_ks_without_k_and_half_a_heldout_set(problem):
     with pytest.raises(ValueError, match="both X_heldout and y_heldout"):
         Problem("D-I", problem.X_train, problem.y_train, problem.X_measure, problem.y_measure, k=8,
                 X_heldout=problem.X_measure)
+
+
+def test_replaying_abandoned_attempts_follows_them_then_goes_on(problem):
+    """An attempt's training depends only on its seed: the replay without the rule retraces the
+    abandoned attempt and goes on past the rule's stop."""
+    from tdnn_utils.ensemble import AbandonRule
+
+    strict = Protocol(steps=600, lr=0.02, lr_halving_every=500, max_attempts=2, patience=100,
+                      abandon_rule=AbandonRule((0.9999,)))
+    specs = grid(["D-I"], {"3x25": (25, 25, 25)}, ["relu"], seeds=2)
+    result = run_sweep(specs, {"D-I": problem}, strict, progress=False)
+    abandoned = result.attempts[result.attempts["ended"] == "rule"]
+    assert len(abandoned), "the rule abandoned nothing: the test replays nothing"
+    replay = sweep.replay_abandoned(result.attempts, {"D-I": problem}, strict, {"3x25": (25, 25, 25)})
+    assert len(replay) == len(abandoned)
+    assert (replay["replay_steps"] > replay["steps"]).all()
+    assert (replay["steps"] == 100).all()  # the rule's first check
+    again = run_sweep(specs, {"D-I": problem}, Protocol(steps=600, lr=0.02, lr_halving_every=500,
+                                                         max_attempts=1, patience=100), progress=False)
+    first = again.attempts.set_index("seed")
+    for row in replay.itertuples():
+        if row.attempt == 0:
+            assert row.replay_steps == first.loc[row.seed, "steps"]
+            assert row.replay_perfect == first.loc[row.seed, "reached_perfect"]
