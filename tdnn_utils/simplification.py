@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from . import datasets, paper, topology, trust, verdicts
+from .validation import check_columns
 from .sweep import NetworkSpec, Problem, Protocol, SweepResult, combine, run_sweep, run_sweep_until
 
 SOURCES = ("published", "generator")
@@ -212,16 +213,36 @@ def speed(betti: pd.DataFrame, trusted: pd.DataFrame | None = None) -> tuple[pd.
 
 
 def simplified_at_end(betti: pd.DataFrame, trusted: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Per network: is every class one piece without holes at the last read (trusted) depth?"""
+    """Per network: is every class one piece without holes at the last read (trusted) depth?
+
+    Returns one row per network with ``depth`` (its last read depth) and ``simple``: True,
+    False, or missing (``pd.NA``) when a Betti number of a class at that depth is missing (NaN,
+    or no row in a dimension the class is read in elsewhere) and the readings there do not
+    already show a class that is not simple. No verdict from no data: :func:`claim_simplifies`
+    leaves those networks out. An empty table, or one with every value missing, gives no row
+    or only missing ones.
+    """
+    check_columns(betti, [*NETWORK, "label", "depth", "dim", "betti"], "betti")
     kept = betti if trusted is None else trust.trusted_only(betti, trusted, by=("problem", "architecture"))
-    last = kept.groupby(list(NETWORK))["depth"].transform("max")
-    at_end = kept[kept["depth"] == last]
-    per_class = at_end.pivot_table(index=list(NETWORK) + ["label", "depth"], columns="dim",
-                                   values="betti").reset_index()
-    dims = [d for d in per_class.columns if isinstance(d, (int, np.integer))]
-    per_class["simple"] = (per_class[0] == 1) & (per_class[[d for d in dims if d > 0]].sum(axis=1) == 0)
-    return (per_class.groupby(list(NETWORK))
-            .agg(simple=("simple", "all"), depth=("depth", "first")).reset_index())
+    keys = list(NETWORK) + ["label"]
+    if kept.empty:
+        return pd.DataFrame({**{c: pd.Series(dtype=kept[c].dtype) for c in NETWORK},
+                             "simple": pd.Series(dtype="boolean"), "depth": pd.Series(dtype="int64")})
+    wide = kept.groupby(keys + ["depth", "dim"])["betti"].mean().unstack("dim")
+    read_in = wide.notna().groupby(level=keys).any()  # the dimensions each class is read in
+    last = kept.groupby(list(NETWORK))["depth"].max().rename("depth")
+    classes = kept[keys].drop_duplicates().join(last, on=list(NETWORK))
+    at_end = wide.reindex(pd.MultiIndex.from_frame(classes[keys + ["depth"]]))
+    missing = at_end.isna().to_numpy() & read_in.reindex(pd.MultiIndex.from_frame(classes[keys])).to_numpy()
+    beta0 = at_end[0] if 0 in at_end.columns else pd.Series(np.nan, index=at_end.index)
+    higher = at_end[[d for d in at_end.columns if d != 0]]
+    classes["fails"] = ((beta0.notna() & (beta0 != 1)) | (higher > 0).any(axis=1)).to_numpy()
+    classes["unread"] = (missing.any(axis=1) | beta0.isna()).to_numpy()
+    per_network = classes.groupby(list(NETWORK), sort=False).agg(
+        fails=("fails", "any"), unread=("unread", "any"), depth=("depth", "first"))
+    simple = pd.Series(~per_network["fails"], dtype="boolean")
+    simple[~per_network["fails"] & per_network["unread"]] = pd.NA
+    return per_network.assign(simple=simple)[["simple", "depth"]].reset_index()
 
 
 def end_concentration(betti: pd.DataFrame) -> pd.DataFrame:
@@ -291,13 +312,24 @@ def claim_simplifies(ends: pd.DataFrame) -> tuple[str, dict, str]:
     ``ends`` is :func:`simplified_at_end` over the main networks. Rule:
     :func:`tdnn_utils.verdicts.share_claim` on the share of networks whose every class is
     simple at its last trusted depth (confirmed when the 95% interval's lower end is at
-    least 0.8). Returns ``(verdict, facts, evidence)``.
+    least 0.8), among the networks read there: a network whose reading is missing
+    (``simple`` is NA) is left out, and the evidence says how many were. Returns
+    ``(verdict, facts, evidence)``.
     """
-    verdict, facts = verdicts.share_claim(int(ends["simple"].sum()), len(ends))
-    parts = [f"{p}: {int(r['simple'].sum())} of {len(r)}" for p, r in ends.groupby("problem", sort=False)]
+    check_columns(ends, ["problem", "simple"], "ends")
+    read = ends[ends["simple"].notna()]
+    simple = read["simple"].astype(bool)
+    verdict, facts = verdicts.share_claim(int(simple.sum()), len(read))
+    left_out = len(ends) - len(read)
+    unread = (f"; {left_out} network(s) left out: a Betti number missing at their last trusted layer"
+              if left_out else "")
+    if not len(read):
+        facts["reason"] = f"no network read at its last trusted layer ({len(ends)} network(s) in all)"
+        return verdict, facts, f"No network to judge: {facts['reason']}."
+    parts = [f"{p}: {int(r.sum())} of {len(r)}" for p, r in simple.groupby(read["problem"], sort=False)]
     evidence = (f"{facts['successes']} of {facts['n']} networks at 100% end with every class one piece "
                 f"without holes at their last trusted layer (95% interval "
-                f"{facts['low']:.0%} to {facts['high']:.0%}; " + "; ".join(parts) + ").")
+                f"{facts['low']:.0%} to {facts['high']:.0%}; " + "; ".join(parts) + unread + ").")
     return verdict, facts, evidence
 
 

@@ -35,7 +35,8 @@ from scipy import sparse
 from sklearn.neighbors import NearestNeighbors
 
 from . import engines
-from .validation import check_diagram, check_labels, check_memory, check_points, check_positive_number
+from .validation import (check_diagram, check_float32_extent, check_labels, check_memory, check_points,
+                         check_positive_number)
 
 METRICS = ("euclidean", "hop")
 COINCIDENT_RULES = ("merge", "keep")
@@ -59,10 +60,11 @@ def check_point_cloud(X, *, min_points: int = 2, name: str = "X") -> np.ndarray:
     """Return ``X`` as a finite float64 array of shape ``(n_points, n_features)``.
 
     Raises ``ValueError`` naming the problem: wrong number of axes, fewer than
-    ``min_points`` rows, no feature (shape (n, 0)), NaN or infinite entries
-    (:func:`tdnn_utils.validation.check_points`).
+    ``min_points`` rows, no feature (shape (n, 0)), complex or NaN or infinite entries
+    (:func:`tdnn_utils.validation.check_points`), coordinates or distances beyond float32's
+    range, the precision of the engines (:func:`tdnn_utils.validation.check_float32_extent`).
     """
-    return check_points(X, name=name, min_points=min_points)
+    return check_float32_extent(check_points(X, name=name, min_points=min_points), name)
 
 
 def _check_maxdim(maxdim) -> int:

@@ -45,7 +45,7 @@ import pandas as pd
 from scipy import stats
 
 from .topology import simplification
-from .validation import check_positive_int
+from .validation import check_positive_int, check_probabilities
 
 #: Significance level of every test in the book (after Holm's correction within a claim).
 ALPHA = 0.05
@@ -110,8 +110,11 @@ def last_layer_share(betti: pd.DataFrame, by: Sequence[str], last: int = 1) -> p
 
 
 def holm(p_values) -> np.ndarray:
-    """Holm's step-down adjustment of ``p_values`` for multiple comparisons (NaN stays NaN)."""
-    p = np.asarray(p_values, dtype=float)
+    """Holm's step-down adjustment of ``p_values`` for multiple comparisons (NaN stays NaN).
+
+    Every p-value must lie in [0, 1] (or be NaN: no test); anything else is refused.
+    """
+    p = check_probabilities(p_values, "p_values")
     adjusted = np.full_like(p, np.nan)
     valid = np.flatnonzero(~np.isnan(p))
     order = valid[np.argsort(p[valid])]

@@ -20,7 +20,7 @@ import pandas as pd
 import pytest
 import torch
 
-from tdnn_utils import (dynamics, engines, ensemble, functional, images, regularization, regularizers, sweep,
+from tdnn_utils import (datasets, dynamics, engines, ensemble, functional, images, regularization, regularizers, sweep,
                         topology, validation, verdicts)
 from tdnn_utils.models import FFNet, layer_activations
 from tdnn_utils.training import accuracy, fit, fit_until_perfect
@@ -608,3 +608,179 @@ def test_setup_refuses_a_seed_rule_it_cannot_follow(settings, message):
     with pytest.raises(ValueError, match=message):
         Setup("D-III", **settings)
     assert Setup("D-III", seeds=32, min_perfect=30, max_seeds=128).max_seeds == 128
+
+
+# ---------------------------------------------------------------------------- Hardening II (issue 24)
+def _toy_tree(root, presets):
+    """A repository tree with one toy chapter and the given presets."""
+    from test_runs import make_notebook
+
+    (root / "notebooks").mkdir(parents=True)
+    make_notebook(root / "notebooks" / "01_toy.ipynb")
+    (root / "notebooks" / "presets.yml").write_text(json.dumps(presets))  # JSON is YAML
+    return root
+
+
+def test_the_runner_refuses_preset_names_that_would_write_outside_the_repository(tmp_path, monkeypatch, capsys):
+    from tdnn_utils import runs
+
+    outside = tmp_path / "elsewhere"
+    names = ["../../escaped", "a/../../../b", str(outside), "..", "", "a\\..\\..\\b", "x\x00y"]
+    root = _toy_tree(tmp_path / "repo" / "root", {name: {"01_toy": {}} for name in names})
+    with pytest.raises(runs.RunConfigError, match="name='../x'"):
+        runs.run_chapter("../x", {}, root, "smoke")
+    ran = []
+    monkeypatch.setattr(runs, "run_chapter", lambda *args, **kwargs: ran.append(args))
+    for name in names:
+        with pytest.raises(runs.RunConfigError, match="preset=.*not allowed; use one folder name"):
+            runs.plan(name, root=root)
+        with pytest.raises(runs.RunConfigError, match="preset="):
+            runs.output_folders(name, root)
+        if name:  # (the command line refuses an empty --preset itself)
+            assert runs.main(["--preset", name, "--root", str(root), "--no-progress"]) == 2
+            assert "use one folder name" in capsys.readouterr().err
+    assert ran == [] and not outside.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["repo"]
+    # names that stay one folder are the user's to choose
+    assert runs.output_folders("my preset.v2", root)[0] == root / "_runs" / "my preset.v2" / "chapters"
+
+
+def _ends_table(rows):
+    """A Betti table of networks (seed, depth, label, dim, betti)."""
+    return pd.DataFrame([{"problem": "D-I", "architecture": "main", "activation": "relu", "seed": s,
+                          "depth": d, "label": lab, "dim": dim, "betti": b} for s, d, lab, dim, b in rows])
+
+
+def _network(seed, last_beta0, last_beta1=0.0, label=0):
+    return [(seed, 0, label, 0, 3), (seed, 0, label, 1, 2), (seed, 1, label, 0, last_beta0),
+            (seed, 1, label, 1, last_beta1)]
+
+
+def test_a_missing_reading_is_left_out_not_counted_as_not_simple():
+    from tdnn_utils import simplification
+
+    table = _ends_table(_network(0, 1) + _network(1, 1) + _network(2, np.nan))
+    ends = simplification.simplified_at_end(table)
+    assert ends["simple"].tolist()[:2] == [True, True] and pd.isna(ends["simple"].iloc[2])
+    verdict, facts, evidence = simplification.claim_simplifies(ends)
+    assert (facts["successes"], facts["n"]) == (2, 2)
+    assert "2 of 2 networks" in evidence and "1 network(s) left out" in evidence
+    # a reading that shows a class is not simple decides, whatever else is missing
+    ends = simplification.simplified_at_end(_ends_table(_network(0, 3, np.nan) + _network(1, np.nan, 2)))
+    assert ends["simple"].tolist() == [False, False]
+    # a dimension a class is never read in is not missing (D-I read to 1 beside D-III to 2)
+    deeper = _ends_table(_network(0, 1)).assign(problem="D-III")
+    deeper = pd.concat([deeper, deeper[deeper["dim"] == 1].assign(dim=2, betti=0)])
+    ends = simplification.simplified_at_end(pd.concat([_ends_table(_network(0, 1)), deeper]))
+    assert ends["simple"].tolist() == [True, True]
+
+
+def test_empty_or_all_nan_betti_tables_give_untestable_with_a_reason():
+    from tdnn_utils import simplification
+
+    table = _ends_table(_network(0, 1) + _network(1, 1))
+    for betti in (table.iloc[:0], table.assign(betti=np.nan)):
+        verdict, facts, evidence = simplification.claim_simplifies(simplification.simplified_at_end(betti))
+        assert verdict == "untestable" and facts["reason"] and evidence.startswith("No network to judge")
+        assert "nan" not in evidence
+
+
+def test_densified_loss_refuses_an_empty_batch():
+    loss = regularizers.DensifiedLoss(group_size=4)
+    with pytest.raises(ValueError, match="0 points do not split into groups of 4.*at least one"):
+        loss(torch.zeros((0, 3), requires_grad=True))
+
+
+def test_total_persistence_loss_is_scale_free_on_large_and_tiny_float32_coordinates():
+    points = torch.as_tensor(np.random.default_rng(0).normal(size=(24, 3)), dtype=torch.float32)
+    loss = regularizers.TotalPersistenceLoss(maxdim=1)
+    reference = points.clone().requires_grad_(True)
+    expected = loss(reference)
+    expected.backward()
+    assert 1 < float(expected.detach()) and reference.grad.abs().sum() > 0
+    for factor in (1e20, 3e35, 1e-25, 1e-30):
+        scaled = (points * factor).requires_grad_(True)
+        value = loss(scaled)
+        value.backward()
+        assert float(value.detach()) == pytest.approx(float(expected.detach()), rel=1e-5), factor
+        np.testing.assert_allclose((scaled.grad * factor).numpy(), reference.grad.numpy(), rtol=1e-3, atol=1e-5)
+
+
+def test_holm_refuses_p_values_outside_0_and_1():
+    for bad in ([-0.1, 0.5], [0.2, 1.5], [np.inf], [0.1, -np.inf]):
+        with pytest.raises(ValueError, match=r"p_values holds \[.*\], outside \[0, 1\]"):
+            verdicts.holm(bad)
+    adjusted = verdicts.holm([0.01, np.nan, 0.04, 0.0, 1.0])
+    np.testing.assert_allclose(adjusted, [0.03, np.nan, 0.08, 0.0, 1.0])
+
+
+def test_fit_checks_the_width_of_x_against_the_networks_input():
+    X, y = blobs(20, 4)
+    with pytest.raises(ValueError, match=r"X has shape \(20, 4\); the model expects \(n_points, 3\)"):
+        fit(FFNet([3, 4, 2]), X, y, steps=1, progress=False)
+    with pytest.raises(ValueError, match=r"X has shape \(20, 4, 1\); the model expects \(n_points, 4\)"):
+        fit(FFNet([4, 4, 2]), X[:, :, None], y, steps=1, progress=False)
+
+
+def test_complex_coordinates_are_refused_not_truncated():
+    X = blobs()[0] * (1 + 1j)
+    for call in (lambda: validation.check_points(X), lambda: topology.betti_numbers(X, 1.0),
+                 lambda: topology.persistence(X), lambda: layer_activations(FFNet([3, 4, 2]), X),
+                 lambda: fit(FFNet([3, 4, 2]), X, blobs()[1], steps=1, progress=False),
+                 lambda: ensemble.fit_ensemble([3, 4, 2], "relu", X, blobs()[1], [0], steps=1, progress=False),
+                 lambda: regularizers.diagrams(torch.as_tensor(X))):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # numpy's ComplexWarning was all a user saw
+            with pytest.raises(ValueError, match=r"holds complex numbers \(dtype (torch\.)?complex"):
+                call()
+
+
+def test_ffnet_refuses_a_nan_or_infinite_negative_slope():
+    for slope in (np.nan, np.inf, -np.inf, "0.2", None, True):
+        with pytest.raises(ValueError, match=rf"negative_slope={slope!r} is not allowed; use a finite number"):
+            FFNet([3, 4, 2], "leaky_relu", negative_slope=slope)
+    assert FFNet([3, 4, 2], "leaky_relu", negative_slope=np.float32(0.2)).activation.negative_slope == \
+        pytest.approx(0.2)
+
+
+def test_the_tfrecord_reader_names_the_record_whose_length_field_is_corrupt(tmp_path):
+    from test_published_data import small_set, write_points
+
+    X, y = small_set(n=4)
+    data = write_points(tmp_path / "a.tfrecords", X, y)
+    (length,) = struct.unpack_from("<Q", data, 0)
+    for wrong in (3, length - 3, length + 5, length + 20):  # each sends the framing into a payload
+        corrupt = bytearray(data)
+        struct.pack_into("<Q", corrupt, 0, wrong)
+        (tmp_path / "bad.tfrecords").write_bytes(bytes(corrupt))
+        with pytest.raises(ValueError, match=r"bad length CRC in 1 record\(s\); the first is record 0 at byte 0"):
+            datasets.read_tfrecord_points(tmp_path / "bad.tfrecords")
+
+
+def test_finite_coordinates_beyond_float32s_range_are_named_as_such():
+    X, y = blobs()
+    X = X.astype(np.float64)
+    X[3, 1] = 1e39
+    for call in (lambda: fit(FFNet([3, 4, 2]), X, y, steps=1, progress=False),
+                 lambda: layer_activations(FFNet([3, 4, 2]), X),
+                 lambda: ensemble.fit_ensemble([3, 4, 2], "relu", X, y, [0], steps=1, progress=False),
+                 lambda: topology.betti_numbers(X, 1.0), lambda: topology.persistence(X),
+                 lambda: validation.check_points(X, dtype=np.float32)):
+        with pytest.raises(ValueError, match=r"X holds values up to 1e\+39 in magnitude, beyond float32's range"):
+            call()
+    far = np.array([[-2e38, 0.0], [2e38, 0.0]])  # each coordinate fits float32, their distance does not
+    with pytest.raises(ValueError, match=r"X spans 4e\+38 .*beyond float32's range"):
+        topology.persistence(far)
+
+
+def test_torch_topological_loss_takes_float16_points():
+    if not regularizers.torch_topological_available():
+        pytest.skip("torch-topological is not installed")
+    loss = regularizers.TorchTopologicalLoss(maxdim=1)
+    points = torch.as_tensor(np.random.default_rng(0).normal(size=(12, 3)), dtype=torch.float16)
+    half = points.clone().requires_grad_(True)
+    value = loss(half)
+    value.backward()
+    expected = loss(points.float())
+    assert float(value.detach()) == pytest.approx(float(expected), rel=1e-6)
+    assert half.grad.dtype == torch.float16 and torch.isfinite(half.grad).all() and half.grad.abs().sum() > 0
