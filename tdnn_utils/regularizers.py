@@ -37,7 +37,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from . import engines
-from .validation import check_float32_extent, check_labels, check_memory, check_positive_int
+from .validation import check_labels, check_memory, check_positive_int
 
 TARGETS = ("logits", "features")
 
@@ -49,6 +49,9 @@ def _check_points(points: torch.Tensor, name: str = "points") -> torch.Tensor:
     if not isinstance(points, torch.Tensor) or points.ndim != 2:
         shape = tuple(points.shape) if hasattr(points, "shape") else type(points).__name__
         raise ValueError(f"{name} must be a 2-D tensor (n_points, n_features); got {shape}")
+    if points.shape[1] < 1:
+        raise ValueError(f"{name} has shape {tuple(points.shape)}: its points have no coordinates; "
+                         "at least one feature is needed")
     if points.is_complex():
         raise ValueError(f"{name} holds complex numbers (dtype {points.dtype}); give real points")
     if points.dtype not in (torch.float32, torch.float64):
@@ -78,13 +81,16 @@ def pairing(points: torch.Tensor, maxdim: int = 1, engine: str | None = None) ->
     dimension-0 bar dies at; ``edgesk`` (k >= 1) is (n_bars, 4), the creating edge then the
     destroying edge of each bar. The essential dimension-0 bar (born 0, never dies) has no edge
     and is left out, as the losses only use finite bars; so are bars of length 0 (duplicate
-    points add no bar).
+    points add no bar). It is found on the points divided by a power of two near their
+    largest coordinate (the pairing does not change), so any float64 magnitude is read.
     """
     points = _check_points(points)
     maxdim = _check_maxdim(maxdim)
     if len(points) < 2:
         return [np.zeros((0, 2), dtype=np.int64)] + [np.zeros((0, 4), dtype=np.int64)] * maxdim
-    cloud = check_float32_extent(points.detach().to("cpu", torch.float64).numpy(), "points")
+    cloud = points.detach().to("cpu", torch.float64).numpy()
+    # the pairing does not depend on the scale: within [-1, 1], float32's filtration holds any cloud
+    cloud = np.ldexp(cloud, -int(np.frexp(np.abs(cloud).max())[1]))
     return engines.rips_pairing(engines.euclidean_distances(cloud), maxdim=maxdim, engine=engine)
 
 

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from . import datasets, paper, topology, trust, verdicts
-from .validation import check_columns
+from .validation import check_columns, check_positive_int, check_positive_number
 from .sweep import NetworkSpec, Problem, Protocol, SweepResult, combine, run_sweep, run_sweep_until
 
 SOURCES = ("published", "generator")
@@ -96,10 +96,13 @@ class Setup:
                                  or self.max_seeds < max(self.seeds, self.min_perfect)):
             raise ValueError(f"{self.name}: max_seeds={self.max_seeds!r} must be an integer >= seeds "
                              f"({self.seeds}) and >= min_perfect ({self.min_perfect}) when min_perfect > 0")
-        object.__setattr__(self, "hidden", tuple(int(w) for w in self.hidden))
-        object.__setattr__(self, "k_candidates", tuple(int(k) for k in self.k_candidates))
-        if not self.k_candidates:
-            raise ValueError(f"{self.name}: k_candidates is empty")
+        for name in ("hidden", "k_candidates"):  # counted, never truncated (2.7 is not a width)
+            values = getattr(self, name)
+            if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__") or not len(values):
+                raise ValueError(f"{self.name}: {name}={values!r} must be a non-empty list of positive integers")
+            object.__setattr__(self, name, tuple(check_positive_int(v, f"{self.name}: {name}") for v in values))
+        check_positive_number(self.scale, f"{self.name}: scale")
+        check_positive_int(self.maxdim, f"{self.name}: maxdim", minimum=0, maximum=topology.MAX_DIMENSION)
         self.protocol()  # validates the training settings
 
     @classmethod
@@ -200,6 +203,7 @@ def speed(betti: pd.DataFrame, trusted: pd.DataFrame | None = None) -> tuple[pd.
     the network's last depth when it never is (censored). Returns ``(per_class, per_network)``:
     the second averages the classes of each network (``censored``: every class was).
     """
+    _check_betti(betti)
     kept = betti if trusted is None else trust.trusted_only(betti, trusted, by=("problem", "architecture"))
     n_layers = betti.groupby(list(NETWORK))["depth"].max().rename("n_layers_all")
     per_class = verdicts.layers_to_simplify(kept, by=list(NETWORK))
@@ -212,6 +216,12 @@ def speed(betti: pd.DataFrame, trusted: pd.DataFrame | None = None) -> tuple[pd.
     return per_class, per_network
 
 
+def _check_betti(betti) -> pd.DataFrame:
+    """A sweep's Betti table, checked: its columns, numbers where numbers are read, no missing key."""
+    return check_columns(betti, [*NETWORK, "label", "depth", "dim", "betti"], "betti",
+                         numeric=["depth", "dim", "betti"], complete=[*NETWORK, "label", "depth", "dim"])
+
+
 def simplified_at_end(betti: pd.DataFrame, trusted: pd.DataFrame | None = None) -> pd.DataFrame:
     """Per network: is every class one piece without holes at the last read (trusted) depth?
 
@@ -222,7 +232,7 @@ def simplified_at_end(betti: pd.DataFrame, trusted: pd.DataFrame | None = None) 
     leaves those networks out. An empty table, or one with every value missing, gives no row
     or only missing ones.
     """
-    check_columns(betti, [*NETWORK, "label", "depth", "dim", "betti"], "betti")
+    _check_betti(betti)
     kept = betti if trusted is None else trust.trusted_only(betti, trusted, by=("problem", "architecture"))
     keys = list(NETWORK) + ["label"]
     if kept.empty:
@@ -255,6 +265,7 @@ def end_concentration(betti: pd.DataFrame) -> pd.DataFrame:
     share would favour shallow networks by 1/L alone). Classes are averaged within each
     network; a class whose T never changes is left out. Returns one row per network.
     """
+    _check_betti(betti)
     share = verdicts.last_layer_share(betti, by=list(NETWORK)).dropna(subset=["share"])
     depth = betti.groupby(list(NETWORK))["depth"].max().rename("n_layers")
     share = share.join(depth, on=list(NETWORK))
@@ -272,6 +283,7 @@ def paper_comparison(betti: pd.DataFrame, problem_name: str, architecture: str,
     that depth (the row's class, or both classes when the paper does not say). For a
     "reaches 1" row: the median over networks of the first depth where beta_0 is 1.
     """
+    _check_betti(betti)
     rows = betti[(betti["problem"] == problem_name) & (betti["architecture"] == architecture)]
     if rows.empty:
         return pd.DataFrame()

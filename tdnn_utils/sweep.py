@@ -41,7 +41,7 @@ from . import parallel, topology
 from .ensemble import fit_ensemble
 from . import trust as trust_checks
 from .models import ACTIVATIONS, INITS, FFNet, layer_activations
-from .validation import check_inside, slug
+from .validation import check_inside, check_labels, check_positive_int, check_positive_number, slug
 
 BACKENDS = ("loky", "dask")
 NETWORK_COLUMNS = ["problem", "architecture", "hidden", "activation", "seed", "perfect",
@@ -92,6 +92,7 @@ class Problem:
             y = np.asarray(getattr(self, f"y_{part}"))
             if y.shape != (len(X),):
                 raise ValueError(f"{self.name}: y_{part} has shape {y.shape}; expected ({len(X)},)")
+            y = check_labels(y, len(X), name=f"y_{part}")  # whole class numbers, never truncated
             object.__setattr__(self, f"X_{part}", X.astype(np.float32))
             object.__setattr__(self, f"y_{part}", y.astype(np.int64))
         if self.X_train.shape[1] != self.X_measure.shape[1]:
@@ -101,6 +102,9 @@ class Problem:
             raise ValueError(f"{self.name}: k={self.k!r} must be a positive integer")
         if not isinstance(self.trust_seeds, (int, np.integer)) or self.trust_seeds < 0:
             raise ValueError(f"{self.name}: trust_seeds={self.trust_seeds!r} must be an integer >= 0")
+        check_positive_int(self.k, "k")
+        object.__setattr__(self, "scale", check_positive_number(self.scale, "scale"))
+        check_positive_int(self.maxdim, "maxdim", minimum=0, maximum=topology.MAX_DIMENSION)
 
     @property
     def n_features(self) -> int:
@@ -197,8 +201,18 @@ def _protocol_identity(protocol: Protocol) -> dict:
 
 def grid(problems: Sequence[str], architectures: Mapping[str, Sequence[int]],
          activations: Sequence[str], seeds) -> list[NetworkSpec]:
-    """Every combination of problem, architecture (name -> hidden widths), activation, seed."""
-    seeds = range(seeds) if isinstance(seeds, (int, np.integer)) else seeds
+    """Every combination of problem, architecture (name -> hidden widths), activation, seed.
+
+    ``seeds`` is a number of seeds (0, 1, ...) or the seeds themselves, integers >= 0.
+    """
+    if isinstance(seeds, (int, np.integer, bool, np.bool_)):
+        seeds = range(check_positive_int(seeds, "seeds (a number of seeds)"))
+    if not hasattr(seeds, "__iter__") or isinstance(seeds, (str, bytes)):
+        raise ValueError(f"seeds={seeds!r} must be a number of seeds or a list of seeds (integers >= 0)")
+    seeds = [check_positive_int(seed, "seed", minimum=0) for seed in seeds]
+    unknown = sorted(set(activations) - set(ACTIVATIONS))
+    if unknown:
+        raise ValueError(f"activations {unknown} are unknown; use some of {sorted(ACTIVATIONS)}")
     return [NetworkSpec(problem, name, tuple(architectures[name]), activation, int(seed))
             for problem, name, activation, seed
             in itertools.product(problems, architectures, activations, seeds)]
@@ -639,8 +653,14 @@ def architectures(depths=(9,), widths=(15,), *, bottleneck: bool = False,
     ``depths`` vary the number of hidden layers at ``base_width``, ``widths`` the width at
     ``base_depth`` (the paper's main network is 9 hidden layers of width 15, plus the
     output). ``bottleneck`` adds ``"bottleneck"``: the main network with its third hidden
-    layer 3 units wide.
+    layer 3 units wide. Depths and widths are positive integers (a bottleneck needs a base
+    depth of at least 3).
     """
+    for value, name in [(d, "depths") for d in depths] + [(w, "widths") for w in widths] + [
+            (base_depth, "base_depth"), (base_width, "base_width")]:
+        check_positive_int(value, name)
+    if bottleneck and base_depth < 3:
+        raise ValueError(f"bottleneck=True narrows the third hidden layer; base_depth={base_depth} has fewer")
     names = {}
     for depth in depths:
         names[f"{depth}×{base_width}"] = (base_width,) * depth

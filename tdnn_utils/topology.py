@@ -35,8 +35,8 @@ from scipy import sparse
 from sklearn.neighbors import NearestNeighbors
 
 from . import engines
-from .validation import (check_diagram, check_float32_extent, check_labels, check_memory, check_points,
-                         check_positive_number)
+from .validation import (check_columns, check_diagram, check_float32_extent, check_labels, check_memory,
+                         check_points, check_positive_number)
 
 METRICS = ("euclidean", "hop")
 COINCIDENT_RULES = ("merge", "keep")
@@ -186,6 +186,7 @@ def _check_dense_memory(n_points: int, what: str, engine: str | None) -> None:
 
 def _radius_graph(X: np.ndarray, thresh: float) -> sparse.csr_matrix:
     """Euclidean distances up to ``thresh`` as a sparse matrix (longer pairs not stored)."""
+    X = X - (X.max(axis=0) / 2 + X.min(axis=0) / 2)  # centred: an offset would swamp the squares
     graph = NearestNeighbors(radius=thresh).fit(X).radius_neighbors_graph(X, mode="distance")
     graph.setdiag(0)
     graph.eliminate_zeros()
@@ -457,9 +458,8 @@ def simplification(table: pd.DataFrame, by=("run",)) -> pd.DataFrame:
     with these columns.
     """
     keys = list(by) + ["label"]
-    missing = set(keys + ["depth", "dim", "betti"]) - set(table.columns)
-    if missing:
-        raise ValueError(f"table lacks columns {sorted(missing)}")
+    check_columns(table, keys + ["depth", "dim", "betti"], numeric=["depth", "dim", "betti"],
+                  complete=keys + ["depth", "dim"])
     columns = keys + ["input_total", "output_total", "simplified", "first_simple_depth", "monotone"]
     table = table.dropna(subset=["betti"])
     if table.empty:

@@ -36,7 +36,8 @@ def choose_device(name: str = "auto") -> torch.device:
 
 
 def seed_everything(seed: int) -> None:
-    """Seed Python, NumPy and PyTorch (all devices)."""
+    """Seed Python, NumPy and PyTorch (all devices); ``seed`` is an integer in 0..2**32 - 1."""
+    seed = check_positive_int(seed, "seed", minimum=0, maximum=2**32 - 1)
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)

@@ -16,6 +16,7 @@ what would be accepted:
   with a dimension column when a dimension is named;
 - :func:`check_finite`: real numbers without NaN or infinite values, within a dtype's range;
 - :func:`check_probabilities`: probabilities (p-values) in [0, 1], NaN for none;
+- :func:`check_distance_matrix`: a square, symmetric, non-negative distance matrix;
 - :func:`check_columns`: a table with the columns a function reads;
 - :func:`check_memory`: refuse a computation whose estimated memory exceeds the limit,
   before anything is allocated;
@@ -137,17 +138,19 @@ def _check_range(array: np.ndarray, name: str, dtype) -> None:
                          f"in: rescale {name}")
 
 
-def check_finite(values, name: str, *, dtype=np.float64) -> np.ndarray:
+def check_finite(values, name: str, *, dtype=np.float64, allow_nan: bool = False) -> np.ndarray:
     """``values`` as a ``dtype`` array of real numbers without NaN or infinite entries.
 
-    Refuses, naming ``name``: complex numbers, text or other non-numbers, NaN or infinite
-    entries, and finite entries beyond ``dtype``'s range (1e39 for float32), which the cast
-    would turn into infinities.
+    Refuses, naming ``name``: complex numbers, text or other non-numbers, NaN (unless
+    ``allow_nan``: a missing value) or infinite entries, and finite entries beyond ``dtype``'s
+    range (1e39 for float32), which the cast would turn into infinities.
     """
     array = _real_array(values, name, "")
-    if array.dtype.kind == "f" and not np.isfinite(array).all():
-        bad = int((~np.isfinite(array)).sum())
-        raise ValueError(f"{name} holds {bad} NaN or infinite value(s) among {array.size}")
+    if array.dtype.kind == "f":
+        bad = np.isinf(array) if allow_nan else ~np.isfinite(array)
+        if bad.any():
+            what = "infinite" if allow_nan else "NaN or infinite"
+            raise ValueError(f"{name} holds {int(bad.sum())} {what} value(s) among {array.size}")
     _check_range(array, name, dtype)
     return array.astype(dtype)
 
@@ -215,14 +218,73 @@ def check_float32_extent(X: np.ndarray, name: str = "X") -> np.ndarray:
     return X
 
 
-def check_columns(table, columns, name: str = "table"):
-    """``table`` unchanged when it is a DataFrame holding ``columns``; ``ValueError`` naming the missing ones."""
+def check_distance_matrix(distances, name: str = "distances"):
+    """``distances`` as a float64 array (n, n), or a SciPy sparse (n, n) matrix, unchanged.
+
+    Refuses, naming the fault: another shape than square, complex numbers or text, NaN,
+    negative entries, finite entries beyond float32's range (the engines' filtration), and a
+    dense matrix that is not symmetric beyond float32's rounding (the engines would read one
+    triangle each; a sparse matrix's entries are the edges as given). ``np.inf`` (no edge) is
+    allowed.
+    """
+    from scipy import sparse
+
+    if sparse.issparse(distances):
+        array, values = distances, np.asarray(distances.data)
+        if values.dtype.kind not in "biuf":
+            raise ValueError(f"{name} must hold real numbers; got dtype {values.dtype}")
+    else:
+        array = values = _real_array(distances, name, "(n, n)").astype(np.float64)
+    if array.ndim != 2 or array.shape[0] != array.shape[1]:
+        raise ValueError(f"{name} must be a square matrix (n, n) of distances; got shape {array.shape}")
+    values = values.astype(np.float64)
+    for bad, what in ((np.isnan(values), "NaN"), (values < 0, "negative distances"),
+                      (np.isfinite(values) & (values > np.finfo(np.float32).max),
+                       f"distances beyond float32's range (at most {float(np.finfo(np.float32).max):.3g})")):
+        if bad.any():
+            raise ValueError(f"{name} holds {what} ({int(bad.sum())} entries, e.g. {values[bad][0]!r})")
+    if not sparse.issparse(array):
+        rows = max(1, 2**20 // max(1, len(array)))  # a block of rows at a time: no n x n temporaries
+        for start in range(0, len(array), rows):
+            block = array[start:start + rows]
+            if not np.isclose(block, array[:, start:start + rows].T, rtol=1e-6, atol=0).all():
+                raise ValueError(f"{name} is not symmetric: a distance matrix has D[i, j] == D[j, i]")
+    return array
+
+
+def check_columns(table, columns, name: str = "table", *, numeric=(), boolean=(), complete=(),
+                  nonempty: bool = False):
+    """``table`` unchanged when it is a DataFrame holding ``columns``.
+
+    Refuses (``ValueError``, naming the columns): anything not a DataFrame, missing columns,
+    text or other non-numbers in the ``numeric`` columns (booleans pass), anything but
+    True/False (or 1/0) in the ``boolean`` ones, missing values in the ``complete`` columns
+    (the keys rows are grouped by: a NaN there would silently drop its rows), and, with
+    ``nonempty``, a table without rows.
+    """
     present = getattr(table, "columns", None)
-    if present is None:
+    if present is None or not hasattr(table, "iloc"):
         raise ValueError(f"{name} must be a DataFrame with columns {list(columns)}; got {type(table).__name__}")
     missing = [c for c in columns if c not in present]
     if missing:
         raise ValueError(f"{name} lacks columns {missing}; it has {list(present)}")
+    if nonempty and table.empty:
+        raise ValueError(f"{name} is empty: it has no rows to read")
+    for column in numeric:
+        values = table[column]
+        if values.dtype.kind not in "biuf" and not all(
+                isinstance(v, (int, float, np.integer, np.floating)) for v in values.dropna()):
+            raise ValueError(f"{name}[{column!r}] must hold numbers; got dtype {values.dtype} "
+                             f"(e.g. {_show(values.dropna().iloc[0]) if values.notna().any() else None})")
+    for column in boolean:
+        flags = table[column]
+        if not flags.isin([True, False]).all():
+            raise ValueError(f"{name}[{column!r}] must hold True or False; got "
+                             f"{_show(flags[~flags.isin([True, False])].iloc[0])}")
+    for column in complete:
+        if table[column].isna().any():
+            raise ValueError(f"{name}[{column!r}] has {int(table[column].isna().sum())} missing value(s); "
+                             "every row needs one there")
     return table
 
 

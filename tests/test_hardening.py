@@ -256,6 +256,7 @@ def test_lean_euclidean_distances_give_the_same_values():
     rng = np.random.default_rng(3)
     for X in (rng.normal(size=(300, 5)) * 1e3, rng.normal(size=(50, 784)), rng.integers(0, 3, (40, 2))):
         X = np.asarray(X, dtype=np.float64)
+        X = X - (X.max(axis=0) / 2 + X.min(axis=0) / 2)  # centred, as euclidean_distances does
         squared = (X * X).sum(axis=1)
         expected = np.sqrt(np.clip(squared[:, None] + squared[None, :] - 2.0 * X @ X.T, 0.0, None))
         np.fill_diagonal(expected, 0.0)

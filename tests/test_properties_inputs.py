@@ -1,0 +1,655 @@
+"""Property-based tests (Hypothesis) of the entry points the chapters call, at the edges of their domains.
+
+The entry points that compute persistence are in ``test_properties.py`` (run again under the
+other engine); here are the rest: seeds and devices, networks and training, data sets and
+images, the verdict rules and the chapters' claims, the tables, figures and results files, and
+names that hold path characters. Each gets generated inputs across the edges of its domain
+(empty, one element, duplicates only, NaN, infinities, huge and tiny magnitudes, wrong dtypes
+and shapes, hostile names) and must answer correctly or refuse early: a ValueError or
+TypeError raised by tdnn_utils itself, naming the value (:func:`answer_or_refusal`).
+
+Kept fast: few examples, derandomised, no example database written.
+"""
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+hypothesis = pytest.importorskip("hypothesis")
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from test_properties import SPECIAL, accepted, answer_or_refusal, edge_arrays  # noqa: E402
+from tdnn_utils import (ablation, cnn, datasets, dynamics, images, paper, plotting, reference,  # noqa: E402
+                        regularization, regularizers, runs, simplification, sweep, topology, training, trust,
+                        validation, verdicts)
+from tdnn_utils.models import ACTIVATIONS, FFNet, layer_activations  # noqa: E402
+
+FEW = settings(max_examples=25, deadline=None, derandomize=True, database=None,
+               suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+
+#: Numbers across the edges, of every Python and NumPy kind a user might pass.
+numbers = st.one_of(st.sampled_from(SPECIAL), st.integers(-3, 40), st.floats(-10, 10),
+                    st.sampled_from((True, False, None, "3", "", 2.5, np.int64(3), np.float32(0.5), 1 + 2j,
+                                     2**64, -2**31)))
+#: Names as a careless or curious user writes them: path characters, dots, control characters.
+names = st.one_of(st.sampled_from(("", ".", "..", "../../escaped", "/etc/passwd", "a/../../b", "C:\\x", "x\x00y",
+                                   "~", "relu", "D-I", "digits", "main", "resnet", "book", " ")),
+                  st.text(max_size=12))
+
+
+def is_count(value, least=1) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)) and value >= least
+
+
+# ---------------------------------------------------------------------------- seeds, devices, names
+@FEW
+@given(seed=numbers)
+def test_seed_everything_takes_a_seed_or_refuses(seed):
+    answered, _ = answer_or_refusal(lambda: training.seed_everything(seed), "seed")
+    assert answered == (is_count(seed, 0) and seed < 2**32)
+
+
+@FEW
+@given(name=names)
+def test_devices_are_named_or_refused(name):
+    answered, device = answer_or_refusal(lambda: training.choose_device(name), "device")
+    assert not answered or device.type in ("cpu", "cuda", "mps")
+
+
+@FEW
+@given(name=names)
+def test_a_preset_writes_inside_the_repository_or_is_refused(name, tmp_path_factory):
+    root = tmp_path_factory.getbasetemp() / "repository"
+    answered, folders = answer_or_refusal(lambda: runs.output_folders(name, root), "preset")
+    if answered:
+        inside = root / ("book" if name in runs.PUBLISHED_PRESETS else "_runs")
+        for folder in folders:
+            assert inside in folder.parents and validation.check_inside(folder, inside)
+
+
+@FEW
+@given(name=names, data=st.sampled_from(("D-I", "D-II", "D-III")), source=st.sampled_from(("naitzat", "paper")))
+def test_data_set_and_paper_names_are_known_or_refused(name, data, source):
+    call = ((lambda: datasets.naitzat(name, n_points=30)) if source == "naitzat" else
+            (lambda: paper.naitzat_points(name, 10)))
+    answered, result = answer_or_refusal(call, "name", "problem", "unknown")
+    assert answered == (name in datasets.NAITZAT_NAMES)
+    answered, _ = answer_or_refusal(lambda: images.load_dataset(name, folder=None), "data set")
+    assert not answered or name in ("digits", "mnist-5k")
+    answered, _ = answer_or_refusal(lambda: paper.naitzat_points(data, 10, name), "architecture")
+    assert answered == (name in set(paper.NAITZAT_FIGURES["architecture"]))
+
+
+# ---------------------------------------------------------------------------- networks and training
+@FEW
+@given(widths=st.one_of(st.lists(numbers, max_size=4), numbers, names),
+       activation=st.one_of(st.sampled_from(sorted(ACTIVATIONS)), names), slope=numbers,
+       init=st.one_of(st.sampled_from(("torch", "glorot")), names))
+def test_ffnet_builds_what_it_is_given_or_refuses(widths, activation, slope, init):
+    answered, model = answer_or_refusal(lambda: FFNet(widths, activation, negative_slope=slope, init=init),
+                                        "widths", "activation", "negative_slope", "init")
+    if answered:
+        assert model.widths == [int(w) for w in widths] and all(is_count(w) for w in widths) and len(widths) >= 2
+        slope_matters = activation == "leaky_relu"
+        assert not slope_matters or math.isfinite(float(slope))
+
+
+@FEW
+@given(X=edge_arrays(max_features=3), width=st.integers(1, 3))
+def test_layer_activations_reads_the_points_or_refuses(X, width):
+    model = FFNet([width, 4, 2])
+    answered, layers = answer_or_refusal(lambda: layer_activations(model, X), "X")
+    if answered:
+        assert accepted(X) and X.shape[1] == width and len(X) >= 1
+        assert list(layers) == ["input", "hidden_1", "logits"]
+        assert all(v.shape[0] == len(X) and np.isfinite(v).all() for v in layers.values())
+
+
+labels = st.one_of(st.lists(st.integers(-2, 3), min_size=0, max_size=6).map(np.asarray),
+                   st.lists(st.sampled_from((0.0, 1.0, 0.5, np.nan)), max_size=6).map(np.asarray),
+                   st.sampled_from((None, "ab", np.zeros((3, 1)))))
+
+
+@FEW
+@given(X=edge_arrays(max_features=2), y=labels, steps=numbers, lr=numbers)
+def test_fit_trains_on_what_it_is_given_or_refuses(X, y, steps, lr):
+    model = FFNet([2, 3, 2])
+    answered, history = answer_or_refusal(
+        lambda: training.fit(model, X, y, steps=steps, lr=lr, progress=False, device="cpu"),
+        "X", "y", "steps", "lr", "labels")
+    if answered:
+        assert accepted(X) and X.shape[1] == 2 and len(X) >= 1 and is_count(steps) and math.isfinite(float(lr))
+        assert np.isfinite(history.loss).all() and 0 <= history.final_accuracy <= 1
+
+
+@pytest.fixture(scope="module")
+def lenet():
+    return cnn.build("lenet", "tiny", num_classes=3, in_channels=1, image_size=16)
+
+
+@FEW
+@given(family=st.one_of(st.sampled_from(("lenet", "resnet")), names),
+       size=st.one_of(st.sampled_from(("tiny",)), names), num_classes=numbers, in_channels=numbers,
+       image_size=numbers, dropout=st.one_of(st.none(), numbers))
+def test_cnn_build_builds_or_refuses(family, size, num_classes, in_channels, image_size, dropout):
+    answered, model = answer_or_refusal(
+        lambda: cnn.build(family, size, num_classes=num_classes, in_channels=in_channels,
+                          image_size=image_size, dropout=dropout),
+        "family", "size", "num_classes", "in_channels", "image_size", "dropout", "LeNet")
+    if answered:
+        assert is_count(num_classes) and is_count(in_channels) and cnn.count_parameters(model) > 0
+        assert list(cnn.activation_layers(model))[-1]
+
+
+@FEW
+@given(X=edge_arrays(max_rows=3, max_features=3), batch_size=numbers)
+def test_cnn_block_activations_reads_images_or_refuses(lenet, X, batch_size):
+    # (n, 1, 16, 16) images from the first column; other shapes as they are (to be refused)
+    images_ = X[:, :1, None, None].repeat(16, axis=2).repeat(16, axis=3) if X.ndim == 2 and X.shape[1] else X
+    answered, layers = answer_or_refusal(lambda: cnn.block_activations(lenet, images_, batch_size=batch_size),
+                                         "X", "images", "batch_size")
+    if answered:
+        assert all(np.isfinite(v).all() and len(v) == len(images_) for v in layers.values())
+
+
+# ---------------------------------------------------------------------------- data sets and images
+@FEW
+@given(n_pts=numbers, m=numbers, noise=numbers, seed=numbers)
+def test_entangled_tori_generates_or_refuses(n_pts, m, noise, seed):
+    if is_count(n_pts) and n_pts > 60 or is_count(m) and m > 2:
+        return  # large but valid: too slow for this test
+    answered, result = answer_or_refusal(lambda: datasets.entangled_tori(n_pts, m, noise, seed),
+                                         "n_pts", "m", "noise", "seed")
+    if answered:
+        X, y = result
+        assert np.isfinite(X).all() and X.shape == (len(y), 3) and set(np.unique(y)) <= {0, 1}
+
+
+@FEW
+@given(name=st.sampled_from(("D-I", "D-II", "D-III")), n_points=numbers, seed=numbers)
+def test_naitzat_samples_or_refuses(name, n_points, seed):
+    if is_count(n_points) and n_points > 2000:
+        n_points = 2000
+    for call in (lambda: datasets.naitzat(name, seed=seed, n_points=n_points),
+                 lambda: datasets.naitzat_homology_subset(name, n_points=n_points, seed=seed)):
+        answered, result = answer_or_refusal(call, "n_points", "seed")
+        if answered:
+            X, y = result
+            assert np.isfinite(X).all() and len(X) == len(y) and (n_points is None or len(X) == n_points)
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return images.load_dataset("digits")
+
+
+@FEW
+@given(rows=st.integers(0, 30), digit=numbers, n_components=numbers, n_points=st.one_of(st.none(), numbers),
+       fault=st.sampled_from((None, None, "nan", "complex", "flat")))
+def test_one_vs_rest_pca_projects_or_refuses(digits, rows, digit, n_components, n_points, fault):
+    pixels, classes = digits[0][:rows].copy(), digits[1][:rows]
+    if fault == "nan" and rows:
+        pixels[0, 0, 0, 0] = np.nan
+    elif fault == "complex":
+        pixels = pixels * (1 + 1j)
+    elif fault == "flat":
+        pixels = pixels.reshape(rows, 64)
+    answered, result = answer_or_refusal(
+        lambda: images.one_vs_rest_pca(pixels, classes, digit, n_components, n_points=n_points),
+        "images", "labels", "digit", "n_components", "n_points")
+    if answered:
+        X, y = result
+        assert fault in (None, "flat") and np.isfinite(X).all() and set(np.unique(y)) <= {0, 1}
+
+
+# ---------------------------------------------------------------------------- tables at their edges
+EDGES = ("as is", "as is", "empty", "one row", "nan", "all nan", "inf", "huge", "negative", "fraction",
+         "text", "no column", "no columns", "duplicated", "shuffled", "not a table")
+
+
+def edge_table(table: pd.DataFrame, edge: str, column: str, rng) -> pd.DataFrame:
+    """``table`` broken at one edge: emptied, cut to one row, a value of ``column`` made NaN,
+    infinite, huge, negative, fractional or text, the column dropped, every column dropped,
+    rows duplicated or shuffled, or no table at all."""
+    table = table.copy()
+    row = table.index[rng.integers(len(table))] if len(table) else None
+    if edge == "empty":
+        return table.iloc[:0]
+    if edge == "one row":
+        return table.iloc[:1]
+    if edge in ("nan", "inf", "huge", "negative", "fraction") and row is not None:
+        numeric = table[column].dtype.kind in "biuf"
+        table[column] = table[column].astype(float if numeric else object)
+        table.loc[row, column] = {"nan": np.nan, "inf": np.inf, "huge": 1e300, "negative": -1.0,
+                                  "fraction": 0.5}[edge]
+    elif edge == "all nan":
+        table[column] = np.nan
+    elif edge == "text":
+        table[column] = table[column].astype(str)
+    elif edge == "no column":
+        table = table.drop(columns=column)
+    elif edge == "no columns":
+        table = pd.DataFrame()
+    elif edge == "duplicated":
+        table = pd.concat([table, table], ignore_index=True)
+    elif edge == "shuffled":
+        table = table.iloc[rng.permutation(len(table))].reset_index(drop=True)
+    elif edge == "not a table":
+        return table.to_dict("records")
+    return table
+
+
+NETWORK = list(simplification.NETWORK)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def fewer_simulations():
+    """The verdicts' sensitivity simulations with 20 draws instead of 300: the same code on the
+    same inputs, in a tenth of the time (what is tested here is how the inputs are read)."""
+    full = verdicts.minimum_detectable_shift
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(verdicts, "minimum_detectable_shift",
+                      lambda *args, **kwargs: full(*args, **{**kwargs, "n_simulations": 20}))
+        yield
+
+
+@st.composite
+def betti_tables(draw):
+    """Chapter 2's tidy Betti tables: networks (two activations, two architectures, seeds) read
+    at depths 0..L for two classes in dimensions 0 and 1, values 0..3."""
+    rows = []
+    for architecture, depth in (("2×15", 2), ("3×15", 3)):
+        for activation in ("relu", "tanh"):
+            for seed in range(draw(st.integers(1, 2))):
+                for d in range(depth + 1):
+                    for label in (0, 1):
+                        for dim in (0, 1):
+                            rows.append({"problem": "D-I", "architecture": architecture, "activation": activation,
+                                         "seed": seed, "layer": f"layer {d}", "depth": d, "label": label,
+                                         "dim": dim, "betti": draw(st.integers(dim == 0, 3 - 2 * (d == depth)))})
+    return pd.DataFrame(rows)
+
+
+def _verdict_and_evidence(result):
+    verdict, _, evidence = result
+    assert verdict in runs.VERDICTS and isinstance(evidence, str)
+    assert "nan" not in evidence.lower().replace("nan%", "NAN"), evidence  # no NaN quoted as a number
+    assert "NAN" not in evidence.replace("nan%", "NAN"), evidence
+
+
+@FEW
+@given(table=betti_tables(), edge=st.sampled_from(EDGES), column=st.sampled_from(("betti", "depth", "dim", "label",
+                                                                                  "seed", "activation")),
+       seed=st.integers(0, 2**16))
+def test_chapter_twos_claims_read_betti_tables_or_refuse(table, edge, column, seed):
+    betti = edge_table(table, edge, column, np.random.default_rng(seed))
+    answered, ends = answer_or_refusal(lambda: simplification.simplified_at_end(betti), "betti", "table")
+    if answered:
+        _verdict_and_evidence(answer_or_refusal(lambda: simplification.claim_simplifies(ends))[1])
+        if edge in ("shuffled", "duplicated"):  # the same networks: the same verdict
+            reference = simplification.claim_simplifies(simplification.simplified_at_end(table))
+            assert simplification.claim_simplifies(ends)[:2] == reference[:2]
+        if edge == "as is":  # against topology.simplification, another reading of the same table
+            per_class = topology.simplification(betti, by=NETWORK)
+            expected = per_class.groupby(NETWORK)["simplified"].all()
+            got = ends.set_index(NETWORK)["simple"].astype(bool)
+            pd.testing.assert_series_equal(got.sort_index(), expected.sort_index(), check_names=False)
+    answered, speeds = answer_or_refusal(lambda: simplification.speed(betti), "betti", "table")
+    if answered:
+        per_network = speeds[1]
+        assert ((per_network["layers"] >= 0) & (per_network["layers"] <= per_network["n_layers"] + 1)).all()
+        for claim in (lambda: simplification.claim_activation_order(per_network, ("relu", "tanh")),
+                      lambda: simplification.claim_width(per_network, ["2×15", "3×15"], None, "2×15")):
+            _verdict_and_evidence(answer_or_refusal(claim)[1])
+    answered, concentration = answer_or_refusal(lambda: simplification.end_concentration(betti), "betti", "table",
+                                                "depths")
+    if answered:
+        assert (concentration["concentration"].dropna() <= 1 + 1e-12).all()
+        _verdict_and_evidence(answer_or_refusal(
+            lambda: simplification.claim_depth(concentration, ["2×15", "3×15"]))[1])
+    for figure in (lambda: plotting.betti_by_layer(betti, series="activation"),
+                   lambda: plotting.total_by_relative_depth(betti, series="activation", by=("architecture", "seed")),
+                   lambda: simplification.paper_comparison(betti, "D-I", "3×15")):
+        answer_or_refusal(figure, "betti", "table", "columns")
+
+
+# ---------------------------------------------------------------------------- the verdict rules
+probabilities = st.lists(st.one_of(st.floats(0, 1), st.sampled_from((0.0, 1.0, np.nan, 1e-300))), max_size=8)
+
+
+def holm_by_definition(p):
+    """Holm's adjustment written from its definition: the running maximum over the sorted
+    p-values of min(1, (m - rank) * p), NaN left out."""
+    p = np.asarray(p, dtype=float)
+    adjusted = np.full(len(p), np.nan)
+    valid = [i for i in np.argsort(p, kind="stable") if not np.isnan(p[i])]
+    for rank, index in enumerate(valid):
+        adjusted[index] = max(min(1.0, (len(valid) - r) * p[j]) for r, j in enumerate(valid[:rank + 1]))
+    return adjusted
+
+
+@FEW
+@given(p=st.one_of(probabilities, st.lists(numbers, max_size=5)))
+def test_holm_adjusts_probabilities_by_its_definition_or_refuses(p):
+    answered, adjusted = answer_or_refusal(lambda: verdicts.holm(p), "p_values")
+    if answered:
+        np.testing.assert_allclose(adjusted, holm_by_definition(p), rtol=1e-12)
+        valid = ~np.isnan(adjusted)
+        assert (adjusted[valid] >= np.asarray(p, dtype=float)[valid]).all() and (adjusted[valid] <= 1).all()
+
+
+@FEW
+@given(successes=numbers, n=numbers)
+def test_share_claim_counts_or_refuses(successes, n):
+    answered, result = answer_or_refusal(lambda: verdicts.share_claim(successes, n), "successes", "n=")
+    if answered:
+        verdict, facts = result
+        assert verdict in runs.VERDICTS and is_count(n, 0) and is_count(successes, 0) and successes <= n
+        assert (verdict == "untestable") == (n == 0)
+        assert n == 0 or facts["low"] <= facts["share"] <= facts["high"]
+
+
+differences = st.lists(st.one_of(st.floats(-1, 1), st.sampled_from(SPECIAL)), max_size=6)
+
+
+@FEW
+@given(comparisons=st.dictionaries(names, st.one_of(differences, st.tuples(differences, st.sampled_from(
+    (None, "no network memorised")))), max_size=3), interest=numbers)
+def test_paired_claim_judges_differences_or_refuses(comparisons, interest):
+    answered, result = answer_or_refusal(lambda: verdicts.paired_claim(comparisons, interest=interest),
+                                         "interest", "differences", "comparison")
+    if answered:
+        verdict, table = result
+        assert verdict in runs.VERDICTS and len(table) == len(comparisons)
+        p = table[["p", "p_holm", "p_reverse_holm"]].to_numpy(float)
+        assert ((p[~np.isnan(p)] >= 0) & (p[~np.isnan(p)] <= 1)).all()
+        assert np.isfinite(table["mean_difference"].astype(float).dropna()).all()
+        text = verdicts.describe_paired(table)
+        assert isinstance(text, str) and " nan" not in text
+
+
+@st.composite
+def ordering_tables(draw):
+    groups = draw(st.lists(st.sampled_from(("relu", "tanh", "sigmoid")), min_size=0, max_size=10))
+    values = draw(st.lists(st.one_of(st.integers(1, 6).map(float), st.sampled_from(SPECIAL)), min_size=len(groups),
+                           max_size=len(groups)))
+    return pd.DataFrame({"activation": groups, "layers": values,
+                         "censored": draw(st.lists(st.booleans(), min_size=len(groups), max_size=len(groups)))})
+
+
+@FEW
+@given(table=ordering_tables(), interest=numbers, cap=st.one_of(st.none(), numbers),
+       pairs=st.lists(st.tuples(st.sampled_from(("relu", "tanh", "gelu")), st.sampled_from(("tanh", "sigmoid"))),
+                      max_size=2))
+def test_ordering_claim_judges_groups_or_refuses(table, interest, cap, pairs):
+    answered, result = answer_or_refusal(
+        lambda: verdicts.ordering_claim(table, "activation", "layers", pairs, interest=interest,
+                                        censored="censored", cap=cap),
+        "interest", "cap", "values", "layers", "pairs")
+    if answered:
+        verdict, out = result
+        assert verdict in runs.VERDICTS and len(out) == len(pairs)
+        assert isinstance(verdicts.describe_comparisons(out), str)
+
+
+@FEW
+@given(statuses=st.lists(st.one_of(st.sampled_from(verdicts.STATUSES), names), max_size=4))
+def test_claim_verdict_reads_statuses_or_refuses(statuses):
+    answered, verdict = answer_or_refusal(lambda: verdicts.claim_verdict(statuses), "status")
+    assert not answered or (verdict in runs.VERDICTS and set(statuses) <= set(verdicts.STATUSES))
+
+
+# ---------------------------------------------------------------------------- results files
+values = st.recursive(st.one_of(numbers, st.text(max_size=5), st.just(np.array([1.0, np.nan])),
+                                st.just(torch.tensor([2.0, np.inf])), st.just(object())),
+                      lambda inner: st.one_of(st.lists(inner, max_size=3),
+                                              st.dictionaries(st.text(max_size=3), inner, max_size=3)), max_leaves=6)
+
+
+@FEW
+@given(name=names, value=values, verdict=st.one_of(st.sampled_from(runs.VERDICTS), names))
+def test_results_hold_what_json_can_or_refuse(name, value, verdict, tmp_path_factory):
+    import json
+
+    runs.reset()
+    answered, stored = answer_or_refusal(lambda: runs.record(name, value), "record")
+    if answered:
+        json.dumps(stored, allow_nan=False)  # no NaN or infinity reaches the results file
+    answered, _ = answer_or_refusal(lambda: runs.record_claim(name, "a claim", verdict, "because"), "verdict")
+    assert answered == (verdict in runs.VERDICTS)
+    path = runs.save_results(tmp_path_factory.getbasetemp() / "results.json", "01_x")
+    assert json.loads(path.read_text())["values"] == json.loads(json.dumps(runs.results()["values"]))
+    runs.reset()
+
+
+# ---------------------------------------------------------------------------- trust, dynamics, reference tables
+def _checks_table(rng, n_depths=3):
+    """A stacked :func:`tdnn_utils.trust.check_network` table of two activations."""
+    rows = []
+    for activation in ("relu", "tanh"):
+        for depth in range(n_depths):
+            for label in (0, 1):
+                betti = tuple(int(b) for b in rng.integers(0, 3, 2))
+                ok = bool(rng.random() < 0.7)
+                rows.append({"problem": "D-I", "architecture": "2×15", "activation": activation, "depth": depth,
+                             "layer": f"layer {depth}", "label": label, "width": 15, "distinct": 40,
+                             "betti": betti, "betti_k_low": betti, "betti_k_high": betti, "betti_cross": betti,
+                             "possible": True, "stable": ok, "agrees": ok, "ok": ok})
+    return pd.DataFrame(rows)
+
+
+@FEW
+@given(edge=st.sampled_from(EDGES), column=st.sampled_from(("ok", "depth", "activation", "betti", "stable")),
+       seed=st.integers(0, 2**16))
+def test_trust_tables_are_read_or_refused(edge, column, seed):
+    rng = np.random.default_rng(seed)
+    by = ["problem", "architecture", "activation"]
+    checks = edge_table(_checks_table(rng), edge, column, rng)
+    answered, trust_table = answer_or_refusal(lambda: trust.layer_trust(checks, by=by), "checks")
+    if answered:
+        assert ((trust_table["ok"] >= 0) & (trust_table["ok"] <= 1)).all()
+        answer_or_refusal(lambda: plotting.trust_map(trust_table), "table")
+        trusted = answer_or_refusal(lambda: simplification.trusted_depths(trust_table), "trust")[1]
+        if isinstance(trusted, pd.DataFrame):
+            answer_or_refusal(lambda: trust.trusted_only(_betti_of(checks), trusted, by=["problem", "architecture"]),
+                              "trust", "betti")
+    answered, readings = answer_or_refusal(lambda: trust.readings_long(checks, by=by), "checks")
+    if answered:
+        answered, moved = answer_or_refusal(lambda: trust.k_dependence(readings), "readings")
+        assert not answered or not moved["means"] or 0 <= moved["moved"] <= 1
+
+
+def _betti_of(checks):
+    if not isinstance(checks, pd.DataFrame) or "betti" not in checks or checks.empty:
+        return pd.DataFrame(columns=["problem", "architecture", "depth", "betti"])
+    return checks[["problem", "architecture", "depth"]].assign(betti=1)
+
+
+def _summaries(rng):
+    rows = [{"family": family, "seed": seed, "epoch": epoch, "dim": dim, "block": f"block {depth}", "depth": depth,
+             "fraction": depth / 5, "normalised_persistence": float(rng.random())}
+            for family in ("lenet", "resnet") for seed in (0, 1) for epoch in (0, 3) for dim in (0, 1)
+            for depth in range(6)]
+    return pd.DataFrame(rows)
+
+
+@FEW
+@given(edge=st.sampled_from(EDGES), column=st.sampled_from(("normalised_persistence", "fraction", "epoch", "dim",
+                                                            "family")),
+       seed=st.integers(0, 2**16), epoch=numbers)
+def test_dynamics_tables_are_read_or_refused(edge, column, seed, epoch):
+    rng = np.random.default_rng(seed)
+    summaries = edge_table(_summaries(rng), edge, column, rng)
+    answered, profiles = answer_or_refusal(lambda: dynamics.depth_profiles(summaries, epoch), "summaries", "epoch",
+                                           "layers")
+    if answered:
+        assert (profiles["falls_then_rises"] == ((profiles["fall"] > 0) & (profiles["rise"] > 0))).all()
+        assert not profiles[["early", "middle", "late"]].isna().to_numpy().any()
+    answer_or_refusal(lambda: plotting.depth_epoch_heatmap(summaries), "summaries")
+    networks = edge_table(pd.DataFrame({"family": ["lenet", "lenet", "resnet", "resnet"], "gap": rng.random(4),
+                                        "x": rng.random(4)}), edge, "x" if column != "family" else "family", rng)
+    answered, predicted = answer_or_refusal(lambda: dynamics.gap_predictions(networks, {"x": ["x"], "mean": []}),
+                                            "table", "family", "predictor", "gap")
+    if answered:
+        assert set(predicted.columns) >= {"pred_x", "error_mean"}
+
+
+@FEW
+@given(count=numbers, minimum=numbers, what=names)
+def test_precondition_met_counts_or_refuses(count, minimum, what):
+    answered, reason = answer_or_refusal(lambda: dynamics.precondition_met(count, minimum, what), "count", "minimum")
+    if answered:
+        assert is_count(count, 0) and is_count(minimum, 0)
+        assert (reason is None) == (count >= max(1, minimum))
+
+
+@FEW
+@given(edge=st.sampled_from(EDGES), column=st.sampled_from(("accuracy", "activation", "seed")), seed=st.integers(0, 9))
+def test_seed_agreement_compares_or_refuses(edge, column, seed):
+    rng = np.random.default_rng(seed)
+    ours = pd.DataFrame({"activation": ["relu", "relu", "tanh", "tanh"], "seed": [0, 1, 0, 1],
+                         "accuracy": rng.random(4)})
+    theirs = ours.assign(accuracy=rng.random(4))
+    broken = edge_table(ours, edge, column, rng)
+    answered, table = answer_or_refusal(lambda: reference.seed_agreement(broken, theirs, ["activation"], "accuracy"),
+                                        "ours", "accuracy")
+    if answered:
+        read = table.dropna(subset=["ours_min", "gdeep_min"])
+        assert len(read) == len(table), "a group without values is not a disagreement"
+        assert (table["agrees"] == ((table["ours_min"] <= table["gdeep_max"])
+                                    & (table["gdeep_min"] <= table["ours_max"]))).all()
+
+
+# ---------------------------------------------------------------------------- the other chapters' plumbing
+@FEW
+@given(name=names, n_points=numbers, per_class=st.booleans(), stage=st.one_of(st.sampled_from(("pre", "post")), names),
+       metric=st.one_of(st.sampled_from(("threshold", "knn")), names), scale=numbers, k=numbers)
+def test_ablation_readings_are_built_or_refused(name, n_points, per_class, stage, metric, scale, k):
+    answered, reading = answer_or_refusal(
+        lambda: ablation.Reading(name, n_points, per_class, stage, metric, scale, k),
+        "Reading", "n_points", "scale", "stage", "metric", "k")
+    if answered:
+        labels = np.repeat([0, 1], 10)
+        answered, index = answer_or_refusal(lambda: ablation.sample_indices(labels, reading), "n_points")
+        if answered:
+            assert len(np.unique(index)) == len(index) == n_points * (2 if per_class else 1)
+    answered, steps = answer_or_refusal(lambda: ablation.ablation_steps(
+        tutorial_points=n_points, dense_points=n_points, threshold=scale, k=k, hops=scale),
+        "points", "n_points", "scale", "k", "threshold")
+    assert not answered or len(steps) == 6
+
+
+@FEW
+@given(X=edge_arrays(max_rows=8, max_features=3), thresholds=st.lists(numbers, max_size=3))
+def test_ablation_reads_clouds_or_refuses(X, thresholds):
+    answered, sweep_ = answer_or_refusal(lambda: ablation.threshold_sweep({"c": X}, {"c": (1, 0)}, thresholds),
+                                         "thresholds", "X", "points")
+    if answered:
+        assert accepted(X) and len(sweep_) == len(thresholds)
+        assert set(ablation.recovering_thresholds(sweep_)) <= {float(t) for t in thresholds}
+    reading = ablation.Reading("r", 2, True, "post", "threshold", 1.0)
+    labels = np.arange(len(X)) % 2 if X.ndim >= 1 else X
+    answered, table = answer_or_refusal(lambda: ablation.read_input(X, labels, reading), "X", "n_points", "labels")
+    if answered:
+        assert accepted(X) and (table["betti"] >= 0).all()
+
+
+@FEW
+@given(steps=numbers, lr=numbers, n_train=numbers, image_size=st.one_of(st.none(), numbers),
+       alphas=st.lists(numbers, max_size=2), tt_alpha=numbers, weights=st.dictionaries(
+           st.sampled_from(("logit_norm", "label_smoothing")), numbers, max_size=2), family=names)
+def test_chapter_fours_plans_are_built_or_refused(steps, lr, n_train, image_size, alphas, tt_alpha, weights, family,
+                                                   tmp_path_factory):
+    answered, recipe = answer_or_refusal(lambda: regularization.Recipe(steps=steps, lr=lr), "steps", "lr")
+    assert answered == (is_count(steps) and isinstance(lr, (int, float, np.floating)) and not isinstance(lr, bool)
+                        and math.isfinite(lr) and lr > 0)
+    answered, data = answer_or_refusal(lambda: regularization.DataSpec(n_train=n_train, image_size=image_size),
+                                       "n_train", "image_size")
+    answered_plan, plan = answer_or_refusal(lambda: regularization.plan_arms(alphas, tt_alpha), "alpha")
+    if answered_plan:
+        assert all(math.isfinite(arm.weight) and arm.weight >= 0 for arms in plan[:2] for arm in arms)
+    answered_controls, controls = answer_or_refusal(lambda: regularization.control_arms(weights), "weight", "eps")
+    if answered_controls:
+        assert all(math.isfinite(arm.weight) and arm.weight > 0 for arm in controls)
+    if recipe is not None and answered and answered_plan and not isinstance(recipe, Exception) \
+            and not isinstance(data, Exception):
+        answered, jobs = answer_or_refusal(lambda: regularization.jobs(plan[0], [family], [0], size="tiny",
+                                                                      recipe=recipe, data=data), "family", "size")
+        if answered:
+            cache = tmp_path_factory.getbasetemp() / "cache"
+            assert all(cache in job.path(cache).parents for job in jobs)
+
+
+def _records(rng):
+    rows = [{"family": family, "arm": arm, "seed": seed, "loss": "none" if arm == "baseline" else arm,
+             "batches": "random", "test_accuracy": float(rng.random()), "pull_total_persistence": float(rng.random()),
+             "pull_logit_norm": float(rng.random()), "pull_label_smoothing": float(rng.random())}
+            for family in ("resnet", "lenet") for arm in ("baseline", "omega") for seed in range(3)]
+    return pd.DataFrame(rows)
+
+
+@FEW
+@given(edge=st.sampled_from(EDGES), column=st.sampled_from(("test_accuracy", "seed", "arm", "family",
+                                                            "pull_logit_norm")),
+       seed=st.integers(0, 2**16), interest=numbers, alpha=numbers)
+def test_chapter_fours_judgements_read_records_or_refuse(edge, column, seed, interest, alpha):
+    rng = np.random.default_rng(seed)
+    records = edge_table(_records(rng), edge, column, rng)
+    answered, result = answer_or_refusal(
+        lambda: regularization.judge(records, [("omega", "baseline")], interest=interest), "records", "interest",
+        "differences")
+    if answered:
+        verdict, table = result
+        assert verdict in runs.VERDICTS
+        text = regularization.describe(table)
+        assert isinstance(text, str) and " nan" not in text
+    answered, weights = answer_or_refusal(lambda: regularization.matched_weights(records, alpha), "records", "alpha",
+                                          "baseline")
+    if answered:
+        assert all(w is None or (math.isfinite(w) and w > 0) for entry in weights.values()
+                   for k, w in entry.items() if k != "baselines")
+
+
+# ---------------------------------------------------------------------------- sweeps
+@FEW
+@given(depths=st.lists(numbers, max_size=2), widths=st.lists(numbers, max_size=2), bottleneck=st.booleans(),
+       base_depth=numbers, seeds=st.one_of(numbers, st.lists(numbers, max_size=3)),
+       activations=st.lists(st.one_of(st.sampled_from(sorted(ACTIVATIONS)), names), max_size=2))
+def test_sweep_grids_are_built_or_refused(depths, widths, bottleneck, base_depth, seeds, activations):
+    answered, architectures = answer_or_refusal(
+        lambda: sweep.architectures(depths, widths, bottleneck=bottleneck, base_depth=base_depth),
+        "depth", "width", "base_depth", "bottleneck")
+    if answered:
+        assert all(len(hidden) >= 1 and all(is_count(w) for w in hidden) for hidden in architectures.values())
+        answered, specs = answer_or_refusal(lambda: sweep.grid(["D-I"], architectures, activations, seeds),
+                                            "seed", "activation")
+        if answered:
+            assert all(is_count(s.seed, 0) and s.activation in ACTIVATIONS for s in specs)
+
+
+@FEW
+@given(X=edge_arrays(max_rows=8, max_features=2), y=labels, k=numbers, scale=numbers, maxdim=numbers)
+def test_sweep_problems_are_built_or_refused(X, y, k, scale, maxdim):
+    answered, problem = answer_or_refusal(
+        lambda: sweep.Problem("p", X, y, X, y, k=k, scale=scale, maxdim=maxdim),
+        "X_", "y_", "k=", "scale", "maxdim")
+    if answered:
+        assert accepted(X) and is_count(k) and problem.y_train.dtype == np.int64
+        np.testing.assert_array_equal(problem.y_train, np.asarray(y))  # labels kept, never truncated
+        assert math.isfinite(problem.scale) and problem.scale > 0 and problem.maxdim in (0, 1, 2)
+
+
+@FEW
+@given(settings_=st.dictionaries(st.sampled_from(("hidden", "k_candidates", "scale", "maxdim", "seeds", "lr", "steps",
+                                                  "train_every", "patience", "init", "bogus")),
+                                 st.one_of(numbers, st.lists(numbers, max_size=3), names), max_size=3))
+def test_chapter_twos_setups_are_built_or_refused(settings_):
+    answered, setup = answer_or_refusal(lambda: simplification.Setup.from_mapping("D-I", settings_), "D-I")
+    if answered:
+        assert all(is_count(w) for w in setup.hidden) and all(is_count(k) for k in setup.k_candidates)
+        assert math.isfinite(setup.scale) and setup.scale > 0 and setup.maxdim in (0, 1, 2)
+        assert is_count(setup.steps) and math.isfinite(setup.lr) and setup.lr > 0
