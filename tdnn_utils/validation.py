@@ -86,7 +86,7 @@ def check_positive_number(value, name: str, *, allow_inf: bool = False, allow_ze
         number = float(value)
     except (TypeError, ValueError):
         number = float("nan")
-    if isinstance(value, (bool, np.bool_)) or np.isnan(number):
+    if isinstance(value, (bool, np.bool_, str, bytes)) or np.isnan(number):  # "0.1" is text, not a number
         number = float("nan")
     ok = (number >= 0 if allow_zero else number > 0) and (allow_inf or np.isfinite(number))
     if not ok:

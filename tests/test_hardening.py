@@ -20,10 +20,10 @@ import pandas as pd
 import pytest
 import torch
 
-from tdnn_utils import (datasets, dynamics, engines, ensemble, functional, images, regularization, regularizers, sweep,
-                        topology, validation, verdicts)
+from tdnn_utils import (datasets, dynamics, engines, ensemble, functional, images, paper, reference, regularization,
+                        regularizers, simplification, sweep, topology, trust, validation, verdicts)
 from tdnn_utils.models import FFNet, layer_activations
-from tdnn_utils.training import accuracy, fit, fit_until_perfect
+from tdnn_utils.training import accuracy, fit, fit_until_perfect, seed_everything
 
 
 def blobs(n=20, d=3, seed=0):
@@ -658,8 +658,6 @@ def _network(seed, last_beta0, last_beta1=0.0, label=0):
 
 
 def test_a_missing_reading_is_left_out_not_counted_as_not_simple():
-    from tdnn_utils import simplification
-
     table = _ends_table(_network(0, 1) + _network(1, 1) + _network(2, np.nan))
     ends = simplification.simplified_at_end(table)
     assert ends["simple"].tolist()[:2] == [True, True] and pd.isna(ends["simple"].iloc[2])
@@ -677,8 +675,6 @@ def test_a_missing_reading_is_left_out_not_counted_as_not_simple():
 
 
 def test_empty_or_all_nan_betti_tables_give_untestable_with_a_reason():
-    from tdnn_utils import simplification
-
     table = _ends_table(_network(0, 1) + _network(1, 1))
     for betti in (table.iloc[:0], table.assign(betti=np.nan)):
         verdict, facts, evidence = simplification.claim_simplifies(simplification.simplified_at_end(betti))
@@ -785,3 +781,187 @@ def test_torch_topological_loss_takes_float16_points():
     expected = loss(points.float())
     assert float(value.detach()) == pytest.approx(float(expected), rel=1e-6)
     assert half.grad.dtype == torch.float16 and torch.isfinite(half.grad).all() and half.grad.abs().sum() > 0
+
+
+# ---------------------------------------------------------------------------- found by the property tests (issue 24)
+def _betti_rows(**changes):
+    table = pd.DataFrame({"problem": "D-I", "architecture": "2×15", "activation": "relu", "seed": 0, "layer": "l",
+                          "depth": [0, 0, 1, 1], "label": 0, "dim": [0, 1, 0, 1], "betti": [2, 1, 1, 0]})
+    return table.assign(**changes)
+
+
+def _checks_rows(**changes):
+    return pd.DataFrame({"depth": [1, 1], "layer": "l", "label": [0, 1], "possible": True, "stable": True,
+                         "agrees": True, "ok": [True, False]}).assign(**changes)
+
+
+REFUSED = {
+    "euclidean_distances of NaN": (lambda: engines.euclidean_distances([[np.nan, 0.0], [1.0, 1.0]]), "NaN"),
+    "euclidean_distances of complex": (lambda: engines.euclidean_distances(np.ones((2, 2)) * 1j), "complex"),
+    "rips of NaN distances": (lambda: engines.rips(np.array([[0, np.nan], [np.nan, 0]]), maxdim=0), "NaN"),
+    "rips of negative distances": (lambda: engines.rips(-np.ones((2, 2)) + np.eye(2), maxdim=0), "negative"),
+    "rips of asymmetric distances": (lambda: engines.rips(np.array([[0, 1.0], [2.0, 0]]), maxdim=0),
+                                     "not symmetric"),
+    "rips of a non-square matrix": (lambda: engines.rips(np.zeros((2, 3)), maxdim=0, engine="gudhi"),
+                                    r"square matrix .* shape \(2, 3\)"),
+    "rips of a 1-D array": (lambda: engines.rips(np.zeros(3), maxdim=0), r"shape \(3,\)"),
+    "rips_pairing of NaN distances": (lambda: engines.rips_pairing(np.array([[0, np.nan], [np.nan, 0]]), maxdim=0),
+                                      "NaN"),
+    "points without coordinates": (lambda: regularizers.diagrams(torch.zeros((3, 0))), "no coordinates"),
+    "maxdim 1.0 of a loss": (lambda: regularizers.TotalPersistenceLoss(maxdim=1.0), "maxdim=1.0"),
+    "maxdim of torch-topological's loss": (lambda: regularizers.TorchTopologicalLoss(maxdim=5), "maxdim=5"),
+    "seed -1": (lambda: seed_everything(-1), "seed=-1"),
+    "seed 1.5": (lambda: seed_everything(1.5), "seed=1.5"),
+    "seed 2**32": (lambda: seed_everything(2**32), "seed=4294967296"),
+    "an unknown data set in the paper's figures": (lambda: paper.naitzat_points("D-IV", 10), "problem='D-IV'"),
+    "an unknown architecture in the paper's figures": (lambda: paper.naitzat_points("D-I", 10, "wide"),
+                                                       "architecture='wide'"),
+    "one_vs_rest_pca of complex images": (lambda: images.one_vs_rest_pca(np.ones((4, 8, 8)) * 1j, [0, 1, 0, 1], 1, 2),
+                                          "complex"),
+    "one_vs_rest_pca of n_points 2.5": (lambda: images.one_vs_rest_pca(np.ones((4, 8, 8)), [0, 1, 0, 1], 1, 2,
+                                                                      n_points=2.5), "n_points=2.5"),
+    "one_vs_rest_pca of more components than images": (
+        lambda: images.one_vs_rest_pca(np.random.default_rng(0).random((6, 8, 8)), [0, 1] * 3, 1, 5, n_points=3),
+        "n_components=5 must be in 1..3"),
+    "block_activations of batch_size 0": (lambda: _lenet_activations(batch_size=0), "batch_size=0"),
+    "block_activations of NaN images": (lambda: _lenet_activations(nan=True), "NaN"),
+    "a Betti table as a list": (lambda: simplification.speed(_betti_rows().to_dict("records")), "DataFrame"),
+    "a Betti table without depths": (lambda: simplification.speed(_betti_rows().drop(columns="depth")),
+                                     r"lacks columns \['depth'\]"),
+    "Betti numbers as text": (lambda: topology.simplification(_betti_rows(betti="1"), by=["seed"]),
+                              r"table\['betti'\] must hold numbers"),
+    "a missing dimension": (lambda: topology.simplification(_betti_rows(dim=[0, np.nan, 0, 1]), by=["seed"]),
+                            r"table\['dim'\] has 1 missing"),
+    "a missing depth in paper_comparison": (
+        lambda: simplification.paper_comparison(_betti_rows(depth=[0, 0, np.nan, 1]), "D-I", "2×15"),
+        r"betti\['depth'\] has 1 missing"),
+    "share_claim of float counts": (lambda: verdicts.share_claim(1, 2.0), "n=2.0"),
+    "share_claim of no count": (lambda: verdicts.share_claim(0, None), "n=None"),
+    "paired_claim of infinite differences": (lambda: verdicts.paired_claim({"a": [0.1, np.inf, 0.2]}, interest=0.1),
+                                             "infinite"),
+    "paired_claim of differences whose squares overflow": (
+        lambda: verdicts.paired_claim({"a": [0.0, 1e300]}, interest=0.1), "at most 1e\\+150"),
+    "paired_claim of a text interest": (lambda: verdicts.paired_claim({"a": [0.1, 0.2]}, interest="big"),
+                                        "interest='big'"),
+    "ordering_claim of a text cap": (
+        lambda: verdicts.ordering_claim(pd.DataFrame({"g": ["a", "b"], "v": [1.0, 2.0]}), "g", "v", [("a", "b")],
+                                        interest=1, cap="3"), "cap='3'"),
+    "ordering_claim of infinite values": (
+        lambda: verdicts.ordering_claim(pd.DataFrame({"g": ["a", "b"], "v": [1.0, np.inf]}), "g", "v", [("a", "b")],
+                                        interest=1), "infinite"),
+    "trust flags that are not True or False": (lambda: trust.layer_trust(_checks_rows(ok=[1.0, np.inf])),
+                                                r"checks\['ok'\] must hold True or False"),
+    "trust readings that are not Betti numbers": (
+        lambda: trust.readings_long(_checks_rows().assign(betti=[(1, 0), np.nan], betti_k_low=[(1, 0)] * 2,
+                                                          betti_k_high=[(1, 0)] * 2, betti_cross=[(1, 0)] * 2)),
+        r"checks\['betti'\] must hold Betti numbers"),
+    "trusted_only of a text trust flag": (
+        lambda: trust.trusted_only(_betti_rows(), pd.DataFrame({"depth": [1], "trusted": ["yes"]})),
+        r"trust\['trusted'\] must hold True or False"),
+    "depth_profiles of an infinite value": (lambda: dynamics.depth_profiles(_summary_rows(value=np.inf), 0),
+                                            "infinite"),
+    "depth_profiles of a negative value": (lambda: dynamics.depth_profiles(_summary_rows(value=-1.0), 0),
+                                           "negative"),
+    "gap_predictions of an infinite feature": (
+        lambda: dynamics.gap_predictions(pd.DataFrame({"family": ["a", "a", "b", "b"], "gap": [0.1, 0.2, 0.3, 0.4],
+                                                       "x": [1.0, np.inf, 2.0, 3.0]}), {"x": ["x"]}), "infinite"),
+    "precondition_met of a float count": (lambda: dynamics.precondition_met(2.0, 1, "memorised"), "count=2.0"),
+    "seed_agreement of text values": (
+        lambda: reference.seed_agreement(pd.DataFrame({"g": ["a"], "v": ["0.5"]}),
+                                         pd.DataFrame({"g": ["a"], "v": [0.5]}), ["g"], "v"),
+        r"ours\['v'\] must hold numbers"),
+    "a Recipe of steps=True": (lambda: regularization.Recipe(steps=True, lr=0.1), "steps=True"),
+    "a Recipe of lr=True": (lambda: regularization.Recipe(steps=1, lr=True), "lr=True"),
+    "an Arm of a text weight": (lambda: regularization.Arm("logit_norm", "0.1"), "weight='0.1'"),
+    "a DataSpec of n_train=-5": (lambda: regularization.DataSpec(n_train=-5), "n_train=-5"),
+    "a DataSpec of an unknown data set": (lambda: regularization.DataSpec("../digits"), "name='../digits'"),
+    "plan_arms of a NaN alpha": (lambda: regularization.plan_arms([np.nan]), "omega_alphas=nan"),
+    "plan_arms of an infinite alpha": (lambda: regularization.plan_arms([np.inf]), "omega_alphas=inf"),
+    "matched_weights without pulls": (
+        lambda: regularization.matched_weights(pd.DataFrame({"family": ["f"], "loss": ["none"],
+                                                             "batches": ["random"]}), 0.1), "lacks columns"),
+    "grid of -1 seeds": (lambda: sweep.grid(["p"], {"a": (3,)}, ["relu"], -1), "seeds .*=-1"),
+    "grid of a float seed": (lambda: sweep.grid(["p"], {"a": (3,)}, ["relu"], [0.5]), "seed=0.5"),
+    "architectures of width -1": (lambda: sweep.architectures(widths=(-1,)), "widths=-1"),
+    "architectures of depth 0": (lambda: sweep.architectures(depths=(0,)), "depths=0"),
+    "a bottleneck in two layers": (lambda: sweep.architectures(bottleneck=True, base_depth=2), "base_depth=2"),
+    "a Problem of fractional labels": (lambda: _problem(y=[0.5, 1, 0, 1, 0, 1]), "whole class numbers"),
+    "a Problem of scale NaN": (lambda: _problem(scale=np.nan), "scale=nan"),
+    "a Problem of maxdim 3": (lambda: _problem(maxdim=3), "maxdim=3"),
+    "a Setup of a width 2.7": (lambda: simplification.Setup("D-I", hidden=(15, 2.7)), "hidden=2.7"),
+    "a Setup of no hidden layer": (lambda: simplification.Setup("D-I", hidden=()), r"hidden=\(\)"),
+    "a Setup of k 2.5": (lambda: simplification.Setup("D-I", k_candidates=(2.5,)), "k_candidates=2.5"),
+    "a Setup of scale NaN": (lambda: simplification.Setup("D-I", scale=np.nan), "scale=nan"),
+}
+
+
+def _lenet_activations(batch_size=4, nan=False):
+    from tdnn_utils import cnn
+
+    X = np.zeros((2, 1, 16, 16), np.float32)
+    if nan:
+        X[0, 0, 0, 0] = np.nan
+    return cnn.block_activations(cnn.build("lenet", "tiny", num_classes=2, in_channels=1, image_size=16), X,
+                                 batch_size=batch_size)
+
+
+def _summary_rows(value=0.5):
+    return pd.DataFrame({"family": "f", "seed": 0, "epoch": 0, "dim": 0, "fraction": [0.0, 0.5, 0.9],
+                         "normalised_persistence": [1.0, value, 1.0]})
+
+
+def _problem(y=(0, 1, 0, 1, 0, 1), **settings):
+    X = np.random.default_rng(0).normal(size=(6, 2))
+    return sweep.Problem("p", X, np.asarray(y), X, np.asarray(y), k=2, **settings)
+
+
+@pytest.mark.parametrize("finding", sorted(REFUSED))
+def test_what_the_property_tests_found_is_refused_early(finding):
+    call, message = REFUSED[finding]
+    with pytest.raises(ValueError, match=message):
+        call()
+
+
+def test_offset_clouds_keep_their_distances():
+    X = np.random.default_rng(0).normal(size=(30, 3))
+    for offset in (1e6, 1e7):  # the squares of the plain formula lost the distances (0.3% at 1e6)
+        np.testing.assert_allclose(engines.euclidean_distances(X + offset), engines.euclidean_distances(X),
+                                   rtol=1e-6)
+        for moved, plain in zip(topology.persistence(X + offset), topology.persistence(X)):
+            np.testing.assert_allclose(moved, plain, rtol=1e-6)
+
+
+def test_rips_of_no_point_is_empty_and_the_losses_read_any_magnitude():
+    assert [d.shape for d in engines.rips(np.zeros((0, 0)), maxdim=1, engine="giotto-ph")] == [(0, 2), (0, 2)]
+    points = torch.as_tensor(np.random.default_rng(0).normal(size=(12, 3)))
+    for factor in (2.0**200, 2.0**-200):  # beyond float32: the pairing was an all-infinite filtration
+        for ours, theirs in zip(regularizers.diagrams(points * factor), regularizers.diagrams(points)):
+            torch.testing.assert_close(ours, theirs * factor, rtol=0, atol=0)
+    small = torch.as_tensor(np.random.default_rng(0).normal(size=(5, 3)), dtype=torch.float32)
+    assert float(regularizers.LogitNormLoss()(small * 1e20)) == pytest.approx(float(regularizers.LogitNormLoss()(small)) * 1e20)
+    empty = regularizers.LogitNormLoss()(torch.zeros((0, 3), requires_grad=True))
+    assert float(empty.detach()) == 0.0  # not NaN
+
+
+def test_a_missing_value_is_no_finding():
+    # depth_profiles: a NaN left out of its third, not a network that "does not fall then rise"
+    table = pd.concat([_summary_rows(), _summary_rows().assign(seed=1, normalised_persistence=[1.0, np.nan, 1.0]),
+                       _summary_rows().assign(seed=2, normalised_persistence=[1.0, 0.2, np.nan])])
+    table = pd.concat([table, _summary_rows().assign(seed=2, fraction=0.8, normalised_persistence=1.0)])
+    profiles = dynamics.depth_profiles(table, 0)
+    assert profiles["seed"].tolist() == [0, 2] and profiles["falls_then_rises"].all()
+    # seed_agreement: a group without values on one side is left out, not a disagreement
+    ours = pd.DataFrame({"g": ["a", "a", "b"], "v": [0.5, 0.6, np.nan]})
+    theirs = pd.DataFrame({"g": ["a", "b"], "v": [0.55, 0.9]})
+    table = reference.seed_agreement(ours, theirs, ["g"], "v")
+    assert table["g"].tolist() == ["a"] and table["agrees"].tolist() == [True]
+
+
+def test_figures_of_an_empty_table_are_empty():
+    from tdnn_utils import plotting
+
+    betti = _betti_rows().assign(n_layers=1).iloc[:0]
+    for figure in (plotting.betti_by_layer(betti), plotting.total_by_relative_depth(betti, series="activation"),
+                   plotting.lines(betti, x="depth", y="betti", series="label", facet="dim"),
+                   plotting.scatter(betti, x="depth", y="betti", color="label", facet="dim")):
+        assert all(len(trace.x or ()) == 0 for trace in figure.data)
