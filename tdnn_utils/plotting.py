@@ -17,7 +17,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .validation import check_columns
+from .validation import check_columns, check_diagram
 
 CLASS_COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b")
 DIMENSION_COLOURS = ("#1f77b4", "#d62728", "#2ca02c")
@@ -181,10 +181,10 @@ def persistence_diagrams(diagrams: Mapping[str, list], *, title: str = "", cols:
                         horizontal_spacing=0.07, vertical_spacing=0.16)
     for i, name in enumerate(names):
         row, col = i // cols + 1, i % cols + 1
-        finite = [d[np.isfinite(d).all(axis=1)] for d in diagrams[name]]
+        layer = [check_diagram(d, name=f"diagrams[{name!r}][{dim}]") for dim, d in enumerate(diagrams[name])]
+        finite = [d[np.isfinite(d).all(axis=1)] for d in layer]
         top = max([d.max() for d in finite if d.size] + [1e-9]) * 1.1
-        for dim, dgm in enumerate(diagrams[name]):
-            dgm = np.asarray(dgm, dtype=float).reshape(-1, 2)
+        for dim, dgm in enumerate(layer):
             death = np.where(np.isfinite(dgm[:, 1]), dgm[:, 1], top)
             fig.add_trace(go.Scatter(
                 x=dgm[:, 0], y=death, mode="markers", name=f"H{dim}", legendgroup=f"H{dim}",

@@ -57,7 +57,12 @@ def load_gdeep_reference(path=None) -> dict:
         raise FileNotFoundError(
             f"{path} is missing; make it with `make gdeep-reference` (giotto-deep's own "
             f"environment, Python 3.10)")
-    document = json.loads(path.read_text())
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as error:  # JSONDecodeError and UnicodeDecodeError
+        raise ValueError(f"{path} is not valid JSON: {error}") from None
+    if not isinstance(document, dict):
+        raise ValueError(f"{path} must hold a JSON object; found a {type(document).__name__}")
     missing = [key for key in _TOP_KEYS if key not in document]
     if missing:
         raise ValueError(f"{path} lacks the keys {missing}")

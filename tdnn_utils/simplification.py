@@ -24,8 +24,8 @@ import numpy as np
 import pandas as pd
 
 from . import datasets, paper, topology, trust, verdicts
-from .validation import check_columns, check_positive_int, check_positive_number
 from .sweep import NetworkSpec, Problem, Protocol, SweepResult, combine, run_sweep, run_sweep_until
+from .validation import check_columns, check_positive_int, check_positive_number
 
 SOURCES = ("published", "generator")
 #: The activations of the paper's claim, in its claimed order (fastest first).

@@ -152,7 +152,7 @@ def check_finite(values, name: str, *, dtype=np.float64, allow_nan: bool = False
             what = "infinite" if allow_nan else "NaN or infinite"
             raise ValueError(f"{name} holds {int(bad.sum())} {what} value(s) among {array.size}")
     _check_range(array, name, dtype)
-    return array.astype(dtype)
+    return array.astype(dtype, copy=False)
 
 
 def check_points(X, *, name: str = "X", min_points: int = 1, n_features: int | None = None,
@@ -182,7 +182,7 @@ def check_points(X, *, name: str = "X", min_points: int = 1, n_features: int | N
             bad = int((~finite).any(axis=1).sum())
             raise ValueError(f"{name} holds NaN or infinite values in {bad} of {array.shape[0]} rows")
     _check_range(array, name, dtype)
-    return array.astype(dtype)
+    return array.astype(dtype, copy=False)
 
 
 def check_probabilities(values, name: str) -> np.ndarray:

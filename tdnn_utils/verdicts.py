@@ -146,7 +146,6 @@ def per_network(table: pd.DataFrame, by: Sequence[str], value: str, *,
 
 def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
     """Wilson score interval of a proportion; (nan, nan) for n = 0 (no data)."""
-    successes, n = check_positive_int(successes, "successes", minimum=0), check_positive_int(n, "n", minimum=0)
     if n < 0 or not 0 <= successes <= max(n, 0):
         raise ValueError(f"successes={successes!r} must be in 0..n and n={n!r} >= 0")
     if n == 0:

@@ -20,8 +20,8 @@ import pandas as pd
 import pytest
 import torch
 
-from tdnn_utils import (datasets, dynamics, engines, ensemble, functional, images, paper, reference, regularization,
-                        regularizers, simplification, sweep, topology, trust, validation, verdicts)
+from tdnn_utils import (ablation, datasets, dynamics, engines, ensemble, functional, images, paper, plotting, reference,
+                        regularization, regularizers, simplification, sweep, topology, trust, validation, verdicts)
 from tdnn_utils.models import FFNet, layer_activations
 from tdnn_utils.training import accuracy, fit, fit_until_perfect, seed_everything
 
@@ -892,6 +892,12 @@ REFUSED = {
     "a Setup of no hidden layer": (lambda: simplification.Setup("D-I", hidden=()), r"hidden=\(\)"),
     "a Setup of k 2.5": (lambda: simplification.Setup("D-I", k_candidates=(2.5,)), "k_candidates=2.5"),
     "a Setup of scale NaN": (lambda: simplification.Setup("D-I", scale=np.nan), "scale=nan"),
+    "a persistence diagram with NaN drawn": (
+        lambda: plotting.persistence_diagrams({"input": [np.array([[np.nan, 1.0]])]}),
+        r"diagrams\['input'\]\[0\] holds NaN"),
+    "input_recovery of a fractional truth": (
+        lambda: ablation.input_recovery(pd.DataFrame({"step": ["r"], "label": [0], "dim": [0], "betti": [1]}), (1, 0.5),
+                                        [ablation.Reading("r", 2, True, "post", "threshold", 1.0)]), "truth=0.5"),
 }
 
 
@@ -958,10 +964,15 @@ def test_a_missing_value_is_no_finding():
 
 
 def test_figures_of_an_empty_table_are_empty():
-    from tdnn_utils import plotting
-
     betti = _betti_rows().assign(n_layers=1).iloc[:0]
     for figure in (plotting.betti_by_layer(betti), plotting.total_by_relative_depth(betti, series="activation"),
                    plotting.lines(betti, x="depth", y="betti", series="label", facet="dim"),
                    plotting.scatter(betti, x="depth", y="betti", color="label", facet="dim")):
         assert all(len(trace.x or ()) == 0 for trace in figure.data)
+
+
+def test_a_reference_file_that_is_not_json_is_named(tmp_path):
+    for content, message in (("{not json", "is not valid JSON"), ("[1, 2]", "must hold a JSON object")):
+        (tmp_path / "reference.json").write_text(content)
+        with pytest.raises(ValueError, match=rf"reference.json {message}"):
+            reference.load_gdeep_reference(tmp_path / "reference.json")

@@ -1,4 +1,4 @@
-"""Property-based tests (Hypothesis): the shared validators and the topology functions' contracts.
+"""Property-based tests (Hypothesis) of everything that computes persistence: topology, engines, regularizers.
 
 For any finite cloud of 2 to 40 points in 1 to 4 dimensions: Betti numbers are non-negative
 integers with 1 <= beta_0 <= the number of distinct points; persistence diagrams have
@@ -11,7 +11,8 @@ persistence (topology, engines, regularizers) gives a correct answer or refuses 
 ValueError or TypeError raised by tdnn_utils itself (:func:`answer_or_refusal`), never an
 error from inside a library, a NaN-producing NumPy warning or a silent cast. Their answers
 scale exactly with the cloud (powers of two), ignore the order of the points and a
-translation. The other entry points the chapters call are in ``test_properties_inputs.py``.
+translation. The other entry points the chapters call, and the shared validators, are in
+``test_properties_inputs.py``.
 
 Kept fast (this file runs again under ``TDNN_ENGINE=gudhi``): few examples, derandomised (the
 same examples every run), no example database written.
@@ -19,7 +20,6 @@ same examples every run), no example database written.
 
 import traceback
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -32,7 +32,7 @@ from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 from hypothesis.extra import numpy as hnp  # noqa: E402
 
-from tdnn_utils import engines, regularizers, topology, validation  # noqa: E402
+from tdnn_utils import engines, regularizers, topology  # noqa: E402
 
 FAST = settings(max_examples=30, deadline=None, derandomize=True, database=None,
                 suppress_health_check=[HealthCheck.too_slow])
@@ -116,87 +116,6 @@ def test_betti_at_reads_the_diagram_the_way_betti_numbers_does(X, scale):
     stacked = np.vstack([np.column_stack([d, np.full(len(d), dim)]) for dim, d in enumerate(diagrams)])
     if len(stacked):
         assert [topology.betti_at(stacked, scale, dimension=dim) for dim in (0, 1)] == expected.tolist()
-
-
-# ---------------------------------------------------------------------------- validators
-@FAST
-@given(n_classes=st.integers(1, 6), labels=st.lists(st.integers(0, 20), min_size=1, max_size=30),
-       as_float=st.booleans())
-def test_check_labels_accepts_exactly_the_labels_within_the_logits(n_classes, labels, as_float):
-    array = np.asarray(labels, dtype=float if as_float else int)
-    if max(labels) < n_classes:
-        checked = validation.check_labels(array, len(labels), n_classes)
-        assert checked.dtype == np.int64 and checked.tolist() == labels
-    else:
-        with pytest.raises(ValueError, match=rf"labels \[\d+.*{n_classes} outputs"):
-            validation.check_labels(array, len(labels), n_classes)
-    with pytest.raises(ValueError, match=r"1-D.*ravel"):
-        validation.check_labels(array[:, None], len(labels), n_classes)
-    with pytest.raises(ValueError, match=f"{len(labels)} entries for {len(labels) + 1} points"):
-        validation.check_labels(array, len(labels) + 1)
-
-
-@FAST
-@given(value=st.one_of(st.integers(-5, 5), st.floats(allow_nan=True), st.booleans(), st.none(), st.text(max_size=3)))
-def test_check_positive_int_accepts_only_positive_integers(value):
-    if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
-        assert validation.check_positive_int(value, "size") == value
-    else:
-        with pytest.raises(ValueError, match=r"size=.*positive integer"):
-            validation.check_positive_int(value, "size")
-
-
-@FAST
-@given(value=st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.integers(-3, 3), st.none()),
-       allow_inf=st.booleans())
-def test_check_positive_number(value, allow_inf):
-    good = value is not None and value == value and value > 0 and (allow_inf or np.isfinite(value))
-    if good:
-        assert validation.check_positive_number(value, "thresh", allow_inf=allow_inf) == float(value)
-    else:
-        with pytest.raises(ValueError, match="thresh="):
-            validation.check_positive_number(value, "thresh", allow_inf=allow_inf)
-
-
-@st.composite
-def giotto_tda_diagrams(draw):
-    n = draw(st.integers(1, 20))
-    births = draw(hnp.arrays(np.float64, n, elements=st.floats(0, 5, width=32)))
-    lengths = draw(hnp.arrays(np.float64, n, elements=st.one_of(st.floats(0, 5, width=32), st.just(np.inf))))
-    dims = draw(hnp.arrays(np.float64, n, elements=st.integers(0, 2).map(float)))
-    return np.column_stack([births, births + lengths, dims])
-
-
-@FAST
-@given(diagram=giotto_tda_diagrams(), dimension=st.integers(0, 2))
-def test_check_diagram_selects_a_dimension_or_refuses_naming_the_shape(diagram, dimension):
-    with pytest.raises(ValueError, match=rf"shape \({len(diagram)}, 3\)"):
-        validation.check_diagram(diagram)
-    bars = validation.check_diagram(diagram, dimension)
-    np.testing.assert_array_equal(bars, diagram[diagram[:, 2] == dimension, :2])
-    np.testing.assert_array_equal(validation.check_diagram(bars), bars)
-
-
-@FAST
-@given(shape=st.tuples(st.integers(0, 6), st.integers(0, 4)), bad=st.sampled_from([None, np.nan, np.inf]))
-def test_check_points_refuses_empty_featureless_or_non_finite_clouds(shape, bad):
-    X = np.ones(shape)
-    if bad is not None and X.size:
-        X[0, 0] = bad
-    if shape[0] < 1 or shape[1] < 1 or (bad is not None and X.size):
-        with pytest.raises(ValueError, match="X "):
-            validation.check_points(X)
-    else:
-        assert validation.check_points(X).shape == shape
-
-
-@FAST
-@given(name=st.text(min_size=0, max_size=40))
-def test_slugged_names_never_leave_their_folder(name):
-    part = validation.slug(name)
-    assert part and "/" not in part and "\\" not in part and not part.startswith(".") and "\x00" not in part
-    folder = Path("/tmp/cache")
-    assert folder in validation.check_inside(folder / part / f"{part}-x.json", folder).parents
 
 
 # ---------------------------------------------------------------------------- edges of the domains
@@ -408,7 +327,7 @@ def test_euclidean_distances_are_the_distances_rounded_to_float32(case):
                                rtol=1e-6, atol=1e-6)
 
 
-@FAST
+@settings(FAST, max_examples=15)
 @given(X=dyadic_clouds(), power=st.integers(-1000, 1000), dtype=st.sampled_from((torch.float64, torch.float32)))
 def test_the_losses_are_scale_free_or_scale_with_the_batch(X, power, dtype):
     if dtype == torch.float32:
@@ -424,7 +343,7 @@ def test_the_losses_are_scale_free_or_scale_with_the_batch(X, power, dtype):
 
 
 @pytest.mark.skipif(not regularizers.torch_topological_available(), reason="needs torch-topological")
-@FAST
+@settings(FAST, max_examples=15)
 @given(X=dyadic_clouds(max_points=10), power=st.integers(-60, 60))
 def test_torch_topologicals_loss_is_the_total_length_of_the_diagrams(X, power):
     points = torch.as_tensor(X * 2.0 ** power)

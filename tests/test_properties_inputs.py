@@ -1,8 +1,8 @@
 """Property-based tests (Hypothesis) of the entry points the chapters call, at the edges of their domains.
 
 The entry points that compute persistence are in ``test_properties.py`` (run again under the
-other engine); here are the rest: seeds and devices, networks and training, data sets and
-images, the verdict rules and the chapters' claims, the tables, figures and results files, and
+other engine); here are the rest: the shared validators, seeds and devices, networks and
+training, data sets and images, the verdict rules and the chapters' claims, the tables, figures and results files, and
 names that hold path characters. Each gets generated inputs across the edges of its domain
 (empty, one element, duplicates only, NaN, infinities, huge and tiny magnitudes, wrong dtypes
 and shapes, hostile names) and must answer correctly or refuse early: a ValueError or
@@ -12,6 +12,7 @@ Kept fast: few examples, derandomised, no example database written.
 """
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -21,6 +22,7 @@ import torch
 hypothesis = pytest.importorskip("hypothesis")
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
+from hypothesis.extra import numpy as hnp  # noqa: E402
 
 from test_properties import SPECIAL, accepted, answer_or_refusal, edge_arrays  # noqa: E402
 from tdnn_utils import (ablation, cnn, datasets, dynamics, images, paper, plotting, reference,  # noqa: E402
@@ -30,6 +32,8 @@ from tdnn_utils.models import ACTIVATIONS, FFNet, layer_activations  # noqa: E40
 
 FEW = settings(max_examples=25, deadline=None, derandomize=True, database=None,
                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+#: For the tests whose every example reads whole tables through several claims and figures.
+FEWER = settings(FEW, max_examples=10)
 
 #: Numbers across the edges, of every Python and NumPy kind a user might pass.
 numbers = st.one_of(st.sampled_from(SPECIAL), st.integers(-3, 40), st.floats(-10, 10),
@@ -43,6 +47,87 @@ names = st.one_of(st.sampled_from(("", ".", "..", "../../escaped", "/etc/passwd"
 
 def is_count(value, least=1) -> bool:
     return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)) and value >= least
+
+
+# ---------------------------------------------------------------------------- validators
+@FEW
+@given(n_classes=st.integers(1, 6), labels=st.lists(st.integers(0, 20), min_size=1, max_size=30),
+       as_float=st.booleans())
+def test_check_labels_accepts_exactly_the_labels_within_the_logits(n_classes, labels, as_float):
+    array = np.asarray(labels, dtype=float if as_float else int)
+    if max(labels) < n_classes:
+        checked = validation.check_labels(array, len(labels), n_classes)
+        assert checked.dtype == np.int64 and checked.tolist() == labels
+    else:
+        with pytest.raises(ValueError, match=rf"labels \[\d+.*{n_classes} outputs"):
+            validation.check_labels(array, len(labels), n_classes)
+    with pytest.raises(ValueError, match=r"1-D.*ravel"):
+        validation.check_labels(array[:, None], len(labels), n_classes)
+    with pytest.raises(ValueError, match=f"{len(labels)} entries for {len(labels) + 1} points"):
+        validation.check_labels(array, len(labels) + 1)
+
+
+@FEW
+@given(value=st.one_of(st.integers(-5, 5), st.floats(allow_nan=True), st.booleans(), st.none(), st.text(max_size=3)))
+def test_check_positive_int_accepts_only_positive_integers(value):
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
+        assert validation.check_positive_int(value, "size") == value
+    else:
+        with pytest.raises(ValueError, match=r"size=.*positive integer"):
+            validation.check_positive_int(value, "size")
+
+
+@FEW
+@given(value=st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.integers(-3, 3), st.none()),
+       allow_inf=st.booleans())
+def test_check_positive_number(value, allow_inf):
+    good = value is not None and value == value and value > 0 and (allow_inf or np.isfinite(value))
+    if good:
+        assert validation.check_positive_number(value, "thresh", allow_inf=allow_inf) == float(value)
+    else:
+        with pytest.raises(ValueError, match="thresh="):
+            validation.check_positive_number(value, "thresh", allow_inf=allow_inf)
+
+
+@st.composite
+def giotto_tda_diagrams(draw):
+    n = draw(st.integers(1, 20))
+    births = draw(hnp.arrays(np.float64, n, elements=st.floats(0, 5, width=32)))
+    lengths = draw(hnp.arrays(np.float64, n, elements=st.one_of(st.floats(0, 5, width=32), st.just(np.inf))))
+    dims = draw(hnp.arrays(np.float64, n, elements=st.integers(0, 2).map(float)))
+    return np.column_stack([births, births + lengths, dims])
+
+
+@FEW
+@given(diagram=giotto_tda_diagrams(), dimension=st.integers(0, 2))
+def test_check_diagram_selects_a_dimension_or_refuses_naming_the_shape(diagram, dimension):
+    with pytest.raises(ValueError, match=rf"shape \({len(diagram)}, 3\)"):
+        validation.check_diagram(diagram)
+    bars = validation.check_diagram(diagram, dimension)
+    np.testing.assert_array_equal(bars, diagram[diagram[:, 2] == dimension, :2])
+    np.testing.assert_array_equal(validation.check_diagram(bars), bars)
+
+
+@FEW
+@given(shape=st.tuples(st.integers(0, 6), st.integers(0, 4)), bad=st.sampled_from([None, np.nan, np.inf]))
+def test_check_points_refuses_empty_featureless_or_non_finite_clouds(shape, bad):
+    X = np.ones(shape)
+    if bad is not None and X.size:
+        X[0, 0] = bad
+    if shape[0] < 1 or shape[1] < 1 or (bad is not None and X.size):
+        with pytest.raises(ValueError, match="X "):
+            validation.check_points(X)
+    else:
+        assert validation.check_points(X).shape == shape
+
+
+@FEW
+@given(name=st.text(min_size=0, max_size=40))
+def test_slugged_names_never_leave_their_folder(name):
+    part = validation.slug(name)
+    assert part and "/" not in part and "\\" not in part and not part.startswith(".") and "\x00" not in part
+    folder = Path("/tmp/cache")
+    assert folder in validation.check_inside(folder / part / f"{part}-x.json", folder).parents
 
 
 # ---------------------------------------------------------------------------- seeds, devices, names
@@ -169,11 +254,11 @@ def test_entangled_tori_generates_or_refuses(n_pts, m, noise, seed):
         assert np.isfinite(X).all() and X.shape == (len(y), 3) and set(np.unique(y)) <= {0, 1}
 
 
-@FEW
+@FEWER
 @given(name=st.sampled_from(("D-I", "D-II", "D-III")), n_points=numbers, seed=numbers)
 def test_naitzat_samples_or_refuses(name, n_points, seed):
-    if is_count(n_points) and n_points > 2000:
-        n_points = 2000
+    if is_count(n_points) and n_points > 300:
+        n_points = 300
     for call in (lambda: datasets.naitzat(name, seed=seed, n_points=n_points),
                  lambda: datasets.naitzat_homology_subset(name, n_points=n_points, seed=seed)):
         answered, result = answer_or_refusal(call, "n_points", "seed")
@@ -274,6 +359,13 @@ def betti_tables(draw):
     return pd.DataFrame(rows)
 
 
+def _with_layers(betti):
+    """``betti`` with each row's number of layers, as a sweep's table has it."""
+    if not isinstance(betti, pd.DataFrame) or "depth" not in betti:
+        return betti
+    return betti.assign(n_layers=betti["depth"].max())
+
+
 def _verdict_and_evidence(result):
     verdict, _, evidence = result
     assert verdict in runs.VERDICTS and isinstance(evidence, str)
@@ -281,7 +373,7 @@ def _verdict_and_evidence(result):
     assert "NAN" not in evidence.replace("nan%", "NAN"), evidence
 
 
-@FEW
+@FEWER
 @given(table=betti_tables(), edge=st.sampled_from(EDGES), column=st.sampled_from(("betti", "depth", "dim", "label",
                                                                                   "seed", "activation")),
        seed=st.integers(0, 2**16))
@@ -312,7 +404,8 @@ def test_chapter_twos_claims_read_betti_tables_or_refuse(table, edge, column, se
         _verdict_and_evidence(answer_or_refusal(
             lambda: simplification.claim_depth(concentration, ["2×15", "3×15"]))[1])
     for figure in (lambda: plotting.betti_by_layer(betti, series="activation"),
-                   lambda: plotting.total_by_relative_depth(betti, series="activation", by=("architecture", "seed")),
+                   lambda: plotting.total_by_relative_depth(_with_layers(betti), series="activation",
+                                                            by=("architecture", "seed")),
                    lambda: simplification.paper_comparison(betti, "D-I", "3×15")):
         answer_or_refusal(figure, "betti", "table", "columns")
 
@@ -477,7 +570,7 @@ def _summaries(rng):
     return pd.DataFrame(rows)
 
 
-@FEW
+@FEWER
 @given(edge=st.sampled_from(EDGES), column=st.sampled_from(("normalised_persistence", "fraction", "epoch", "dim",
                                                             "family")),
        seed=st.integers(0, 2**16), epoch=numbers)
@@ -653,3 +746,88 @@ def test_chapter_twos_setups_are_built_or_refused(settings_):
         assert all(is_count(w) for w in setup.hidden) and all(is_count(k) for k in setup.k_candidates)
         assert math.isfinite(setup.scale) and setup.scale > 0 and setup.maxdim in (0, 1, 2)
         assert is_count(setup.steps) and math.isfinite(setup.lr) and setup.lr > 0
+
+
+# ---------------------------------------------------------------------------- figures and the rest
+def _long_table(rng):
+    return pd.DataFrame({"activation": ["relu", "tanh"] * 4, "epoch": [0, 0, 3, 3] * 2, "dim": [0] * 4 + [1] * 4,
+                         "depth": [1, 2] * 4, "epsilon": rng.random(8), "betti": rng.integers(0, 4, 8).astype(float),
+                         "layers": rng.random(8), "seed": [0, 1] * 4})
+
+
+@FEWER
+@given(edge=st.sampled_from(EDGES), column=st.sampled_from(("betti", "epsilon", "epoch", "dim", "activation")),
+       seed=st.integers(0, 2**16), X=edge_arrays(max_rows=5, max_features=3))
+def test_figures_draw_their_tables_or_refuse(edge, column, seed, X):
+    rng = np.random.default_rng(seed)
+    table = edge_table(_long_table(rng), edge, column, rng)
+    for figure in (lambda: plotting.by_group(table, x="activation", y="betti", color="dim"),
+                   lambda: plotting.lines(table, x="depth", y="betti", series="activation", facet="dim"),
+                   lambda: plotting.scatter(table, x="epsilon", y="betti", color="activation", facet="dim"),
+                   lambda: plotting.curves_by_epoch(table, null=table),
+                   lambda: plotting.point_cloud(X, np.arange(len(X)) % 2 if X.ndim else X),
+                   lambda: plotting.persistence_diagrams({"input": [X, X]}),
+                   lambda: plotting.reference_points(plotting.go.Figure(), X.ravel()[:2], X.ravel()[:2])):
+        answered, fig = answer_or_refusal(figure, "table", "values", "curves", "null", "X", "diagram", "point_cloud",
+                                          "x ", "dgm")
+        if answered:
+            plotting.show(fig)  # the book's display bundle: JSON without NaN tricks
+
+
+@FEWER
+@given(weight=numbers, smoothing=numbers, target=st.one_of(st.sampled_from(("logits", "features")), names),
+       engine=names, steps=numbers, lr=numbers, batch_size=st.one_of(st.none(), numbers))
+def test_objectives_engines_and_protocols_are_chosen_or_refused(weight, smoothing, target, engine, steps, lr,
+                                                                batch_size, monkeypatch_engine):
+    answered, objective = answer_or_refusal(
+        lambda: regularizers.Objective(regularizers.LogitNormLoss(), weight, target, smoothing),
+        "weight", "label_smoothing", "target")
+    if answered:
+        assert 0 <= objective.weight < math.inf and 0 <= objective.label_smoothing < 1
+    answered, name = answer_or_refusal(lambda: monkeypatch_engine(engine), "TDNN_ENGINE")
+    assert not answered or name in ("giotto-ph", "gudhi")
+    answered, protocol = answer_or_refusal(lambda: sweep.Protocol(steps=steps, lr=lr, batch_size=batch_size),
+                                           "Protocol")
+    if answered:
+        assert is_count(protocol.steps) and math.isfinite(protocol.lr) and protocol.lr > 0
+    answered, _ = answer_or_refusal(lambda: sweep.combine([]), "combine")
+    assert not answered
+
+
+@pytest.fixture(scope="module")
+def monkeypatch_engine():
+    """The default engine as TDNN_ENGINE names it (restored afterwards)."""
+    from tdnn_utils import engines
+
+    def default_under(name):
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setenv(engines.ENVIRONMENT_VARIABLE, name)
+            patch.setattr(engines, "_chosen", None)
+            return engines.default_engine()
+    return default_under
+
+
+@FEWER
+@given(name=names, scale=numbers, candidates=st.lists(numbers, max_size=3), truth=st.lists(numbers, max_size=3))
+def test_calibration_reference_and_recovery_read_what_they_are_given_or_refuse(name, scale, candidates, truth,
+                                                                               tmp_path_factory):
+    circle = np.column_stack([np.cos(np.linspace(0, 6, 12)), np.sin(np.linspace(0, 6, 12))])
+    answered, result = answer_or_refusal(
+        lambda: topology.calibrate_k({0: circle}, {0: (1, 1)}, candidates, scale=scale), "k=", "scale", "candidates")
+    if answered:
+        k, table = result
+        assert k is None or (k in candidates and table["correct"].iloc[-1])
+    folder = tmp_path_factory.getbasetemp()
+    (folder / "broken.json").write_text("{not json")
+    for path in (folder / "broken.json", folder / str(name)[:20]):
+        try:
+            reference.load_gdeep_reference(path)
+        except (FileNotFoundError, IsADirectoryError):
+            pass
+        except ValueError as error:
+            assert str(path) in str(error) or "path" in str(error)
+    answered, recovery = answer_or_refusal(lambda: ablation.input_recovery(
+        pd.DataFrame({"step": ["r"] * 2, "label": [0, 0], "dim": [0, 1], "betti": [1, 1]}), truth,
+        [ablation.Reading("r", 2, True, "post", "threshold", 1.0)]), "truth")
+    if answered:
+        assert recovery["recovered"].tolist() == [list(recovery["measured"].iloc[0]) == list(recovery["true"].iloc[0])]
