@@ -69,13 +69,13 @@ def naitzat_points(problem: str, n_layers: int, architecture: str = "main") -> p
     """:data:`NAITZAT_FIGURES` for one data set and architecture, ``"logits"`` resolved to ``n_layers``.
 
     An unknown data set or architecture is refused with the known ones (a misspelt name would
-    otherwise show no paper values, silently); ``n_layers`` is a positive integer.
+    otherwise show no paper values, silently); ``n_layers`` is an integer >= 0.
     """
     for value, column in ((problem, "problem"), (architecture, "architecture")):
         known = sorted(set(NAITZAT_FIGURES[column]))
         if value not in known:
             raise ValueError(f"{column}={value!r} is unknown; use one of {known}")
-    n_layers = check_positive_int(n_layers, "n_layers")
+    n_layers = check_positive_int(n_layers, "n_layers", minimum=0)
     rows = NAITZAT_FIGURES[(NAITZAT_FIGURES["problem"] == problem)
                            & (NAITZAT_FIGURES["architecture"] == architecture)].copy()
     rows["depth"] = [n_layers if d == "logits" else int(d) for d in rows["depth"]]

@@ -206,7 +206,7 @@ def grid(problems: Sequence[str], architectures: Mapping[str, Sequence[int]],
     ``seeds`` is a number of seeds (0, 1, ...) or the seeds themselves, integers >= 0.
     """
     if isinstance(seeds, (int, np.integer, bool, np.bool_)):
-        seeds = range(check_positive_int(seeds, "seeds (a number of seeds)"))
+        seeds = range(check_positive_int(seeds, "seeds (a number of seeds)", minimum=0))
     if not hasattr(seeds, "__iter__") or isinstance(seeds, (str, bytes)):
         raise ValueError(f"seeds={seeds!r} must be a number of seeds or a list of seeds (integers >= 0)")
     seeds = [check_positive_int(seed, "seed", minimum=0) for seed in seeds]
