@@ -196,7 +196,7 @@ def input_recovery(inputs: pd.DataFrame, truth: Sequence[int], steps: Sequence[R
     (step, label), in the order of ``steps``, with ``measured`` and ``true`` (tuples) and
     ``recovered`` (bool).
     """
-    truth = np.asarray(truth, dtype=int)
+    truth = np.asarray([check_positive_int(t, "truth", minimum=0) for t in truth], dtype=int)  # counts, not 2.5
     n_classes = check_positive_int(n_classes, "n_classes")
     rows = []
     for reading in steps:

@@ -25,6 +25,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from .validation import check_finite, check_positive_int
+
 FAMILIES = ("resnet", "densenet", "efficientnet", "lenet")
 #: Parameters of the reference models (torchvision's ResNet-18, DenseNet-121, EfficientNet-B0)
 #: at 1,000 classes and 3 input channels: what ``size="standard"`` must have.
@@ -355,7 +357,8 @@ def block_activations(model: nn.Module, X, batch_size: int = 256,
         raise TypeError(f"{type(model).__name__} has no .blocks; use a model from tdnn_utils.cnn")
     if readings not in READINGS:
         raise ValueError(f"readings={readings!r} is unknown; use one of {READINGS}")
-    X = torch.as_tensor(np.asarray(X), dtype=torch.float32)
+    batch_size = check_positive_int(batch_size, "batch_size")
+    X = torch.as_tensor(check_finite(X, "X", dtype=np.float32))
     if X.ndim != 4:
         raise ValueError(f"X must be (n, channels, height, width); got shape {tuple(X.shape)}")
     layers = activation_layers(model) if readings == "activations" else model.blocks

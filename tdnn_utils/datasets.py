@@ -585,35 +585,6 @@ def read_tfrecord_points(
     if not buf:
         raise ValueError(f"{where} is empty: it holds no records")
 
-    # framing: one pass over the lengths
-    starts, lengths = [], []
-    pos, size = 0, len(buf)
-    while pos < size:
-        index = len(starts)
-        if size - pos < 12:
-            raise ValueError(
-                f"{where} is truncated: record {index} at byte {pos} has {size - pos} bytes "
-                f"left, fewer than the 12 of a record header (length and its CRC)"
-            )
-        (length,) = struct.unpack_from("<Q", buf, pos)
-        if size - pos < 16 + length:
-            header = np.frombuffer(buf, dtype=np.uint8, count=8, offset=pos)[None, :]
-            (stored,) = struct.unpack_from("<I", buf, pos + 8)
-            if int(_masked_crc32c_rows(header)[0]) != stored:
-                raise ValueError(
-                    f"{where} has a bad length CRC in record {index} at byte {pos}: its length "
-                    f"field ({length}) is corrupt (corrupt file?)"
-                )
-            raise ValueError(
-                f"{where} is truncated: record {index} at byte {pos} declares a payload of "
-                f"{length} bytes, but only {size - pos - 12} bytes follow its header (the "
-                f"payload and its 4-byte CRC need {length + 4})"
-            )
-        starts.append(pos)
-        lengths.append(length)
-        pos += 16 + length
-    starts_a = np.asarray(starts, dtype=np.int64)
-    lengths_a = np.asarray(lengths, dtype=np.int64)
     data = np.frombuffer(buf, dtype=np.uint8)
 
     def stored_crc(offsets: np.ndarray) -> np.ndarray:
@@ -629,9 +600,46 @@ def read_tfrecord_points(
                 f"0x{int(computed[bad[0]]):08x} (corrupt file?)"
             )
 
-    all_records = np.arange(len(starts))
-    header = data[starts_a[:, None] + np.arange(8)]
-    check("length", _masked_crc32c_rows(header), stored_crc(starts_a + 8), all_records)
+    def check_lengths() -> None:
+        # a corrupt length sends the framing astray: what it finds after it is not a record
+        found = np.asarray(starts, dtype=np.int64)
+        if found.size:
+            header = data[found[:, None] + np.arange(8)]
+            check("length", _masked_crc32c_rows(header), stored_crc(found + 8), np.arange(found.size))
+
+    # framing: one pass over the lengths, their CRCs checked together after it (or before a
+    # framing error is reported: the first corrupt length is what to name)
+    starts, lengths = [], []
+    pos, size = 0, len(buf)
+    while pos < size:
+        index = len(starts)
+        if size - pos < 12:
+            check_lengths()
+            raise ValueError(
+                f"{where} is truncated: record {index} at byte {pos} has {size - pos} bytes "
+                f"left, fewer than the 12 of a record header (length and its CRC)"
+            )
+        (length,) = struct.unpack_from("<Q", buf, pos)
+        if size - pos < 16 + length:
+            check_lengths()
+            header = np.frombuffer(buf, dtype=np.uint8, count=8, offset=pos)[None, :]
+            (stored,) = struct.unpack_from("<I", buf, pos + 8)
+            if int(_masked_crc32c_rows(header)[0]) != stored:
+                raise ValueError(
+                    f"{where} has a bad length CRC in record {index} at byte {pos}: its length "
+                    f"field ({length}) is corrupt (corrupt file?)"
+                )
+            raise ValueError(
+                f"{where} is truncated: record {index} at byte {pos} declares a payload of "
+                f"{length} bytes, but only {size - pos - 12} bytes follow its header (the "
+                f"payload and its 4-byte CRC need {length + 4})"
+            )
+        starts.append(pos)
+        lengths.append(length)
+        pos += 16 + length
+    check_lengths()
+    starts_a = np.asarray(starts, dtype=np.int64)
+    lengths_a = np.asarray(lengths, dtype=np.int64)
     if check_payload_crc:
         for length in np.unique(lengths_a):
             group = np.flatnonzero(lengths_a == length)

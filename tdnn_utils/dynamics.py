@@ -39,7 +39,7 @@ import torch
 
 from . import functional, parallel, topology
 from .cnn import block_activations
-from .validation import check_diagram, check_inside, slug
+from .validation import check_columns, check_diagram, check_finite, check_inside, check_positive_int, slug
 
 SUMMARY_COLUMNS = ["epoch", "block", "depth", "fraction", "dim", "total_persistence",
                    "normalised_persistence", "entropy", "bars"]
@@ -281,18 +281,26 @@ def depth_profiles(summaries: pd.DataFrame, epoch: int, by=("family", "seed"),
     ``both`` = min(fall, rise): positive when both ends lie above the middle.
     ``falls_then_rises`` says it. Fixed thirds, not the position of the minimum: the minimum of
     a flat but noisy profile is interior in most networks by chance alone.
+
+    A missing value (NaN) is left out of its third; a network and dimension with a third left
+    without any value gets no row (no verdict from no data). Infinite values are refused.
     """
     rows = []
-    missing = (set(by) | {"epoch", "dim", "fraction", value}) - set(summaries.columns)
-    if missing:
-        raise ValueError(f"summaries lacks columns {sorted(missing)}")
+    check_columns(summaries, [*by, "epoch", "dim", "fraction", value], "summaries",
+                  numeric=["epoch", "dim", "fraction", value], complete=[*by, "epoch", "dim", "fraction"])
+    if (check_finite(summaries[value], f"summaries[{value!r}]", allow_nan=True) < 0).any():
+        raise ValueError(f"summaries[{value!r}] holds negative values; the thirds' means are compared by "
+                         "their log ratio, so the values must be >= 0")
     at_epoch = summaries[summaries["epoch"] == epoch]
     for key, group in at_epoch.groupby(list(by) + ["dim"]):
         fraction, values = group["fraction"].to_numpy(), group[value].to_numpy(float)
-        parts = {"early": values[fraction < 1 / 3], "middle": values[(fraction >= 1 / 3) & (fraction < 2 / 3)],
-                 "late": values[fraction >= 2 / 3]}
-        if any(len(v) == 0 for v in parts.values()):
+        thirds = {"early": fraction < 1 / 3, "middle": (fraction >= 1 / 3) & (fraction < 2 / 3),
+                  "late": fraction >= 2 / 3}
+        if not all(third.any() for third in thirds.values()):
             raise ValueError(f"{key}: {len(group)} layers, too few for three thirds of the depth")
+        parts = {name: values[third & ~np.isnan(values)] for name, third in thirds.items()}
+        if any(len(v) == 0 for v in parts.values()):
+            continue  # a third without any value: no reading of this network's profile
         means = {name: float(v.mean()) for name, v in parts.items()}
         with np.errstate(divide="ignore", invalid="ignore"):
             fall, rise = np.log(means["early"] / means["middle"]), np.log(means["late"] / means["middle"])
@@ -577,7 +585,12 @@ def gap_predictions(table: pd.DataFrame, predictors: dict, *, target: str = "gap
     architecture), a linear fit with intercept on the other groups' rows predicts that
     group's rows: the prediction must carry over to an architecture it has never seen.
     Returns ``table`` with ``pred_<name>`` and ``error_<name>`` (absolute error) columns.
+    Missing values (NaN) leave their rows out of the fits; infinite ones are refused.
     """
+    features = sorted({c for columns in predictors.values() for c in columns} | {target})
+    check_columns(table, [group, *features], "table", numeric=features, complete=[group])
+    for column in features:
+        check_finite(table[column], f"table[{column!r}]", allow_nan=True)
     out = table.copy()
     groups = out[group].unique()
     if len(groups) < 2:
@@ -639,6 +652,7 @@ def lenet_preconditions(networks: pd.DataFrame, curves: pd.DataFrame, *, general
 def precondition_met(count: int, minimum: int, what: str) -> str | None:
     """``None`` when ``count`` networks meet a precondition and that is at least ``minimum``;
     otherwise the reason the claim is untestable, naming ``what`` was needed."""
+    count, minimum = check_positive_int(count, "count", minimum=0), check_positive_int(minimum, "minimum", minimum=0)
     if count >= max(1, minimum):  # never met by no network at all, whatever the minimum
         return None
     return f"{count} network(s) {what}, fewer than {max(1, minimum)}"

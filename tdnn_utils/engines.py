@@ -26,7 +26,8 @@ import os
 import numpy as np
 from scipy import sparse
 
-from .validation import check_memory
+from .validation import (check_distance_matrix, check_float32_extent, check_memory, check_points, check_positive_int,
+                         check_positive_number)
 
 ENGINES = ("giotto-ph", "gudhi")
 ENVIRONMENT_VARIABLE = "TDNN_ENGINE"
@@ -109,11 +110,14 @@ def euclidean_distances(X) -> np.ndarray:
     Computed in place, a block of rows at a time, so it needs about ``8 n**2`` bytes (the
     result); more than :data:`tdnn_utils.validation.MEMORY_LIMIT_BYTES` is refused before
     anything is allocated. Values are those of ``sqrt(|x|^2 + |y|^2 - 2 x.y)`` rounded once to
-    float32 (the engines' filtration).
+    float32 (the engines' filtration), on ``X`` centred on its bounding box (an offset of the
+    whole cloud, 1e6, would otherwise swamp the squares and change the distances). ``X`` must
+    be real and finite, its coordinates and extent within float32's range
+    (:func:`tdnn_utils.validation.check_float32_extent`).
     """
-    X = np.asarray(X, dtype=np.float64)
-    if X.ndim != 2:
-        raise ValueError(f"X must be 2-D (n_points, n_features); got shape {X.shape}")
+    X = check_float32_extent(check_points(X, min_points=0))
+    if len(X):
+        X = X - (X.max(axis=0) / 2 + X.min(axis=0) / 2)
     n = len(X)
     check_memory(EUCLIDEAN_BYTES_PER_PAIR * n * n, f"a dense {n:,} x {n:,} distance matrix",
                  "subsample the points, or use a sparse filtration (a finite threshold, or the hop metric)")
@@ -165,9 +169,16 @@ def rips(distances, *, maxdim: int, thresh: float = np.inf, engine: str | None =
     -------
     list of ``maxdim + 1`` float64 arrays (n_bars, 2) of (birth, death), unreduced (one
     infinite bar of dimension 0 per connected component), bars of length 0 left out.
+    ``distances`` that are not square, symmetric and non-negative are refused
+    (:func:`tdnn_utils.validation.check_distance_matrix`).
     """
     engine = _resolve(engine)
+    distances = check_distance_matrix(distances)
+    maxdim = check_positive_int(maxdim, "maxdim", minimum=0)
+    thresh = check_positive_number(thresh, "thresh", allow_inf=True)
     n_points = distances.shape[0]
+    if n_points == 0:
+        return [np.zeros((0, 2)) for _ in range(maxdim + 1)]
     if engine == "giotto-ph":
         from gph import ripser_parallel
 
@@ -225,7 +236,10 @@ def rips_pairing(distances, *, maxdim: int, engine: str | None = None) -> list[n
     values are those edges' lengths. Essential bars and bars of length 0 are left out.
     """
     engine = _resolve(engine)
-    distances = np.asarray(distances, dtype=np.float64)
+    if sparse.issparse(distances):
+        raise ValueError("distances must be a dense (n, n) matrix here; got a sparse one")
+    distances = check_distance_matrix(distances)
+    maxdim = check_positive_int(maxdim, "maxdim", minimum=0)
     empty0, empty = np.zeros((0, 2), dtype=np.int64), np.zeros((0, 4), dtype=np.int64)
     if distances.shape[0] < 2:
         return [empty0] + [empty] * maxdim

@@ -39,6 +39,7 @@ from . import fastmlp
 from .fastmlp import ADAM_BETAS, ADAM_EPS, IGNORE, adam_step
 from .models import ACTIVATIONS, INITS, FFNet, make_activation
 from .training import History, choose_device
+from .validation import check_finite
 
 __all__ = ["FFEnsemble", "MemberResult", "AttemptRecord", "AbandonRule", "fit_ensemble",
            "build_member", "adam_step", "ATTEMPT_SEED_STRIDE", "ENDINGS"]
@@ -104,15 +105,13 @@ def _check_seeds(seeds) -> list[int]:
 
 
 def _check_data(X, y, widths) -> tuple[torch.Tensor, torch.Tensor]:
-    X = torch.as_tensor(np.asarray(X), dtype=torch.float32)
+    X = torch.as_tensor(check_finite(X, "X", dtype=np.float32))
     y_array = np.asarray(y)
     if X.ndim != 2 or X.shape[1] != widths[0] or y_array.ndim != 1 or len(y_array) != len(X):
         raise ValueError(f"X must be (n_points, {widths[0]}) and y (n_points,); "
                          f"got {tuple(X.shape)} and {y_array.shape}")
     if len(X) == 0:
         raise ValueError("X has no rows; give at least one training point")
-    if not torch.isfinite(X).all():
-        raise ValueError("X holds NaN or infinite values")
     if not np.issubdtype(y_array.dtype, np.integer) and not np.array_equal(y_array, np.round(y_array)):
         raise ValueError(f"y must hold integer class labels; got dtype {y_array.dtype}")
     y = torch.as_tensor(y_array.astype(np.int64))

@@ -165,10 +165,11 @@ def one_vs_rest_pca(images, labels, digit: int, n_components: int = 50, *,
     """
     from sklearn.decomposition import PCA
 
-    from .validation import check_positive_int
+    from .validation import check_finite, check_positive_int
 
     n_components = check_positive_int(n_components, "n_components")
-    images = np.asarray(images, dtype=np.float32)
+    n_points = check_positive_int(n_points, "n_points", minimum=2, allow_none=True)
+    images = check_finite(images, "images", dtype=np.float32)
     if images.ndim < 2 or len(images) == 0:
         raise ValueError(f"images has shape {images.shape}; give (n >= 1, ...) images")
     images = images.reshape(len(images), -1)
@@ -177,11 +178,13 @@ def one_vs_rest_pca(images, labels, digit: int, n_components: int = 50, *,
         raise ValueError(f"labels has shape {labels.shape}; expected ({len(images)},)")
     if digit not in set(labels.tolist()):
         raise ValueError(f"digit={digit!r} does not occur; labels are {sorted(set(labels.tolist()))}")
-    if not 1 <= n_components <= min(images.shape):
-        raise ValueError(f"n_components={n_components!r} must be in 1..{min(images.shape)}")
     if n_points is not None:
         if not 2 <= n_points <= len(images):
             raise ValueError(f"n_points={n_points!r} must be in 2..{len(images)}")
+    if not 1 <= n_components <= min(n_points or len(images), images.shape[1]):
+        raise ValueError(f"n_components={n_components!r} must be in 1..{min(n_points or len(images), images.shape[1])} "
+                         "(at most the images, and the pixels per image)")
+    if n_points is not None:
         keep = np.random.default_rng(seed).permutation(len(images))[:n_points]
         images, labels = images[keep], labels[keep]
     components = PCA(n_components=n_components, random_state=seed).fit_transform(images)

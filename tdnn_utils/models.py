@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .validation import check_positive_int
+from .validation import check_finite, check_positive_int, check_real_number
 
 ACTIVATIONS = {
     "relu": lambda slope: nn.ReLU(),
@@ -29,10 +29,10 @@ INITS = ("torch", "glorot")
 
 
 def make_activation(name: str, negative_slope: float = 0.2) -> nn.Module:
-    """The activation module called ``name``; ``negative_slope`` is leaky ReLU's slope."""
+    """The activation module called ``name``; ``negative_slope`` (a finite number) is leaky ReLU's slope."""
     if name not in ACTIVATIONS:
         raise ValueError(f"activation {name!r} is unknown; use one of {sorted(ACTIVATIONS)}")
-    return ACTIVATIONS[name](negative_slope)
+    return ACTIVATIONS[name](check_real_number(negative_slope, "negative_slope"))
 
 
 class FFNet(nn.Module):
@@ -100,14 +100,12 @@ def layer_activations(model: FFNet, X, *, stage: str = "post",
     batch_size = check_positive_int(batch_size, "batch_size")
     if not isinstance(model, FFNet):
         raise TypeError(f"layer_activations reads FFNet models; got {type(model).__name__}")
-    X = torch.as_tensor(np.asarray(X), dtype=torch.float32)
+    X = torch.as_tensor(check_finite(X, "X", dtype=np.float32))
     if X.ndim != 2 or X.shape[1] != model.widths[0] or len(X) == 0:
         raise ValueError(
             f"X has shape {tuple(X.shape)}; the model expects (n_points, {model.widths[0]}), "
             "at least one point"
         )
-    if not torch.isfinite(X).all():
-        raise ValueError("X holds NaN or infinite values")
     was_training = model.training
     model.eval()
     device = next(model.parameters()).device

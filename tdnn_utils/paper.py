@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from .validation import check_positive_int
+
 #: Naitzat, Zhitnikov & Lim (2020), mean Betti numbers over well-trained networks, read off
 #: the paper's figures. ``depth`` counts layers from the input (0); ``"logits"`` is the last
 #: depth; ``label`` None where the figure does not say which class (drawn for both).
@@ -64,7 +66,16 @@ HOFER = {"lambda": 0.1, "beta": 0.7, "group_size": 16, "batch_groups": 8, "epoch
 
 
 def naitzat_points(problem: str, n_layers: int, architecture: str = "main") -> pd.DataFrame:
-    """:data:`NAITZAT_FIGURES` for one data set and architecture, ``"logits"`` resolved to ``n_layers``."""
+    """:data:`NAITZAT_FIGURES` for one data set and architecture, ``"logits"`` resolved to ``n_layers``.
+
+    An unknown data set or architecture is refused with the known ones (a misspelt name would
+    otherwise show no paper values, silently); ``n_layers`` is an integer >= 0.
+    """
+    for value, column in ((problem, "problem"), (architecture, "architecture")):
+        known = sorted(set(NAITZAT_FIGURES[column]))
+        if value not in known:
+            raise ValueError(f"{column}={value!r} is unknown; use one of {known}")
+    n_layers = check_positive_int(n_layers, "n_layers", minimum=0)
     rows = NAITZAT_FIGURES[(NAITZAT_FIGURES["problem"] == problem)
                            & (NAITZAT_FIGURES["architecture"] == architecture)].copy()
     rows["depth"] = [n_layers if d == "logits" else int(d) for d in rows["depth"]]

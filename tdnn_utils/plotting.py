@@ -30,6 +30,7 @@ import plotly.io as pio
 from plotly.colors import sample_colorscale
 from plotly.subplots import make_subplots
 
+from .validation import check_columns, check_diagram
 from .colours import DASHES, NEUTRAL, SAFE, SEQUENTIAL, SYMBOLS
 
 CLASS_COLOURS = SAFE[:6]
@@ -153,6 +154,11 @@ def wrap_title(title: str, width: int = TITLE_WIDTH) -> str:
     return "<br>".join(textwrap.wrap(str(title), width)) if title else ""
 
 
+def _panels(n: int, **options) -> go.Figure:
+    """``n`` panels side by side; an empty table (no panel to draw) gives one empty panel."""
+    return make_subplots(rows=1, cols=max(1, n), **options)
+
+
 def _layout(fig: go.Figure, title: str, height: int, **margins) -> go.Figure:
     """The book's layout: a wrapped title at the top with room for its lines and for the panels'
     titles below it, no fixed width; ``margins`` override the margins (``l``, ``r``, ``t``, ``b``)."""
@@ -248,16 +254,15 @@ def betti_by_layer(table: pd.DataFrame, *, series: str = "label", facet: str = "
     ``reference`` (columns ``series``, ``facet``, ``depth``, ``value``) is drawn as open
     diamonds in the series' colours, named ``reference_name``: e.g. a paper's values.
     """
-    needed = {"depth", "layer", "betti", series, facet}
-    if not needed <= set(table.columns):
-        raise ValueError(f"table lacks columns {sorted(needed - set(table.columns))}")
+    check_columns(table, ["depth", "layer", "betti", series, facet], numeric=["depth", "betti"],
+                  complete=["depth", series, facet])
     if spread not in ("std", "range", "band"):
         raise ValueError(f"spread={spread!r} is unknown; use 'std', 'range' or 'band'")
     stats = (table.groupby([facet, series, "depth"])["betti"]
              .agg(["mean", "std", "min", "max", "count"]).reset_index().fillna({"std": 0.0}))
     layer_names = table.drop_duplicates("depth").sort_values("depth")
     facets = sorted(stats[facet].unique())
-    fig = make_subplots(rows=1, cols=len(facets), shared_xaxes=True,
+    fig = _panels(len(facets), shared_xaxes=True,
                         subplot_titles=[f"{facet} = {value}" if facet != "dim" else f"β{value}"
                                         for value in facets])
     for column, value in enumerate(facets, start=1):
@@ -314,10 +319,10 @@ def persistence_diagrams(diagrams: Mapping[str, list], *, title: str = "", cols:
                         horizontal_spacing=0.07, vertical_spacing=0.16)
     for i, name in enumerate(names):
         row, col = i // cols + 1, i % cols + 1
-        finite = [d[np.isfinite(d).all(axis=1)] for d in diagrams[name]]
+        layer = [check_diagram(d, name=f"diagrams[{name!r}][{dim}]") for dim, d in enumerate(diagrams[name])]
+        finite = [d[np.isfinite(d).all(axis=1)] for d in layer]
         top = max([d.max() for d in finite if d.size] + [1e-9]) * 1.1
-        for dim, dgm in enumerate(diagrams[name]):
-            dgm = np.asarray(dgm, dtype=float).reshape(-1, 2)
+        for dim, dgm in enumerate(layer):
             death = np.where(np.isfinite(dgm[:, 1]), dgm[:, 1], top)
             fig.add_trace(go.Scatter(
                 x=dgm[:, 0], y=death, mode="markers", name=f"H{dim}", legendgroup=f"H{dim}",
@@ -344,9 +349,7 @@ def by_group(values: pd.DataFrame, *, x: str, y: str, color: str | None = None, 
     names extra columns shown when hovering a point; ``order`` lists the ``x`` values in
     the order to draw them (default: as they come).
     """
-    needed = {x, y} | ({color} if color else set()) | set(hover)
-    if not needed <= set(values.columns):
-        raise ValueError(f"values lacks columns {sorted(needed - set(values.columns))}")
+    check_columns(values, [x, y, *([color] if color else []), *hover], "values", numeric=[y])
     fig = go.Figure()
     groups = values.groupby(color, sort=False) if color else [(y_title or y, values)]
     for i, (name, rows) in enumerate(groups):
@@ -375,9 +378,8 @@ def total_by_relative_depth(betti: pd.DataFrame, *, series: str, by=("seed",), t
     networks of different depths share one axis: 0 is the input, 1 the logits.
     """
     keys = [series, *by, "label"]
-    needed = set(keys) | {"depth", "n_layers", "betti"}
-    if not needed <= set(betti.columns):
-        raise ValueError(f"betti lacks columns {sorted(needed - set(betti.columns))}")
+    check_columns(betti, [*keys, "depth", "n_layers", "betti"], "betti", numeric=["depth", "n_layers", "betti"],
+                  complete=[*keys, "depth", "n_layers"])
     totals = betti.groupby(keys + ["depth", "n_layers"])["betti"].sum().reset_index()
     first = totals[totals["depth"] == 0].set_index(keys)["betti"].rename("input_total")
     totals = totals.join(first, on=keys)
@@ -386,7 +388,7 @@ def total_by_relative_depth(betti: pd.DataFrame, *, series: str, by=("seed",), t
     stats = (totals.groupby(["label", series, "x"])["relative"].agg(["mean", "std", "count"])
              .reset_index().fillna({"std": 0.0}))
     labels = sorted(stats["label"].unique())
-    fig = make_subplots(rows=1, cols=len(labels), shared_yaxes=True,
+    fig = _panels(len(labels), shared_yaxes=True,
                         subplot_titles=[f"class {label}" for label in labels])
     for column, label in enumerate(labels, start=1):
         for i, (name, rows) in enumerate(stats[stats["label"] == label].groupby(series, sort=False)):
@@ -410,9 +412,8 @@ def depth_epoch_heatmap(summaries: pd.DataFrame, *, value: str = "normalised_per
     :class:`tdnn_utils.dynamics.TopologyRecorder`); rows sharing (dim, depth, epoch), e.g.
     over seeds, are averaged.
     """
-    needed = {"epoch", "block", "depth", "dim", value}
-    if not needed <= set(summaries.columns):
-        raise ValueError(f"summaries lacks columns {sorted(needed - set(summaries.columns))}")
+    check_columns(summaries, ["epoch", "block", "depth", "dim", value], "summaries",
+                  numeric=["epoch", "depth", "dim", value], complete=["epoch", "depth", "dim"])
     # One panel per dimension, stacked, each with its colour bar beside it: long layer names
     # on the y axis then never run into the other panel's colour bar.
     spacing = 0.14
@@ -442,16 +443,14 @@ def curves_by_epoch(curves: pd.DataFrame, *, x: str = "epsilon", y: str = "betti
     Epoch 0 is labelled "untrained". ``null`` (same columns, e.g. the shuffled-probe graph) is
     drawn as a dashed grey line per panel, averaged over its epochs and other rows.
     """
-    needed = {"epoch", x, y, facet}
-    if not needed <= set(curves.columns):
-        raise ValueError(f"curves lacks columns {sorted(needed - set(curves.columns))}")
-    if null is not None and not {x, y, facet} <= set(null.columns):
-        raise ValueError(f"null lacks columns {sorted({x, y, facet} - set(null.columns))}")
+    check_columns(curves, ["epoch", x, y, facet], "curves", numeric=["epoch", x, y], complete=["epoch", facet])
+    if null is not None:
+        check_columns(null, [x, y, facet], "null", numeric=[x, y], complete=[facet])
     facets = sorted(curves[facet].unique())
     epochs = sorted(curves["epoch"].unique())
     # untrained to trained: cividis from its slate middle to its yellow end (both themes)
     shades = sample_colorscale(SEQUENTIAL, list(np.linspace(0.3, 1.0, len(epochs))) if len(epochs) > 1 else [1.0])
-    fig = make_subplots(rows=1, cols=len(facets), subplot_titles=[
+    fig = _panels(len(facets), subplot_titles=[
         f"β{v}" if facet == "dim" else f"{facet} = {v}" for v in facets])
     for column, value in enumerate(facets, start=1):
         rows = curves[curves[facet] == value].groupby(["epoch", x])[y].mean().reset_index()
@@ -479,11 +478,9 @@ def scatter(table: pd.DataFrame, *, x: str, y: str, color: str, facet: str | Non
     ``diagonal`` draws the line y = x (for predictions against truth); ``hover`` names extra
     columns shown when hovering a point.
     """
-    needed = {x, y, color} | ({facet} if facet else set()) | set(hover)
-    if not needed <= set(table.columns):
-        raise ValueError(f"table lacks columns {sorted(needed - set(table.columns))}")
+    check_columns(table, [x, y, color, *([facet] if facet else []), *hover], numeric=[x, y])
     facets = list(dict.fromkeys(table[facet])) if facet else [None]
-    fig = make_subplots(rows=1, cols=len(facets), shared_yaxes=True,
+    fig = _panels(len(facets), shared_yaxes=True,
                         subplot_titles=["" if v is None else str(v) for v in facets])
     low = float(np.nanmin(table[[x, y]].to_numpy(float))) if len(table) else 0.0
     high = float(np.nanmax(table[[x, y]].to_numpy(float))) if len(table) else 1.0
@@ -512,11 +509,10 @@ def scatter(table: pd.DataFrame, *, x: str, y: str, color: str, facet: str | Non
 def lines(table: pd.DataFrame, *, x: str, y: str, series: str, facet: str | None = None,
           title: str = "", x_title: str = "", y_title: str = "") -> go.Figure:
     """Mean of ``y`` against ``x``, one line per ``series`` value (std error bars), panels by ``facet``."""
-    needed = {x, y, series} | ({facet} if facet else set())
-    if not needed <= set(table.columns):
-        raise ValueError(f"table lacks columns {sorted(needed - set(table.columns))}")
+    check_columns(table, [x, y, series, *([facet] if facet else [])], numeric=[x, y],
+                  complete=[x, series, *([facet] if facet else [])])
     facets = sorted(table[facet].unique()) if facet else [None]
-    fig = make_subplots(rows=1, cols=len(facets), subplot_titles=[
+    fig = _panels(len(facets), subplot_titles=[
         "" if v is None else (f"dimension {v}" if facet == "dim" else f"{facet} = {v}") for v in facets])
     for column, value in enumerate(facets, start=1):
         rows = table if value is None else table[table[facet] == value]
@@ -542,9 +538,8 @@ def trust_map(table: pd.DataFrame, *, rows: str = "activation", title: str = "")
     shows the share that passed all three checks, hovering gives each check's share, and an
     untrusted layer is marked with a cross.
     """
-    needed = {rows, "depth", "layer", "possible", "stable", "agrees", "ok", "readings", "trusted"}
-    if not needed <= set(table.columns):
-        raise ValueError(f"table lacks columns {sorted(needed - set(table.columns))}")
+    check_columns(table, [rows, "depth", "layer", "possible", "stable", "agrees", "ok", "readings", "trusted"],
+                  numeric=["depth", "possible", "stable", "agrees", "ok", "readings"], complete=[rows, "depth"])
     layers = table.drop_duplicates("depth").sort_values("depth")
     names = list(dict.fromkeys(table[rows]))
     grid = table.pivot_table(index=rows, columns="depth", values="ok").reindex(names)

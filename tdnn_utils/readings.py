@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from . import topology
+from .validation import check_columns
 
 NETWORK = ["problem", "architecture", "activation", "seed"]
 READING = NETWORK + ["k", "depth", "label"]
@@ -89,10 +90,13 @@ def k_window(clouds: Mapping, truth: Mapping, candidates: Sequence[int], *, scal
 
 
 # ---------------------------------------------------------------------------- per reading
-def _check_table(betti: pd.DataFrame, needed: Sequence[str]) -> None:
-    missing = set(needed) - set(betti.columns)
-    if missing:
-        raise ValueError(f"the Betti table lacks columns {sorted(missing)}")
+def _check_table(betti: pd.DataFrame, needed: Sequence[str]) -> pd.DataFrame:
+    """A Betti table, checked: its columns, numbers where numbers are read, no missing key. A
+    missing Betti number (NaN) is allowed: the reading it belongs to is left out."""
+    keys = [c for c in needed if c != "betti"]
+    check_columns(betti, needed, "betti")
+    return check_columns(betti, needed, "betti", numeric=["depth", "dim", "betti"],
+                         complete=[*keys, *_network(betti)])
 
 
 def _network(table: pd.DataFrame, with_k: bool = True) -> list[str]:
@@ -101,12 +105,20 @@ def _network(table: pd.DataFrame, with_k: bool = True) -> list[str]:
 
 
 def _wide(betti: pd.DataFrame) -> tuple[pd.DataFrame, list]:
-    """One row per reading, a column per dimension (missing readings left out)."""
+    """One row per reading, a column per dimension; a reading missing a dimension its class is
+    read in elsewhere holds NaN there (a dimension never read for the class is 0's stand-in:
+    not measured, not missing)."""
     _check_table(betti, ["depth", "label", "dim", "betti"])
     keys = [c for c in READING if c in betti.columns]
-    wide = betti.dropna(subset=["betti"]).pivot_table(index=keys, columns="dim", values="betti").reset_index()
-    dims = [c for c in wide.columns if isinstance(c, (int, np.integer))]
-    return wide.dropna(subset=dims), dims
+    wide = betti.groupby(keys + ["dim"], dropna=False)["betti"].mean().unstack("dim").reset_index()
+    dims = sorted(c for c in wide.columns if isinstance(c, (int, np.integer, float)) and c not in keys)
+    wide.columns = [int(c) if c in dims else c for c in wide.columns]
+    dims = [int(d) for d in dims]
+    if wide.empty or 0 not in dims:  # nothing read, or no beta_0 to read a class by
+        return wide.iloc[:0], dims
+    read_in = wide.groupby(_network(wide, with_k=False) + ["label"])[dims].transform(lambda c: c.notna().any())
+    wide[dims] = wide[dims].where(wide[dims].notna() | read_in, 0)
+    return wide, dims
 
 
 def excess(betti: pd.DataFrame) -> pd.DataFrame:
@@ -114,9 +126,11 @@ def excess(betti: pd.DataFrame) -> pd.DataFrame:
 
     ``betti`` as the module describes (``k`` optional). Returns one row per reading with
     ``raw`` = (beta_0 - 1) + beta_1 + ... and ``share`` = raw / raw at the input (depth 0) of the
-    same network, k and class (NaN when the input is already simple).
+    same network, k and class (NaN when the input is already simple or was not read). A
+    reading with a Betti number missing is left out.
     """
     wide, dims = _wide(betti)
+    wide = wide.dropna(subset=dims)
     wide["raw"] = wide[dims].sum(axis=1) - 1
     group = _network(wide) + ["label"]
     at_input = wide.loc[wide["depth"] == 0].set_index(group)["raw"].rename("input_raw")
@@ -161,25 +175,38 @@ def end_reduction(betti: pd.DataFrame, depth: int | None = None) -> pd.DataFrame
     - 1) and ``holes`` = (sum of beta_d, d >= 1, at the input - the same at the end) / the same
     at the input; each 1 when the class ends simple in it, 0 when nothing changed, negative
     when the end has more. A class whose input has no excess in a part leaves that part out.
-    ``depth`` reads that depth as the end (None: each network's last). Returns columns
-    ``problem``, ``architecture``, ``activation``, ``seed`` (and ``k``), ``components``,
-    ``holes``, ``simple`` (every class is one piece without holes at the end).
+    ``depth`` reads that depth as the end (None: each network's last). ``simple``: every class
+    is one piece without holes at the end.
+
+    No verdict from no data: a network whose end (or input) reading of a class is missing is
+    kept with NaN in both parts and ``simple`` NA (``read`` False), so that a claim can leave it
+    out and say so; an empty table gives no row. Returns columns ``problem``, ``architecture``,
+    ``activation``, ``seed`` (and ``k``), ``components``, ``holes``, ``simple``, ``read``.
     """
     wide, dims = _wide(betti)
-    higher = [d for d in dims if d > 0]
     group = _network(wide)
+    columns = group + ["components", "holes", "simple", "read"]
+    if wide.empty:
+        return pd.DataFrame(columns=columns)
+    higher = [d for d in dims if d > 0]
     last = wide.groupby(group)["depth"].transform("max") if depth is None else depth
-    start = wide[wide["depth"] == 0].set_index(group + ["label"])
-    end = wide[wide["depth"] == last].set_index(group + ["label"])
-    start, end = start.align(end, join="inner")
+    start = wide[wide["depth"] == 0].set_index(group + ["label"])[dims]
+    end = wide[wide["depth"] == last].set_index(group + ["label"])[dims]
+    start, end = start.align(end, join="outer")
+    read = start.notna().all(axis=1) & end.notna().all(axis=1)
     holes_in = start[higher].sum(axis=1)
     per_class = pd.DataFrame({
-        "components": ((start[0] - end[0]) / (start[0] - 1).where(start[0] > 1)),
+        "components": (start[0] - end[0]) / (start[0] - 1).where(start[0] > 1),
         "holes": (holes_in - end[higher].sum(axis=1)) / holes_in.where(holes_in > 0),
         "simple": (end[0] == 1) & (end[higher].sum(axis=1) == 0),
+        "read": read,
     }).reset_index()
-    return per_class.groupby(group, sort=False).agg(
-        components=("components", "mean"), holes=("holes", "mean"), simple=("simple", "all")).reset_index()
+    per_network = per_class.groupby(group, sort=False).agg(
+        components=("components", "mean"), holes=("holes", "mean"), simple=("simple", "all"),
+        read=("read", "all")).reset_index()
+    per_network.loc[~per_network["read"], ["components", "holes"]] = np.nan
+    per_network["simple"] = per_network["simple"].astype("boolean").mask(~per_network["read"])
+    return per_network[columns]
 
 
 # ---------------------------------------------------------------------------- the files

@@ -25,6 +25,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from .validation import check_columns, check_finite
+
 __all__ = ["ACTIVATIONS", "DEFAULT_PATH", "gdeep_accuracy_table", "gdeep_betti_table",
            "in_gdeep_convention", "load_gdeep_reference", "seed_agreement"]
 
@@ -55,7 +57,12 @@ def load_gdeep_reference(path=None) -> dict:
         raise FileNotFoundError(
             f"{path} is missing; make it with `make gdeep-reference` (giotto-deep's own "
             f"environment, Python 3.10)")
-    document = json.loads(path.read_text())
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as error:  # JSONDecodeError and UnicodeDecodeError
+        raise ValueError(f"{path} is not valid JSON: {error}") from None
+    if not isinstance(document, dict):
+        raise ValueError(f"{path} must hold a JSON object; found a {type(document).__name__}")
     missing = [key for key in _TOP_KEYS if key not in document]
     if missing:
         raise ValueError(f"{path} lacks the keys {missing}")
@@ -148,12 +155,11 @@ def seed_agreement(ours: pd.DataFrame, theirs: pd.DataFrame, by, value: str) -> 
     """
     by = list(by)
     for name, table in (("ours", ours), ("theirs", theirs)):
-        missing = set(by + [value]) - set(table.columns)
-        if missing:
-            raise ValueError(f"{name} lacks the columns {sorted(missing)}")
+        check_columns(table, by + [value], name, numeric=[value], complete=by)
+        check_finite(table[value], f"{name}[{value!r}]", allow_nan=True)
 
-    def summary(table, prefix):
-        out = table.groupby(by)[value].agg(["mean", "std", "min", "max", "size"])
+    def summary(table, prefix):  # a missing value (NaN) is left out; so is a group without any
+        out = table.dropna(subset=[value]).groupby(by)[value].agg(["mean", "std", "min", "max", "size"])
         return out.rename(columns={"std": "sd", "size": "n"}).add_prefix(f"{prefix}_")
 
     table = summary(ours, "ours").join(summary(theirs, "gdeep"), how="inner").reset_index()

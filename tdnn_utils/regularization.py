@@ -44,7 +44,7 @@ from tqdm import tqdm
 
 from . import cnn, images, parallel, regularizers, verdicts
 from .training import choose_device, seed_everything
-from .validation import check_inside, slug
+from .validation import check_columns, check_inside, check_positive_int, check_positive_number, slug
 
 #: Version of what :func:`train_network` computes; part of every cache key.
 CACHE_VERSION = 1
@@ -85,8 +85,7 @@ class Arm:
             raise ValueError(f"loss {self.loss!r} is unknown; use one of {LOSSES}")
         if self.batches not in BATCHES:
             raise ValueError(f"batches {self.batches!r} is unknown; use one of {BATCHES}")
-        if not (np.isfinite(self.weight) and self.weight >= 0):
-            raise ValueError(f"weight={self.weight!r} must be a finite number >= 0")
+        check_positive_number(self.weight, "weight", allow_zero=True)
         if (self.loss == "none") != (self.weight == 0):
             raise ValueError(f"loss {self.loss!r} with weight {self.weight!r}: a baseline has weight 0, "
                              "any other arm a positive weight")
@@ -162,20 +161,14 @@ class Recipe:
 
     def __post_init__(self):
         for name in ("steps", "batch_size", "n_groups", "group_size"):
-            value = getattr(self, name)
-            if not isinstance(value, (int, np.integer)) or value < (2 if name == "group_size" else 1):
-                raise ValueError(f"{name}={value!r} must be a positive integer"
-                                 + (" >= 2" if name == "group_size" else ""))
+            check_positive_int(getattr(self, name), name, minimum=2 if name == "group_size" else 1)
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(f"optimizer {self.optimizer!r} is unknown; use one of {OPTIMIZERS}")
         if self.schedule not in SCHEDULES:
             raise ValueError(f"schedule {self.schedule!r} is unknown; use one of {SCHEDULES}")
-        if not (np.isfinite(self.lr) and self.lr > 0):
-            raise ValueError(f"lr={self.lr!r} must be a positive number")
-        if not (np.isfinite(self.weight_decay) and self.weight_decay >= 0):
-            raise ValueError(f"weight_decay={self.weight_decay!r} must be >= 0")
-        if not isinstance(self.shift, (int, np.integer)) or self.shift < 0:
-            raise ValueError(f"shift={self.shift!r} must be an integer >= 0")
+        check_positive_number(self.lr, "lr")
+        check_positive_number(self.weight_decay, "weight_decay", allow_zero=True)
+        check_positive_int(self.shift, "shift", minimum=0)
 
     def images_per_step(self, batches: str) -> int:
         return self.batch_size if batches == "random" else self.n_groups * self.group_size
@@ -192,7 +185,9 @@ def plan_arms(omega_alphas=(), tt_alpha: float = 0.0, controls: bool = True,
     e.g. Python 3.13, where giotto-ph has no wheel), its arm is left out, and so are the
     controls matched to it; ``notes`` says so, for the page.
     """
-    random_arms = [Arm()] + [Arm("total_persistence", float(a)) for a in omega_alphas if a > 0]
+    alphas = [check_positive_number(a, "omega_alphas", allow_zero=True) for a in omega_alphas]
+    tt_alpha = check_positive_number(tt_alpha, "tt_alpha", allow_zero=True)
+    random_arms = [Arm()] + [Arm("total_persistence", a) for a in alphas if a > 0]
     notes = []
     if tt_alpha:
         if regularizers.torch_topological_available():
@@ -262,6 +257,13 @@ class DataSpec:
     image_size: int | None = None
     n_train: int = 100
     n_test: int | None = None
+
+    def __post_init__(self):
+        if self.name not in images.DATASETS:
+            raise ValueError(f"name={self.name!r} is unknown; use one of {images.DATASETS}")
+        check_positive_int(self.image_size, "image_size", minimum=4, allow_none=True)
+        check_positive_int(self.n_train, "n_train")
+        check_positive_int(self.n_test, "n_test", allow_none=True)
 
     def images(self) -> tuple[np.ndarray, np.ndarray]:
         key = (self.name, self.folder, self.image_size)
@@ -670,6 +672,9 @@ def matched_weights(records: pd.DataFrame, alpha: float) -> dict:
     (the baselines' logits do not favour the label, as after too little training, or eps
     would be 1 or more).
     """
+    pulls = ["pull_total_persistence", "pull_logit_norm", "pull_label_smoothing"]
+    check_columns(records, ["family", "loss", "batches", *pulls], "records", numeric=pulls, complete=["family"])
+    alpha = check_positive_number(alpha, "alpha")
     base = records[(records["loss"] == "none") & (records["batches"] == "random")]
     if base.empty:
         raise ValueError("matched_weights needs the baseline networks (random batches) first")

@@ -37,17 +37,41 @@ from torch import nn
 from torch.nn import functional as F
 
 from . import engines
-from .validation import check_labels, check_memory
+from .validation import check_labels, check_memory, check_positive_int
 
 TARGETS = ("logits", "features")
 
 
-def _check_points(points: torch.Tensor, name: str = "points") -> None:
+def _check_points(points: torch.Tensor, name: str = "points") -> torch.Tensor:
+    """``points`` as a finite real 2-D tensor to compute with: float32 or float64 (half
+    precision and integers are computed in float32: torch's cdist has no float16, and a
+    float16 square overflows at 256). Complex numbers are refused."""
     if not isinstance(points, torch.Tensor) or points.ndim != 2:
         shape = tuple(points.shape) if hasattr(points, "shape") else type(points).__name__
         raise ValueError(f"{name} must be a 2-D tensor (n_points, n_features); got {shape}")
+    if points.shape[1] < 1:
+        raise ValueError(f"{name} has shape {tuple(points.shape)}: its points have no coordinates; "
+                         "at least one feature is needed")
+    if points.is_complex():
+        raise ValueError(f"{name} holds complex numbers (dtype {points.dtype}); give real points")
+    if points.dtype not in (torch.float32, torch.float64):
+        points = points.float()
     if not torch.isfinite(points).all():
         raise ValueError(f"{name} holds NaN or infinite values")
+    return points
+
+
+def _check_maxdim(maxdim) -> int:
+    return check_positive_int(maxdim, "maxdim", minimum=0, maximum=2)
+
+
+def _power_of_two_scale(points: torch.Tensor) -> torch.Tensor:
+    """A power of two near the largest |coordinate| of ``points`` (1 for all zeros), detached:
+    dividing by it is exact and brings the coordinates within [-1, 1]."""
+    largest = points.detach().abs().max() if points.numel() else points.new_zeros(())
+    if not largest > 0:
+        return points.new_ones(())
+    return torch.ldexp(points.new_ones(()), torch.frexp(largest).exponent)
 
 
 def pairing(points: torch.Tensor, maxdim: int = 1, engine: str | None = None) -> list[np.ndarray]:
@@ -57,27 +81,40 @@ def pairing(points: torch.Tensor, maxdim: int = 1, engine: str | None = None) ->
     dimension-0 bar dies at; ``edgesk`` (k >= 1) is (n_bars, 4), the creating edge then the
     destroying edge of each bar. The essential dimension-0 bar (born 0, never dies) has no edge
     and is left out, as the losses only use finite bars; so are bars of length 0 (duplicate
-    points add no bar).
+    points add no bar). It is found on the points divided by a power of two near their
+    largest coordinate (the pairing does not change), so any float64 magnitude is read.
     """
-    _check_points(points)
-    if maxdim not in (0, 1, 2):
-        raise ValueError(f"maxdim={maxdim!r} is not allowed; use 0, 1 or 2")
+    points = _check_points(points)
+    maxdim = _check_maxdim(maxdim)
     if len(points) < 2:
         return [np.zeros((0, 2), dtype=np.int64)] + [np.zeros((0, 4), dtype=np.int64)] * maxdim
     cloud = points.detach().to("cpu", torch.float64).numpy()
+    # the pairing does not depend on the scale: within [-1, 1], float32's filtration holds any cloud
+    cloud = np.ldexp(cloud, -int(np.frexp(np.abs(cloud).max())[1]))
     return engines.rips_pairing(engines.euclidean_distances(cloud), maxdim=maxdim, engine=engine)
 
 
 def edge_lengths(points: torch.Tensor, edges) -> torch.Tensor:
     """Euclidean lengths (n_edges,) of ``edges`` (n_edges, 2) between rows of ``points``.
 
-    A zero-length edge (duplicate points) has gradient 0, not NaN.
+    A zero-length edge (duplicate points) has gradient 0, not NaN. Each difference is scaled
+    by a power of two before it is squared, so no square overflows or underflows (float32
+    coordinates near 1e20 or 1e-25 give their true lengths).
     """
     edges = torch.as_tensor(np.asarray(edges), dtype=torch.long, device=points.device).reshape(-1, 2)
-    squared = (points[edges[:, 0]] - points[edges[:, 1]]).pow(2).sum(dim=1)
+    return _row_norms(points[edges[:, 0]] - points[edges[:, 1]])
+
+
+def _row_norms(vectors: torch.Tensor) -> torch.Tensor:
+    """Euclidean norms (n,) of the rows of ``vectors`` (n, d): each row divided by a power of
+    two near its largest entry before squaring (no overflow, no underflow); gradient 0, not
+    NaN, at a zero row."""
+    largest = vectors.detach().abs().amax(dim=1) if vectors.shape[1] else vectors.new_zeros(len(vectors))
+    scale = torch.ldexp(torch.ones_like(largest), torch.frexp(largest).exponent)
+    squared = (vectors / scale[:, None]).pow(2).sum(dim=1)
     positive = squared > 0
     # sqrt's gradient is infinite at 0: take the root only where the length is positive.
-    return torch.where(positive, torch.where(positive, squared, torch.ones_like(squared)).sqrt(),
+    return torch.where(positive, scale * torch.where(positive, squared, torch.ones_like(squared)).sqrt(),
                        torch.zeros_like(squared))
 
 
@@ -86,8 +123,9 @@ def diagrams(points: torch.Tensor, maxdim: int = 1) -> list[torch.Tensor]:
 
     Returns one tensor (n_bars, 2) of (birth, death) per dimension 0..``maxdim``, in the
     units of ``points``; gradients flow to ``points``. The values equal giotto-ph's finite
-    bars (up to its float32 arithmetic).
+    bars (up to its float32 arithmetic). Half-precision points give float32 diagrams.
     """
+    points = _check_points(points)
     pairs = pairing(points, maxdim)
     deaths0 = edge_lengths(points, pairs[0])
     result = [torch.stack([torch.zeros_like(deaths0), deaths0], dim=1)]
@@ -102,20 +140,21 @@ class TotalPersistenceLoss(nn.Module):
 
     The sum and the maximum run over all finite bars of dimensions 0..``maxdim`` of the batch
     (n_points, n_features), e.g. its logits. Omega is scale-free, between 1 and the number of
-    bars; a batch whose bars all have length 0 gives 0. ``persistence_seconds`` adds up the
-    time spent finding the pairing.
+    bars; a batch whose bars all have length 0 gives 0. It is computed on the batch divided by
+    a power of two near its largest coordinate (exact, and Omega does not change), so float32
+    coordinates near 1e20 or 1e-25 give the same value and gradient as near 1.
+    ``persistence_seconds`` adds up the time spent finding the pairing.
     """
 
     def __init__(self, maxdim: int = 1):
         super().__init__()
-        if maxdim not in (0, 1, 2):
-            raise ValueError(f"maxdim={maxdim!r} is not allowed; use 0, 1 or 2")
-        self.maxdim = maxdim
+        self.maxdim = _check_maxdim(maxdim)
         self.persistence_seconds = 0.0
 
     def forward(self, points: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        points = _check_points(points)
         start = time.perf_counter()
-        bars = diagrams(points, self.maxdim)
+        bars = diagrams(points / _power_of_two_scale(points), self.maxdim)
         self.persistence_seconds += time.perf_counter() - start
         lengths = torch.cat([d[:, 1] - d[:, 0] for d in bars])
         if len(lengths) == 0 or not bool(lengths.max() > 0):
@@ -153,10 +192,10 @@ class DensifiedLoss(nn.Module):
 
     def death_times(self, points: torch.Tensor) -> list[torch.Tensor]:
         """Each group's finite dimension-0 death times (its spanning tree's positive edge lengths)."""
-        _check_points(points)
-        if len(points) % self.group_size:
+        points = _check_points(points)
+        if len(points) % self.group_size or not len(points):
             raise ValueError(f"{len(points)} points do not split into groups of {self.group_size}; "
-                             "the batch must hold whole groups")
+                             "the batch must hold whole groups, at least one")
         deaths = []
         for group in torch.split(points, self.group_size):
             start = time.perf_counter()
@@ -179,16 +218,14 @@ class LogitNormLoss(nn.Module):
 
     Like the total persistence of the batch it is homogeneous of degree 1 (scaling the logits
     by t scales it by t), so a weight can match another such term's pull towards the origin
-    (:func:`scale_pull`). A zero row has gradient 0, not NaN.
+    (:func:`scale_pull`). A zero row has gradient 0, not NaN; an empty batch gives 0.
     """
 
     def forward(self, points: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
-        _check_points(points)
-        squared = points.pow(2).sum(dim=1)
-        positive = squared > 0
-        norms = torch.where(positive, torch.where(positive, squared, torch.ones_like(squared)).sqrt(),
-                            torch.zeros_like(squared))
-        return norms.mean()
+        points = _check_points(points)
+        if not len(points):
+            return points.sum() * 0.0  # no row: 0, as the other losses give an empty batch
+        return _row_norms(points).mean()
 
 
 def scale_pull(logits: torch.Tensor, labels: torch.Tensor, maxdim: int = 1) -> dict:
@@ -233,7 +270,11 @@ class TorchTopologicalLoss(nn.Module):
     ``SummaryStatisticLoss("total_persistence", p=1)`` over dimensions 0..``maxdim`` of
     ``VietorisRipsComplex``: the sum of finite bar lengths, not divided by the longest; 0
     (with a zero gradient) for a batch of fewer than 2 points, which has no finite bar.
-    Needs the optional ``torch-topological`` package.
+    Computed on the batch divided by a power of two near its largest coordinate, then
+    multiplied back (exact: the sum is homogeneous of degree 1), so large or tiny
+    coordinates neither overflow nor vanish; half-precision points are computed in float32
+    (torch's cdist has none), and the loss is float32. Needs the optional
+    ``torch-topological`` package.
     """
 
     def __init__(self, maxdim: int = 1):
@@ -243,21 +284,26 @@ class TorchTopologicalLoss(nn.Module):
         except ImportError as error:  # pragma: no cover - depends on the environment
             raise ImportError("TorchTopologicalLoss needs torch-topological: "
                               "pip install torch-topological (it keeps the installed torch)") from error
-        self.complex = VietorisRipsComplex(dim=maxdim)
+        self.complex = VietorisRipsComplex(dim=_check_maxdim(maxdim))
         self.summary = SummaryStatisticLoss("total_persistence", p=1)
         self.persistence_seconds = 0.0
 
     def forward(self, points: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
-        _check_points(points)
+        points = _check_points(points)
         if len(points) < 2:  # no finite bar (torch-topological itself fails on an empty batch)
             return points.sum() * 0.0
         n = len(points)
         check_memory(48 * n * n, f"torch-topological's Vietoris-Rips persistence of a batch of {n:,} points",
                      "use smaller batches")
+        scale = _power_of_two_scale(points)
         start = time.perf_counter()
-        information = self.complex(points)
+        information = self.complex(points / scale)
         self.persistence_seconds += time.perf_counter() - start
-        return self.summary(information)
+        total = self.summary(information) * scale
+        if not torch.isfinite(total):
+            raise ValueError(f"the total persistence of these points (up to {float(scale):.3g} in magnitude) "
+                             f"overflows {points.dtype}: rescale them, or use float64")
+        return total
 
 
 def features_and_logits(model: nn.Module, X: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

@@ -40,6 +40,7 @@ import yaml
 
 from . import claims as claims_markdown
 from .verdicts import JUDGED_COLUMNS, VERDICTS
+from .validation import check_file_name
 
 ROOT = Path(__file__).resolve().parent.parent
 #: What a claim may record beside its id, claim, verdict and evidence (:func:`record_claim`).
@@ -79,13 +80,22 @@ def output_folders(preset: str | None, root=None) -> tuple[Path, Path]:
 
     The book's own folders (``book/chapters``, ``book/results``) for a published preset
     (:data:`PUBLISHED_PRESETS`), ``_runs/<preset>/chapters`` and ``_runs/<preset>/results``
-    (gitignored) for any other.
+    (gitignored) for any other. A preset name that is not one folder name (empty, ``.``,
+    ``..``, holding ``/`` or ``\\``: it would write outside ``_runs/``) is refused
+    (``RunConfigError``).
     """
     root, _, chapter_dir, results_dir = _paths(root)
     if preset in PUBLISHED_PRESETS:
         return chapter_dir, results_dir
-    scratch = root / SCRATCH / str(preset or "unnamed")
+    scratch = root / SCRATCH / _folder_name("unnamed" if preset is None else preset, "preset")
     return scratch / "chapters", scratch / "results"
+
+
+def _folder_name(value, what: str) -> str:
+    try:
+        return check_file_name(value, what)
+    except ValueError as error:
+        raise RunConfigError(str(error)) from None
 
 
 def _readable(path) -> None:
@@ -342,6 +352,7 @@ def plan(preset: str, only=None, device: str | None = None, root=None) -> list[t
     presets = load_presets(root)
     if preset not in presets:
         raise RunConfigError(f"unknown preset {preset!r}; presets: {', '.join(presets)}")
+    output_folders(preset, root)  # refuses a name that would write outside _runs/
     if device is not None and device not in DEVICES:
         raise RunConfigError(f"unknown device {device!r}; devices: {', '.join(DEVICES)}")
     existing = notebooks(root)
@@ -414,6 +425,7 @@ def run_chapter(name: str, parameters: dict, root=None, preset: str | None = Non
 
     root = _paths(root)[0]
     nb_dir = root / "notebooks"
+    name = _folder_name(name, "name")
     chapter_dir, results_dir = output_folders(preset, root)
     chapter_dir.mkdir(parents=True, exist_ok=True)
     results_dir.mkdir(parents=True, exist_ok=True)

@@ -25,10 +25,11 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from . import datasets, images, paper, readings, trust, verdicts
+from . import datasets, images, paper, readings, topology, trust, verdicts
 from .ensemble import AbandonRule
 from .sweep import (NetworkSpec, Problem, Protocol, SweepResult, architectures, combine, grid, run_sweep,
                     run_sweep_until)
+from .validation import check_columns, check_positive_int, check_positive_number
 
 SOURCES = ("published", "generator")
 #: The activations of the paper's claim, in its claimed order (fastest first).
@@ -110,14 +111,19 @@ class Setup:
                                  or self.max_seeds < max(self.seeds, self.min_perfect)):
             raise ValueError(f"{self.name}: max_seeds={self.max_seeds!r} must be an integer >= seeds "
                              f"({self.seeds}) and >= min_perfect ({self.min_perfect}) when min_perfect > 0")
-        object.__setattr__(self, "hidden", tuple(int(w) for w in self.hidden))
+        if isinstance(self.hidden, (str, bytes)) or not hasattr(self.hidden, "__iter__") or not len(self.hidden):
+            raise ValueError(f"{self.name}: hidden={self.hidden!r} must be a non-empty list of positive integers")
+        object.__setattr__(self, "hidden", tuple(check_positive_int(v, f"{self.name}: hidden") for v in self.hidden))
         for name in ("k_min", "k_max"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-                raise ValueError(f"{self.name}: {name}={value!r} must be a positive integer")
+            check_positive_int(getattr(self, name), f"{self.name}: {name}")
         if self.k_max < self.k_min:
             raise ValueError(f"{self.name}: k_max={self.k_max!r} must be at least k_min={self.k_min!r}")
-        self.protocol()  # validates the training settings
+        check_positive_number(self.scale, f"{self.name}: scale")
+        check_positive_int(self.maxdim, f"{self.name}: maxdim", minimum=0, maximum=topology.MAX_DIMENSION)
+        try:
+            self.protocol()  # validates the training settings
+        except ValueError as error:
+            raise ValueError(f"{self.name}: {error}") from None
 
     @classmethod
     def from_mapping(cls, name: str, settings: Mapping) -> "Setup":
@@ -349,6 +355,12 @@ def trusted_depths(trust_table: pd.DataFrame, by=("problem", "architecture")) ->
     return trust.common_trust(trust_table, by)
 
 
+def _check_betti(betti) -> pd.DataFrame:
+    """A sweep's Betti table, checked: its columns, numbers where numbers are read, no missing key."""
+    return check_columns(betti, [*NETWORK, "label", "depth", "dim", "betti"], "betti",
+                         numeric=["depth", "dim", "betti"], complete=[*NETWORK, "label", "depth", "dim"])
+
+
 def end_concentration(betti: pd.DataFrame) -> pd.DataFrame:
     """How much of each network's topological change happens in its last step, above uniform.
 
@@ -359,6 +371,7 @@ def end_concentration(betti: pd.DataFrame) -> pd.DataFrame:
     share would favour shallow networks by 1/L alone). Classes are averaged within each
     network; a class whose T never changes is left out. Returns one row per network.
     """
+    _check_betti(betti)
     share = verdicts.last_layer_share(betti, by=list(NETWORK)).dropna(subset=["share"])
     depth = betti.groupby(list(NETWORK))["depth"].max().rename("n_layers")
     share = share.join(depth, on=list(NETWORK))
@@ -378,6 +391,7 @@ def paper_comparison(betti: pd.DataFrame, problem_name: str, architecture: str,
     row: the median over networks of the first depth where beta_0 is 1 (a class that never
     reaches it is left out and counted in ``never``).
     """
+    _check_betti(betti)
     rows = betti[(betti["problem"] == problem_name) & (betti["architecture"] == architecture)]
     if rows.empty:
         return pd.DataFrame()
@@ -448,14 +462,21 @@ def claim_simplifies(kept: pd.DataFrame) -> list[dict]:
 
     ``kept`` holds the main networks' readings at one k on the depths that may be read (the
     input and the trusted layers: :func:`readable`); the end is the last of them. One comparison
-    per part and configuration, each network a unit, against :data:`CLAIMS`' deltas.
+    per part and configuration, each network a unit, against :data:`CLAIMS`' deltas. A network
+    whose end reading is missing is left out (``left_out`` counts them); with no network at all
+    the claim is untestable, with the reason.
     """
+    _check_betti(kept)
     ends = readings.end_reduction(kept)
     rows = {}
     for name, activation in kept[["problem", "activation"]].drop_duplicates().itertuples(index=False):
         group = ends[(ends["problem"] == name) & (ends["activation"] == activation)]
         for part, delta in CLAIMS["C1"]["delta"].items():
-            rows[f"{name} {activation}: {part}"] = verdicts.paired_effect(group[part], delta)
+            rows[f"{name} {activation}: {part}"] = {**verdicts.paired_effect(group[part], delta),
+                                                   "left_out": int((~group["read"]).sum())}
+    if not rows:
+        rows = {"every configuration": verdicts.untestable("no network at 100% was read", delta=min(
+            CLAIMS["C1"]["delta"].values()))}
     return _rows("C1", rows)
 
 

@@ -44,7 +44,7 @@ from .ensemble import LR_DECAYS, AbandonRule, fit_ensemble
 from . import trust as trust_checks
 from .models import ACTIVATIONS, INITS, FFNet, layer_activations
 from .training import accuracy
-from .validation import check_inside, slug
+from .validation import check_inside, check_labels, check_positive_int, check_positive_number, slug
 
 BACKENDS = ("loky", "dask")
 NETWORK_COLUMNS = ["problem", "architecture", "hidden", "activation", "seed", "perfect",
@@ -109,6 +109,7 @@ class Problem:
             y = np.asarray(getattr(self, f"y_{part}"))
             if y.shape != (len(X),):
                 raise ValueError(f"{self.name}: y_{part} has shape {y.shape}; expected ({len(X)},)")
+            y = check_labels(y, len(X), name=f"y_{part}")  # whole class numbers, never truncated
             object.__setattr__(self, f"X_{part}", X.astype(np.float32))
             object.__setattr__(self, f"y_{part}", y.astype(np.int64))
         if self.X_train.shape[1] != self.X_measure.shape[1]:
@@ -118,16 +119,19 @@ class Problem:
             raise ValueError(f"{self.name}: k={self.k!r} must be a positive integer")
         if not isinstance(self.trust_seeds, (int, np.integer)) or self.trust_seeds < 0:
             raise ValueError(f"{self.name}: trust_seeds={self.trust_seeds!r} must be an integer >= 0")
+        check_positive_int(self.k, "k")
+        object.__setattr__(self, "scale", check_positive_number(self.scale, "scale"))
+        check_positive_int(self.maxdim, "maxdim", minimum=0, maximum=topology.MAX_DIMENSION)
         if self.ks is not None:
-            ks = tuple(int(k) for k in self.ks)
-            if self.k not in ks or min(ks) < 1:
+            ks = tuple(check_positive_int(k, f"{self.name}: ks") for k in self.ks)
+            if self.k not in ks:
                 raise ValueError(f"{self.name}: ks={self.ks!r} must be positive integers that include k={self.k}")
             object.__setattr__(self, "ks", tuple(sorted(set(ks))))
         if (self.X_heldout is None) != (self.y_heldout is None):
             raise ValueError(f"{self.name}: give both X_heldout and y_heldout, or neither")
         if self.X_heldout is not None:
             X = topology.check_point_cloud(self.X_heldout, name="X_heldout", min_points=1)
-            y = np.asarray(self.y_heldout)
+            y = check_labels(self.y_heldout, name="y_heldout")
             if y.shape != (len(X),) or X.shape[1] != self.X_train.shape[1]:
                 raise ValueError(f"{self.name}: X_heldout {X.shape} and y_heldout {y.shape} must be "
                                  f"(n, {self.X_train.shape[1]}) and (n,)")
@@ -252,8 +256,15 @@ def _protocol_identity(protocol: Protocol) -> dict:
 
 def grid(problems: Sequence[str], architectures: Mapping[str, Sequence[int]],
          activations: Sequence[str], seeds) -> list[NetworkSpec]:
-    """Every combination of problem, architecture (name -> hidden widths), activation, seed."""
-    seeds = range(seeds) if isinstance(seeds, (int, np.integer)) else seeds
+    """Every combination of problem, architecture (name -> hidden widths), activation, seed.
+
+    ``seeds`` is a number of seeds (0, 1, ...) or the seeds themselves, integers >= 0.
+    """
+    if isinstance(seeds, (int, np.integer, bool, np.bool_)):
+        seeds = range(check_positive_int(seeds, "seeds (a number of seeds)", minimum=0))
+    if not hasattr(seeds, "__iter__") or isinstance(seeds, (str, bytes)):
+        raise ValueError(f"seeds={seeds!r} must be a number of seeds or a list of seeds (integers >= 0)")
+    seeds = [check_positive_int(seed, "seed", minimum=0) for seed in seeds]
     return [NetworkSpec(problem, name, tuple(architectures[name]), activation, int(seed))
             for problem, name, activation, seed
             in itertools.product(problems, architectures, activations, seeds)]
@@ -794,8 +805,14 @@ def architectures(depths=(9,), widths=(15,), *, bottleneck: bool = False,
     ``depths`` vary the number of hidden layers at ``base_width``, ``widths`` the width at
     ``base_depth`` (the paper's main network is 9 hidden layers of width 15, plus the
     output). ``bottleneck`` adds ``"bottleneck"``: the main network with its third hidden
-    layer 3 units wide.
+    layer 3 units wide. Depths and widths are positive integers (a bottleneck needs a base
+    depth of at least 3).
     """
+    for value, name in [(d, "depths") for d in depths] + [(w, "widths") for w in widths] + [
+            (base_depth, "base_depth"), (base_width, "base_width")]:
+        check_positive_int(value, name)
+    if bottleneck and base_depth < 3:
+        raise ValueError(f"bottleneck=True narrows the third hidden layer; base_depth={base_depth} has fewer")
     names = {}
     for depth in depths:
         names[f"{depth}×{base_width}"] = (base_width,) * depth

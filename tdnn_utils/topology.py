@@ -35,7 +35,8 @@ from scipy import sparse
 from sklearn.neighbors import NearestNeighbors
 
 from . import collapse, engines, neighbours
-from .validation import check_diagram, check_labels, check_memory, check_points, check_positive_number
+from .validation import (check_columns, check_diagram, check_float32_extent, check_labels, check_memory,
+                         check_points, check_positive_number)
 
 METRICS = ("euclidean", "hop")
 COINCIDENT_RULES = ("merge", "keep")
@@ -59,10 +60,11 @@ def check_point_cloud(X, *, min_points: int = 2, name: str = "X") -> np.ndarray:
     """Return ``X`` as a finite float64 array of shape ``(n_points, n_features)``.
 
     Raises ``ValueError`` naming the problem: wrong number of axes, fewer than
-    ``min_points`` rows, no feature (shape (n, 0)), NaN or infinite entries
-    (:func:`tdnn_utils.validation.check_points`).
+    ``min_points`` rows, no feature (shape (n, 0)), complex or NaN or infinite entries
+    (:func:`tdnn_utils.validation.check_points`), coordinates or distances beyond float32's
+    range, the precision of the engines (:func:`tdnn_utils.validation.check_float32_extent`).
     """
-    return check_points(X, name=name, min_points=min_points)
+    return check_float32_extent(check_points(X, name=name, min_points=min_points), name)
 
 
 def _check_maxdim(maxdim) -> int:
@@ -184,6 +186,7 @@ def _check_dense_memory(n_points: int, what: str, engine: str | None) -> None:
 
 def _radius_graph(X: np.ndarray, thresh: float) -> sparse.csr_matrix:
     """Euclidean distances up to ``thresh`` as a sparse matrix (longer pairs not stored)."""
+    X = X - (X.max(axis=0) / 2 + X.min(axis=0) / 2)  # centred: an offset would swamp the squares
     graph = NearestNeighbors(radius=thresh).fit(X).radius_neighbors_graph(X, mode="distance")
     graph.setdiag(0)
     graph.eliminate_zeros()
@@ -537,9 +540,8 @@ def simplification(table: pd.DataFrame, by=("run",)) -> pd.DataFrame:
     with these columns.
     """
     keys = list(by) + ["label"]
-    missing = set(keys + ["depth", "dim", "betti"]) - set(table.columns)
-    if missing:
-        raise ValueError(f"table lacks columns {sorted(missing)}")
+    check_columns(table, keys + ["depth", "dim", "betti"], numeric=["depth", "dim", "betti"],
+                  complete=keys + ["depth", "dim"])
     columns = keys + ["input_total", "output_total", "simplified", "first_simple_depth", "monotone"]
     table = table.dropna(subset=["betti"])
     if table.empty:

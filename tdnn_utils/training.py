@@ -11,7 +11,7 @@ from torch import nn
 # Plain tqdm: a text bar, so executed chapters hold no widget state to load from a CDN.
 from tqdm import tqdm
 
-from .validation import check_labels, check_positive_int, check_positive_number
+from .validation import check_finite, check_labels, check_positive_int, check_positive_number
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
 
@@ -36,7 +36,8 @@ def choose_device(name: str = "auto") -> torch.device:
 
 
 def seed_everything(seed: int) -> None:
-    """Seed Python, NumPy and PyTorch (all devices)."""
+    """Seed Python, NumPy and PyTorch (all devices); ``seed`` is an integer in 0..2**32 - 1."""
+    seed = check_positive_int(seed, "seed", minimum=0, maximum=2**32 - 1)
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
@@ -99,7 +100,9 @@ def fit(
 
     Parameters
     ----------
-    X : array (n_points, n_features), or images (n, channels, height, width); at least one row.
+    X : array (n_points, n_features), or images (n, channels, height, width); at least one row,
+        real and finite, within float32's range (the precision of training); an
+        :class:`~tdnn_utils.models.FFNet` needs n_features = its input width.
     y : int array (n_points,) of class labels, each below the model's number of outputs.
     steps / epochs : the budget, as optimiser steps or passes over the data (give one).
     batch_size : ``None`` is full-batch gradient descent, as Naitzat et al. train; otherwise
@@ -131,11 +134,12 @@ def fit(
     batch_size = check_positive_int(batch_size, "batch_size", allow_none=True)
     lr_halving_every = check_positive_int(lr_halving_every, "lr_halving_every", allow_none=True)
     lr = check_positive_number(lr, "lr")
-    X = torch.as_tensor(np.asarray(X), dtype=torch.float32)
+    X = torch.as_tensor(check_finite(X, "X", dtype=np.float32))
     if X.ndim < 2 or len(X) == 0:
         raise ValueError(f"X must be (n >= 1, d) or (n >= 1, channels, height, width); got shape {tuple(X.shape)}")
-    if not torch.isfinite(X).all():
-        raise ValueError("X holds NaN or infinite values")
+    widths = getattr(model, "widths", None)
+    if widths and tuple(X.shape[1:]) != (widths[0],):
+        raise ValueError(f"X has shape {tuple(X.shape)}; the model expects (n_points, {widths[0]})")
     y_shape = np.shape(y)
     if len(y_shape) != 1 or y_shape[0] != len(X):
         raise ValueError(f"X must be (n, d) or (n, channels, height, width) and y (n,); "

@@ -41,6 +41,7 @@ from scipy import sparse
 from sklearn.neighbors import NearestNeighbors
 
 from . import collapse, engines, topology
+from .validation import check_columns, check_positive_int
 
 K_FACTORS = (0.75, 1.25)
 CROSS_CHECK_DELTA = 1.5
@@ -198,9 +199,8 @@ def layer_trust(checks: pd.DataFrame, by=()) -> pd.DataFrame:
     ``agrees``, ``ok`` (shares) and ``trusted`` (``ok`` >= :data:`TRUST_SHARE`).
     """
     keys = list(by) + ["depth", "layer"]
-    missing = (set(keys) | {"possible", "stable", "agrees", "ok"}) - set(checks.columns)
-    if missing:
-        raise ValueError(f"checks lack columns {sorted(missing)}")
+    flags = ["possible", "stable", "agrees", "ok"]
+    check_columns(checks, keys + flags, "checks", boolean=flags, complete=keys)
     table = (checks.groupby(keys, sort=True)
              .agg(readings=("ok", "size"), possible=("possible", "mean"), stable=("stable", "mean"),
                   agrees=("agrees", "mean"), ok=("ok", "mean")).reset_index())
@@ -213,6 +213,7 @@ def common_trust(trust: pd.DataFrame, by) -> pd.DataFrame:
     for every configuration of the group (e.g. every activation), so that comparisons between
     them read the same layers."""
     keys = list(by) + ["depth"]
+    check_columns(trust, keys + ["trusted"], "trust", boolean=["trusted"], complete=keys)
     return trust.groupby(keys, sort=True).agg(trusted=("trusted", "all")).reset_index()
 
 
@@ -223,7 +224,9 @@ def trusted_only(betti: pd.DataFrame, trust: pd.DataFrame, by=()) -> pd.DataFram
     activation) and ``depth``; depths without a trust row (never checked) are dropped too.
     """
     keys = list(by) + ["depth"]
-    trusted = trust.loc[trust["trusted"], keys].drop_duplicates()
+    check_columns(betti, keys, "betti", complete=keys)
+    check_columns(trust, keys + ["trusted"], "trust", boolean=["trusted"], complete=keys)
+    trusted = trust.loc[trust["trusted"].astype(bool), keys].drop_duplicates()
     kept = betti.merge(trusted.assign(_trusted=True), on=keys, how="left")
     keep = kept["_trusted"].eq(True) | (kept["depth"] == 0)
     return kept.loc[keep].drop(columns="_trusted").reset_index(drop=True)
@@ -244,9 +247,13 @@ def readings_long(checks: pd.DataFrame, by=()) -> pd.DataFrame:
     move with k and against the cross-check.
     """
     keys = list(by) + ["depth", "layer", "label"]
-    missing = (set(keys) | set(READINGS)) - set(checks.columns)
-    if missing:
-        raise ValueError(f"checks lack columns {sorted(missing)}")
+    check_columns(checks, keys + list(READINGS), "checks", complete=keys)
+    for column in READINGS:
+        bad = [v for v in checks[column] if not (isinstance(v, (tuple, list, np.ndarray)) and all(
+            isinstance(b, (int, np.integer, float, np.floating)) and float(b).is_integer() and b >= 0 for b in v))]
+        if bad:
+            raise ValueError(f"checks[{column!r}] must hold Betti numbers (beta_0, beta_1, ...) per reading; "
+                             f"got {bad[0]!r}")
     rows = [{**{key: getattr(check, key) for key in keys}, "reading": name, "dim": dim,
              "betti": int(value)}
             for check in checks.itertuples(index=False)
@@ -268,7 +275,12 @@ def k_dependence(readings: pd.DataFrame, dim: int = 1) -> dict:
     "dependent": whether the mean at the smallest k exceeds :data:`K_DEPENDENCE_RATIO` times
     the mean at the largest}``; NaN and False when there is no reading past the input.
     """
+    check_columns(readings, ["depth", "layer", "reading", "dim", "betti"], "readings",
+                  numeric=["depth", "dim", "betti"], complete=["depth", "reading", "dim"])
+    dim = check_positive_int(dim, "dim", minimum=0)
     rows = readings[(readings["depth"] > 0) & (readings["dim"] == dim)]
+    if not {"smallest k", "largest k"} <= set(rows["reading"]):
+        rows = rows.iloc[:0]  # no reading at both ends of the window: nothing moved, or not read
     if rows.empty:
         return {"means": {}, "moved": float("nan"), "dependent": False}
     means = rows.groupby("reading")["betti"].mean()

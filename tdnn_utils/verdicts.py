@@ -57,7 +57,8 @@ import pandas as pd
 from scipy import stats
 
 from .topology import simplification
-from .validation import check_positive_int
+from .validation import (check_columns, check_finite, check_positive_int, check_positive_number, check_probabilities,
+                         check_real_number)
 
 #: Significance level of every one-sided test in the book (after Holm's correction).
 ALPHA = 0.05
@@ -111,9 +112,7 @@ def last_layer_share(betti: pd.DataFrame, by: Sequence[str], last: int = 1) -> p
     Betti numbers are missing (NaN: left out, not read as 0).
     """
     keys = list(by) + ["label"]
-    missing = set(keys + ["depth", "betti"]) - set(betti.columns)
-    if missing:
-        raise ValueError(f"betti lacks columns {sorted(missing)}")
+    check_columns(betti, keys + ["depth", "betti"], "betti", numeric=["depth", "betti"], complete=keys + ["depth"])
     last = check_positive_int(last, "last")
     measured = betti.groupby(keys + ["depth"])["betti"]
     totals = measured.sum().reset_index()
@@ -129,8 +128,11 @@ def last_layer_share(betti: pd.DataFrame, by: Sequence[str], last: int = 1) -> p
 
 
 def holm(p_values) -> np.ndarray:
-    """Holm's step-down adjustment of ``p_values`` for multiple comparisons (NaN stays NaN)."""
-    p = np.asarray(p_values, dtype=float)
+    """Holm's step-down adjustment of ``p_values`` for multiple comparisons (NaN stays NaN).
+
+    Every p-value must lie in [0, 1] (or be NaN: no test); anything else is refused.
+    """
+    p = check_probabilities(p_values, "p_values")
     adjusted = np.full_like(p, np.nan)
     valid = np.flatnonzero(~np.isnan(p))
     order = valid[np.argsort(p[valid])]
@@ -185,6 +187,7 @@ def share_claim(successes: int, n: int, *, confirm_at: float = 0.8, reject_below
     confirmed; **inconclusive** when the interval is too wide to place the share on either
     side of ``reject_below`` (it straddles it). Returns ``(verdict, facts)``.
     """
+    successes, n = check_positive_int(successes, "successes", minimum=0), check_positive_int(n, "n", minimum=0)
     if n < 0 or not 0 <= successes <= max(n, 0):
         raise ValueError(f"successes={successes!r} must be in 0..n and n={n!r} >= 0")
     low, high = wilson_interval(successes, n, confidence)
@@ -323,9 +326,10 @@ def ordering_claim(values: pd.DataFrame, group: str, value: str, pairs: Sequence
     ``n_a``, ``n_b``, ``median_a``, ``median_b``, ``p``, ``p_holm``, ``p_reverse_holm``,
     ``detectable``, ``status`` and ``reason``.
     """
-    missing = {group, value} - set(values.columns)
-    if missing:
-        raise ValueError(f"values lacks columns {sorted(missing)}")
+    check_columns(values, [group, value], "values", numeric=[value])
+    check_finite(values[value].dropna(), f"values[{value!r}]")
+    interest = check_positive_number(interest, "interest", allow_zero=True)
+    cap = None if cap is None else check_real_number(cap, "cap")
     values = values[values[value].notna()]
     columns = ["a", "b", "n_a", "n_b", "median_a", "median_b", "p", "p_holm", "p_reverse_holm",
                "detectable", "status", "reason"]
@@ -394,6 +398,22 @@ def _one_sided_paired_p(differences: np.ndarray) -> float:
     return float(stats.ttest_1samp(differences, 0.0, alternative="greater").pvalue)
 
 
+#: Paired differences beyond this magnitude are refused: their squares would overflow float64.
+LARGEST_DIFFERENCE = 1e150
+
+
+def _paired_differences(values, name) -> np.ndarray:
+    """One comparison's differences as a flat float64 array; NaN (no pair) passes, infinities
+    and magnitudes whose squares overflow (:data:`LARGEST_DIFFERENCE`) are refused."""
+    what = f"comparison {name!r}'s differences"
+    array = check_finite(values, what, allow_nan=True).ravel()
+    too_large = np.abs(array) > LARGEST_DIFFERENCE
+    if too_large.any():
+        raise ValueError(f"{what} hold {array[too_large][:3].tolist()}; use differences of at most "
+                         f"{LARGEST_DIFFERENCE:g} in magnitude (their squares would overflow)")
+    return array
+
+
 def paired_claim(comparisons, *, interest, alpha: float = ALPHA,
                  power: float = POWER) -> tuple[str, pd.DataFrame]:
     """Verdict on a claim made of paired comparisons, "``treated`` exceeds ``baseline``".
@@ -421,11 +441,12 @@ def paired_claim(comparisons, *, interest, alpha: float = ALPHA,
         reason = None
         if isinstance(value, tuple) and len(value) == 2 and (value[1] is None or isinstance(value[1], str)):
             value, reason = value
-        differences = np.asarray([] if reason else value, dtype=float).ravel()
-        differences = differences[np.isfinite(differences)]
+        differences = _paired_differences([] if reason else value, name)
+        differences = differences[~np.isnan(differences)]
         if not reason and len(differences) < 2:
             reason = f"{len(differences)} pair(s), fewer than 2"
-        wanted = interest[name] if isinstance(interest, Mapping) else interest
+        wanted = check_positive_number(interest[name] if isinstance(interest, Mapping) else interest,
+                                       "interest", allow_zero=True)
         rows.append({"comparison": name, "n": len(differences),
                      "mean_difference": float(differences.mean()) if len(differences) else np.nan,
                      "sd_difference": float(differences.std(ddof=1)) if len(differences) > 1 else np.nan,

@@ -20,10 +20,10 @@ import pandas as pd
 import pytest
 import torch
 
-from tdnn_utils import (dynamics, engines, ensemble, functional, images, regularization, regularizers, sweep,
-                        topology, validation, verdicts)
+from tdnn_utils import (ablation, datasets, dynamics, engines, ensemble, functional, images, paper, plotting, readings, reference,
+                        regularization, regularizers, simplification, sweep, topology, trust, validation, verdicts)
 from tdnn_utils.models import FFNet, layer_activations
-from tdnn_utils.training import accuracy, fit, fit_until_perfect
+from tdnn_utils.training import accuracy, fit, fit_until_perfect, seed_everything
 
 
 def blobs(n=20, d=3, seed=0):
@@ -256,6 +256,7 @@ def test_lean_euclidean_distances_give_the_same_values():
     rng = np.random.default_rng(3)
     for X in (rng.normal(size=(300, 5)) * 1e3, rng.normal(size=(50, 784)), rng.integers(0, 3, (40, 2))):
         X = np.asarray(X, dtype=np.float64)
+        X = X - (X.max(axis=0) / 2 + X.min(axis=0) / 2)  # centred, as euclidean_distances does
         squared = (X * X).sum(axis=1)
         expected = np.sqrt(np.clip(squared[:, None] + squared[None, :] - 2.0 * X @ X.T, 0.0, None))
         np.fill_diagonal(expected, 0.0)
@@ -608,3 +609,372 @@ def test_setup_refuses_a_seed_rule_it_cannot_follow(settings, message):
     with pytest.raises(ValueError, match=message):
         Setup("D-III", **settings)
     assert Setup("D-III", seeds=32, min_perfect=30, max_seeds=128).max_seeds == 128
+
+
+# ---------------------------------------------------------------------------- Hardening II (issue 24)
+def _toy_tree(root, presets):
+    """A repository tree with one toy chapter and the given presets."""
+    from test_runs import make_notebook
+
+    (root / "notebooks").mkdir(parents=True)
+    make_notebook(root / "notebooks" / "01_toy.ipynb")
+    (root / "notebooks" / "presets.yml").write_text(json.dumps(presets))  # JSON is YAML
+    return root
+
+
+def test_the_runner_refuses_preset_names_that_would_write_outside_the_repository(tmp_path, monkeypatch, capsys):
+    from tdnn_utils import runs
+
+    outside = tmp_path / "elsewhere"
+    names = ["../../escaped", "a/../../../b", str(outside), "..", "", "a\\..\\..\\b", "x\x00y"]
+    root = _toy_tree(tmp_path / "repo" / "root", {name: {"01_toy": {}} for name in names})
+    with pytest.raises(runs.RunConfigError, match="name='../x'"):
+        runs.run_chapter("../x", {}, root, "smoke")
+    ran = []
+    monkeypatch.setattr(runs, "run_chapter", lambda *args, **kwargs: ran.append(args))
+    for name in names:
+        with pytest.raises(runs.RunConfigError, match="preset=.*not allowed; use one folder name"):
+            runs.plan(name, root=root)
+        with pytest.raises(runs.RunConfigError, match="preset="):
+            runs.output_folders(name, root)
+        if name:  # (the command line refuses an empty --preset itself)
+            assert runs.main(["--preset", name, "--root", str(root), "--no-progress"]) == 2
+            assert "use one folder name" in capsys.readouterr().err
+    assert ran == [] and not outside.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["repo"]
+    # names that stay one folder are the user's to choose
+    assert runs.output_folders("my preset.v2", root)[0] == root / "_runs" / "my preset.v2" / "chapters"
+
+
+def _ends_table(rows):
+    """A Betti table of networks (seed, depth, label, dim, betti)."""
+    return pd.DataFrame([{"problem": "D-I", "architecture": "main", "activation": "relu", "seed": s,
+                          "depth": d, "label": lab, "dim": dim, "betti": b} for s, d, lab, dim, b in rows])
+
+
+def _network(seed, last_beta0, last_beta1=0.0, label=0):
+    return [(seed, 0, label, 0, 3), (seed, 0, label, 1, 2), (seed, 1, label, 0, last_beta0),
+            (seed, 1, label, 1, last_beta1)]
+
+
+def test_a_missing_reading_is_left_out_not_counted_as_not_simple():
+
+
+    table = _ends_table(_network(0, 1) + _network(1, 1) + _network(2, np.nan))
+    ends = readings.end_reduction(table)
+    assert ends["simple"].tolist()[:2] == [True, True] and pd.isna(ends["simple"].iloc[2])
+    assert ends["read"].tolist() == [True, True, False] and np.isnan(ends["components"].iloc[2])
+    rows = simplification.claim_simplifies(table)
+    components = next(r for r in rows if r["comparison"].endswith("components"))
+    assert (components["n"], components["left_out"]) == (2, 1)
+    # a dimension a class is never read in is not missing (D-I read to 1 beside D-III to 2)
+    deeper = _ends_table(_network(0, 1)).assign(problem="D-III")
+    deeper = pd.concat([deeper, deeper[deeper["dim"] == 1].assign(dim=2, betti=0)])
+    ends = readings.end_reduction(pd.concat([_ends_table(_network(0, 1)), deeper]))
+    assert ends["simple"].tolist() == [True, True] and ends["read"].all()
+
+
+def test_empty_or_all_nan_betti_tables_give_untestable_with_a_reason():
+    table = _ends_table(_network(0, 1) + _network(1, 1))
+    for betti in (table.iloc[:0], table.assign(betti=np.nan)):
+        rows = simplification.claim_simplifies(betti)
+        _, found = verdicts.chapter_verdicts(rows)
+        assert found == {"C1": "untestable"} and all(row["reason"] for row in rows)
+        assert "nan" not in verdicts.describe(verdicts.judge(rows)).lower()
+
+
+def test_densified_loss_refuses_an_empty_batch():
+    loss = regularizers.DensifiedLoss(group_size=4)
+    with pytest.raises(ValueError, match="0 points do not split into groups of 4.*at least one"):
+        loss(torch.zeros((0, 3), requires_grad=True))
+
+
+def test_total_persistence_loss_is_scale_free_on_large_and_tiny_float32_coordinates():
+    points = torch.as_tensor(np.random.default_rng(0).normal(size=(24, 3)), dtype=torch.float32)
+    loss = regularizers.TotalPersistenceLoss(maxdim=1)
+    reference = points.clone().requires_grad_(True)
+    expected = loss(reference)
+    expected.backward()
+    assert 1 < float(expected.detach()) and reference.grad.abs().sum() > 0
+    for factor in (1e20, 3e35, 1e-25, 1e-30):
+        scaled = (points * factor).requires_grad_(True)
+        value = loss(scaled)
+        value.backward()
+        assert float(value.detach()) == pytest.approx(float(expected.detach()), rel=1e-5), factor
+        np.testing.assert_allclose((scaled.grad * factor).numpy(), reference.grad.numpy(), rtol=1e-3, atol=1e-5)
+
+
+def test_holm_refuses_p_values_outside_0_and_1():
+    for bad in ([-0.1, 0.5], [0.2, 1.5], [np.inf], [0.1, -np.inf]):
+        with pytest.raises(ValueError, match=r"p_values holds \[.*\], outside \[0, 1\]"):
+            verdicts.holm(bad)
+    adjusted = verdicts.holm([0.01, np.nan, 0.04, 0.0, 1.0])
+    np.testing.assert_allclose(adjusted, [0.03, np.nan, 0.08, 0.0, 1.0])
+
+
+def test_fit_checks_the_width_of_x_against_the_networks_input():
+    X, y = blobs(20, 4)
+    with pytest.raises(ValueError, match=r"X has shape \(20, 4\); the model expects \(n_points, 3\)"):
+        fit(FFNet([3, 4, 2]), X, y, steps=1, progress=False)
+    with pytest.raises(ValueError, match=r"X has shape \(20, 4, 1\); the model expects \(n_points, 4\)"):
+        fit(FFNet([4, 4, 2]), X[:, :, None], y, steps=1, progress=False)
+
+
+def test_complex_coordinates_are_refused_not_truncated():
+    X = blobs()[0] * (1 + 1j)
+    for call in (lambda: validation.check_points(X), lambda: topology.betti_numbers(X, 1.0),
+                 lambda: topology.persistence(X), lambda: layer_activations(FFNet([3, 4, 2]), X),
+                 lambda: fit(FFNet([3, 4, 2]), X, blobs()[1], steps=1, progress=False),
+                 lambda: ensemble.fit_ensemble([3, 4, 2], "relu", X, blobs()[1], [0], steps=1, progress=False),
+                 lambda: regularizers.diagrams(torch.as_tensor(X))):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # numpy's ComplexWarning was all a user saw
+            with pytest.raises(ValueError, match=r"holds complex numbers \(dtype (torch\.)?complex"):
+                call()
+
+
+def test_ffnet_refuses_a_nan_or_infinite_negative_slope():
+    for slope in (np.nan, np.inf, -np.inf, "0.2", None, True):
+        with pytest.raises(ValueError, match=rf"negative_slope={slope!r} is not allowed; use a finite number"):
+            FFNet([3, 4, 2], "leaky_relu", negative_slope=slope)
+    assert FFNet([3, 4, 2], "leaky_relu", negative_slope=np.float32(0.2)).activation.negative_slope == \
+        pytest.approx(0.2)
+
+
+def test_the_tfrecord_reader_names_the_record_whose_length_field_is_corrupt(tmp_path):
+    from test_published_data import small_set, write_points
+
+    X, y = small_set(n=4)
+    data = write_points(tmp_path / "a.tfrecords", X, y)
+    (length,) = struct.unpack_from("<Q", data, 0)
+    for wrong in (3, length - 3, length + 5, length + 20):  # each sends the framing into a payload
+        corrupt = bytearray(data)
+        struct.pack_into("<Q", corrupt, 0, wrong)
+        (tmp_path / "bad.tfrecords").write_bytes(bytes(corrupt))
+        with pytest.raises(ValueError, match=r"bad length CRC in 1 record\(s\); the first is record 0 at byte 0"):
+            datasets.read_tfrecord_points(tmp_path / "bad.tfrecords")
+
+
+def test_finite_coordinates_beyond_float32s_range_are_named_as_such():
+    X, y = blobs()
+    X = X.astype(np.float64)
+    X[3, 1] = 1e39
+    for call in (lambda: fit(FFNet([3, 4, 2]), X, y, steps=1, progress=False),
+                 lambda: layer_activations(FFNet([3, 4, 2]), X),
+                 lambda: ensemble.fit_ensemble([3, 4, 2], "relu", X, y, [0], steps=1, progress=False),
+                 lambda: topology.betti_numbers(X, 1.0), lambda: topology.persistence(X),
+                 lambda: validation.check_points(X, dtype=np.float32)):
+        with pytest.raises(ValueError, match=r"X holds values up to 1e\+39 in magnitude, beyond float32's range"):
+            call()
+    far = np.array([[-2e38, 0.0], [2e38, 0.0]])  # each coordinate fits float32, their distance does not
+    with pytest.raises(ValueError, match=r"X spans 4e\+38 .*beyond float32's range"):
+        topology.persistence(far)
+
+
+def test_torch_topological_loss_takes_float16_points():
+    if not regularizers.torch_topological_available():
+        pytest.skip("torch-topological is not installed")
+    loss = regularizers.TorchTopologicalLoss(maxdim=1)
+    points = torch.as_tensor(np.random.default_rng(0).normal(size=(12, 3)), dtype=torch.float16)
+    half = points.clone().requires_grad_(True)
+    value = loss(half)
+    value.backward()
+    expected = loss(points.float())
+    assert float(value.detach()) == pytest.approx(float(expected), rel=1e-6)
+    assert half.grad.dtype == torch.float16 and torch.isfinite(half.grad).all() and half.grad.abs().sum() > 0
+
+
+# ---------------------------------------------------------------------------- found by the property tests (issue 24)
+def _betti_rows(**changes):
+    table = pd.DataFrame({"problem": "D-I", "architecture": "2×15", "activation": "relu", "seed": 0, "layer": "l",
+                          "depth": [0, 0, 1, 1], "label": 0, "dim": [0, 1, 0, 1], "betti": [2, 1, 1, 0]})
+    return table.assign(**changes)
+
+
+def _checks_rows(**changes):
+    return pd.DataFrame({"depth": [1, 1], "layer": "l", "label": [0, 1], "possible": True, "stable": True,
+                         "agrees": True, "ok": [True, False]}).assign(**changes)
+
+
+REFUSED = {
+    "euclidean_distances of NaN": (lambda: engines.euclidean_distances([[np.nan, 0.0], [1.0, 1.0]]), "NaN"),
+    "euclidean_distances of complex": (lambda: engines.euclidean_distances(np.ones((2, 2)) * 1j), "complex"),
+    "rips of NaN distances": (lambda: engines.rips(np.array([[0, np.nan], [np.nan, 0]]), maxdim=0), "NaN"),
+    "rips of negative distances": (lambda: engines.rips(-np.ones((2, 2)) + np.eye(2), maxdim=0), "negative"),
+    "rips of asymmetric distances": (lambda: engines.rips(np.array([[0, 1.0], [2.0, 0]]), maxdim=0),
+                                     "not symmetric"),
+    "rips of a non-square matrix": (lambda: engines.rips(np.zeros((2, 3)), maxdim=0, engine="gudhi"),
+                                    r"square matrix .* shape \(2, 3\)"),
+    "rips of a 1-D array": (lambda: engines.rips(np.zeros(3), maxdim=0), r"shape \(3,\)"),
+    "rips_pairing of NaN distances": (lambda: engines.rips_pairing(np.array([[0, np.nan], [np.nan, 0]]), maxdim=0),
+                                      "NaN"),
+    "points without coordinates": (lambda: regularizers.diagrams(torch.zeros((3, 0))), "no coordinates"),
+    "maxdim 1.0 of a loss": (lambda: regularizers.TotalPersistenceLoss(maxdim=1.0), "maxdim=1.0"),
+    "maxdim of torch-topological's loss": (lambda: regularizers.TorchTopologicalLoss(maxdim=5), "maxdim=5"),
+    "seed -1": (lambda: seed_everything(-1), "seed=-1"),
+    "seed 1.5": (lambda: seed_everything(1.5), "seed=1.5"),
+    "seed 2**32": (lambda: seed_everything(2**32), "seed=4294967296"),
+    "an unknown data set in the paper's figures": (lambda: paper.naitzat_points("D-IV", 10), "problem='D-IV'"),
+    "an unknown architecture in the paper's figures": (lambda: paper.naitzat_points("D-I", 10, "wide"),
+                                                       "architecture='wide'"),
+    "one_vs_rest_pca of complex images": (lambda: images.one_vs_rest_pca(np.ones((4, 8, 8)) * 1j, [0, 1, 0, 1], 1, 2),
+                                          "complex"),
+    "one_vs_rest_pca of n_points 2.5": (lambda: images.one_vs_rest_pca(np.ones((4, 8, 8)), [0, 1, 0, 1], 1, 2,
+                                                                      n_points=2.5), "n_points=2.5"),
+    "one_vs_rest_pca of more components than images": (
+        lambda: images.one_vs_rest_pca(np.random.default_rng(0).random((6, 8, 8)), [0, 1] * 3, 1, 5, n_points=3),
+        "n_components=5 must be in 1..3"),
+    "block_activations of batch_size 0": (lambda: _lenet_activations(batch_size=0), "batch_size=0"),
+    "block_activations of NaN images": (lambda: _lenet_activations(nan=True), "NaN"),
+    "a Betti table as a list": (lambda: readings.simplification_area(_betti_rows().to_dict("records")),
+                                "DataFrame"),
+    "a Betti table without depths": (lambda: readings.simplification_area(_betti_rows().drop(columns="depth")),
+                                     r"lacks columns \['depth'\]"),
+    "Betti numbers as text": (lambda: topology.simplification(_betti_rows(betti="1"), by=["seed"]),
+                              r"table\['betti'\] must hold numbers"),
+    "a missing dimension": (lambda: topology.simplification(_betti_rows(dim=[0, np.nan, 0, 1]), by=["seed"]),
+                            r"table\['dim'\] has 1 missing"),
+    "a missing depth in paper_comparison": (
+        lambda: simplification.paper_comparison(_betti_rows(depth=[0, 0, np.nan, 1]), "D-I", "2×15"),
+        r"betti\['depth'\] has 1 missing"),
+    "share_claim of float counts": (lambda: verdicts.share_claim(1, 2.0), "n=2.0"),
+    "share_claim of no count": (lambda: verdicts.share_claim(0, None), "n=None"),
+    "paired_claim of infinite differences": (lambda: verdicts.paired_claim({"a": [0.1, np.inf, 0.2]}, interest=0.1),
+                                             "infinite"),
+    "paired_claim of differences whose squares overflow": (
+        lambda: verdicts.paired_claim({"a": [0.0, 1e300]}, interest=0.1), "at most 1e\\+150"),
+    "paired_claim of a text interest": (lambda: verdicts.paired_claim({"a": [0.1, 0.2]}, interest="big"),
+                                        "interest='big'"),
+    "ordering_claim of a text cap": (
+        lambda: verdicts.ordering_claim(pd.DataFrame({"g": ["a", "b"], "v": [1.0, 2.0]}), "g", "v", [("a", "b")],
+                                        interest=1, cap="3"), "cap='3'"),
+    "ordering_claim of infinite values": (
+        lambda: verdicts.ordering_claim(pd.DataFrame({"g": ["a", "b"], "v": [1.0, np.inf]}), "g", "v", [("a", "b")],
+                                        interest=1), "infinite"),
+    "trust flags that are not True or False": (lambda: trust.layer_trust(_checks_rows(ok=[1.0, np.inf])),
+                                                r"checks\['ok'\] must hold True or False"),
+    "trust readings that are not Betti numbers": (
+        lambda: trust.readings_long(_checks_rows().assign(betti=[(1, 0), np.nan], betti_k_low=[(1, 0)] * 2,
+                                                          betti_k_high=[(1, 0)] * 2, betti_cross=[(1, 0)] * 2)),
+        r"checks\['betti'\] must hold Betti numbers"),
+    "trusted_only of a text trust flag": (
+        lambda: trust.trusted_only(_betti_rows(), pd.DataFrame({"depth": [1], "trusted": ["yes"]})),
+        r"trust\['trusted'\] must hold True or False"),
+    "depth_profiles of an infinite value": (lambda: dynamics.depth_profiles(_summary_rows(value=np.inf), 0),
+                                            "infinite"),
+    "depth_profiles of a negative value": (lambda: dynamics.depth_profiles(_summary_rows(value=-1.0), 0),
+                                           "negative"),
+    "gap_predictions of an infinite feature": (
+        lambda: dynamics.gap_predictions(pd.DataFrame({"family": ["a", "a", "b", "b"], "gap": [0.1, 0.2, 0.3, 0.4],
+                                                       "x": [1.0, np.inf, 2.0, 3.0]}), {"x": ["x"]}), "infinite"),
+    "precondition_met of a float count": (lambda: dynamics.precondition_met(2.0, 1, "memorised"), "count=2.0"),
+    "seed_agreement of text values": (
+        lambda: reference.seed_agreement(pd.DataFrame({"g": ["a"], "v": ["0.5"]}),
+                                         pd.DataFrame({"g": ["a"], "v": [0.5]}), ["g"], "v"),
+        r"ours\['v'\] must hold numbers"),
+    "a Recipe of steps=True": (lambda: regularization.Recipe(steps=True, lr=0.1), "steps=True"),
+    "a Recipe of lr=True": (lambda: regularization.Recipe(steps=1, lr=True), "lr=True"),
+    "an Arm of a text weight": (lambda: regularization.Arm("logit_norm", "0.1"), "weight='0.1'"),
+    "a DataSpec of n_train=-5": (lambda: regularization.DataSpec(n_train=-5), "n_train=-5"),
+    "a DataSpec of an unknown data set": (lambda: regularization.DataSpec("../digits"), "name='../digits'"),
+    "plan_arms of a NaN alpha": (lambda: regularization.plan_arms([np.nan]), "omega_alphas=nan"),
+    "plan_arms of an infinite alpha": (lambda: regularization.plan_arms([np.inf]), "omega_alphas=inf"),
+    "matched_weights without pulls": (
+        lambda: regularization.matched_weights(pd.DataFrame({"family": ["f"], "loss": ["none"],
+                                                             "batches": ["random"]}), 0.1), "lacks columns"),
+    "grid of -1 seeds": (lambda: sweep.grid(["p"], {"a": (3,)}, ["relu"], -1), "seeds .*=-1"),
+    "grid of a float seed": (lambda: sweep.grid(["p"], {"a": (3,)}, ["relu"], [0.5]), "seed=0.5"),
+    "architectures of width -1": (lambda: sweep.architectures(widths=(-1,)), "widths=-1"),
+    "architectures of depth 0": (lambda: sweep.architectures(depths=(0,)), "depths=0"),
+    "a bottleneck in two layers": (lambda: sweep.architectures(bottleneck=True, base_depth=2), "base_depth=2"),
+    "a Problem of fractional labels": (lambda: _problem(y=[0.5, 1, 0, 1, 0, 1]), "whole class numbers"),
+    "a Problem of scale NaN": (lambda: _problem(scale=np.nan), "scale=nan"),
+    "a Problem of maxdim 3": (lambda: _problem(maxdim=3), "maxdim=3"),
+    "a Setup of a width 2.7": (lambda: simplification.Setup("D-I", hidden=(15, 2.7)), "hidden=2.7"),
+    "a Setup of no hidden layer": (lambda: simplification.Setup("D-I", hidden=()), r"hidden=\(\)"),
+    "a Setup of k 2.5": (lambda: simplification.Setup("D-I", k_min=2.5), "k_min=2.5"),
+    "a Setup of scale NaN": (lambda: simplification.Setup("D-I", scale=np.nan), "scale=nan"),
+    "a persistence diagram with NaN drawn": (
+        lambda: plotting.persistence_diagrams({"input": [np.array([[np.nan, 1.0]])]}),
+        r"diagrams\['input'\]\[0\] holds NaN"),
+    "input_recovery of a fractional truth": (
+        lambda: ablation.input_recovery(pd.DataFrame({"step": ["r"], "label": [0], "dim": [0], "betti": [1]}), (1, 0.5),
+                                        [ablation.Reading("r", 2, True, "post", "threshold", 1.0)]), "truth=0.5"),
+}
+
+
+def _lenet_activations(batch_size=4, nan=False):
+    from tdnn_utils import cnn
+
+    X = np.zeros((2, 1, 16, 16), np.float32)
+    if nan:
+        X[0, 0, 0, 0] = np.nan
+    return cnn.block_activations(cnn.build("lenet", "tiny", num_classes=2, in_channels=1, image_size=16), X,
+                                 batch_size=batch_size)
+
+
+def _summary_rows(value=0.5):
+    return pd.DataFrame({"family": "f", "seed": 0, "epoch": 0, "dim": 0, "fraction": [0.0, 0.5, 0.9],
+                         "normalised_persistence": [1.0, value, 1.0]})
+
+
+def _problem(y=(0, 1, 0, 1, 0, 1), **settings):
+    X = np.random.default_rng(0).normal(size=(6, 2))
+    return sweep.Problem("p", X, np.asarray(y), X, np.asarray(y), k=2, **settings)
+
+
+@pytest.mark.parametrize("finding", sorted(REFUSED))
+def test_what_the_property_tests_found_is_refused_early(finding):
+    call, message = REFUSED[finding]
+    with pytest.raises(ValueError, match=message):
+        call()
+
+
+def test_offset_clouds_keep_their_distances():
+    X = np.random.default_rng(0).normal(size=(30, 3))
+    for offset in (1e6, 1e7):  # the squares of the plain formula lost the distances (0.3% at 1e6)
+        np.testing.assert_allclose(engines.euclidean_distances(X + offset), engines.euclidean_distances(X),
+                                   rtol=1e-6)
+        for moved, plain in zip(topology.persistence(X + offset), topology.persistence(X)):
+            np.testing.assert_allclose(moved, plain, rtol=1e-6)
+
+
+def test_rips_of_no_point_is_empty_and_the_losses_read_any_magnitude():
+    assert [d.shape for d in engines.rips(np.zeros((0, 0)), maxdim=1, engine="giotto-ph")] == [(0, 2), (0, 2)]
+    points = torch.as_tensor(np.random.default_rng(0).normal(size=(12, 3)))
+    for factor in (2.0**200, 2.0**-200):  # beyond float32: the pairing was an all-infinite filtration
+        for ours, theirs in zip(regularizers.diagrams(points * factor), regularizers.diagrams(points)):
+            torch.testing.assert_close(ours, theirs * factor, rtol=0, atol=0)
+    small = torch.as_tensor(np.random.default_rng(0).normal(size=(5, 3)), dtype=torch.float32)
+    assert float(regularizers.LogitNormLoss()(small * 1e20)) == pytest.approx(float(regularizers.LogitNormLoss()(small)) * 1e20)
+    empty = regularizers.LogitNormLoss()(torch.zeros((0, 3), requires_grad=True))
+    assert float(empty.detach()) == 0.0  # not NaN
+
+
+def test_a_missing_value_is_no_finding():
+    # depth_profiles: a NaN left out of its third, not a network that "does not fall then rise"
+    table = pd.concat([_summary_rows(), _summary_rows().assign(seed=1, normalised_persistence=[1.0, np.nan, 1.0]),
+                       _summary_rows().assign(seed=2, normalised_persistence=[1.0, 0.2, np.nan])])
+    table = pd.concat([table, _summary_rows().assign(seed=2, fraction=0.8, normalised_persistence=1.0)])
+    profiles = dynamics.depth_profiles(table, 0)
+    assert profiles["seed"].tolist() == [0, 2] and profiles["falls_then_rises"].all()
+    # seed_agreement: a group without values on one side is left out, not a disagreement
+    ours = pd.DataFrame({"g": ["a", "a", "b"], "v": [0.5, 0.6, np.nan]})
+    theirs = pd.DataFrame({"g": ["a", "b"], "v": [0.55, 0.9]})
+    table = reference.seed_agreement(ours, theirs, ["g"], "v")
+    assert table["g"].tolist() == ["a"] and table["agrees"].tolist() == [True]
+
+
+def test_figures_of_an_empty_table_are_empty():
+    betti = _betti_rows().assign(n_layers=1).iloc[:0]
+    for figure in (plotting.betti_by_layer(betti), plotting.total_by_relative_depth(betti, series="activation"),
+                   plotting.lines(betti, x="depth", y="betti", series="label", facet="dim"),
+                   plotting.scatter(betti, x="depth", y="betti", color="label", facet="dim")):
+        assert all(len(trace.x or ()) == 0 for trace in figure.data)
+
+
+def test_a_reference_file_that_is_not_json_is_named(tmp_path):
+    for content, message in (("{not json", "is not valid JSON"), ("[1, 2]", "must hold a JSON object")):
+        (tmp_path / "reference.json").write_text(content)
+        with pytest.raises(ValueError, match=rf"reference.json {message}"):
+            reference.load_gdeep_reference(tmp_path / "reference.json")

@@ -72,7 +72,7 @@ def test_layer_trust_rule_and_trusted_depths():
     both = pd.concat([table, table.assign(activation="tanh", trusted=True)])
     common = trust.common_trust(both, by=[])
     assert common["trusted"].tolist() == [True, False]
-    with pytest.raises(ValueError, match="lack columns"):
+    with pytest.raises(ValueError, match="lacks? columns"):
         trust.layer_trust(checks.drop(columns="ok"))
 
 
@@ -106,7 +106,7 @@ def test_readings_long_lays_out_every_reading_per_dimension():
     assert len(long) == 2 * 4 * 2
     relu = long[(long["activation"] == "relu") & (long["dim"] == 1)].set_index("reading")["betti"]
     assert relu.to_dict() == {"smallest k": 60, "calibrated k": 30, "largest k": 15, "cross-check": 40}
-    with pytest.raises(ValueError, match=r"lack columns \['betti_cross'\]"):
+    with pytest.raises(ValueError, match=r"lacks? columns \['betti_cross'\]"):
         trust.readings_long(checks.drop(columns="betti_cross"), by=["activation"])
 
 
