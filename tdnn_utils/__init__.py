@@ -10,6 +10,8 @@ One job per module:
 - :mod:`tdnn_utils.models`: fully connected networks and reading their layers;
 - :mod:`tdnn_utils.cnn`: ResNet, DenseNet, EfficientNet families (tiny / small / standard) and LeNet;
 - :mod:`tdnn_utils.training`: one training loop with seeds, device choice, callbacks and a history;
+- :mod:`tdnn_utils.ensemble`: many networks of one architecture trained at once, each as it would train alone;
+- :mod:`tdnn_utils.fastmlp`: the full-batch training step of stacked fully connected networks, written by hand;
 - :mod:`tdnn_utils.functional`: Corneanu et al.'s functional graph (1 - |r| between units) and its persistence;
 - :mod:`tdnn_utils.dynamics`: a training callback that records every block's topology at chosen epochs;
 - :mod:`tdnn_utils.sweep`: sweeps of networks, trained and measured in parallel, cached per network;
@@ -19,7 +21,7 @@ One job per module:
 - :mod:`tdnn_utils.paper`: what the papers report, to draw beside the book's numbers;
 - :mod:`tdnn_utils.reference`: giotto-deep's own run of its tutorial, read from its results file;
 - :mod:`tdnn_utils.plotting`: the plotly figures the chapters share;
-- :mod:`tdnn_utils.parallel`: per-network tasks on local worker processes, results as they finish;
+- :mod:`tdnn_utils.parallel`: per-network tasks on local worker processes, one thread each, results as they finish;
 - :mod:`tdnn_utils.runs`: presets and the papermill runner;
 - :mod:`tdnn_utils.chapters`: the chapters' paired sources, their one install cell and Colab link;
 - :mod:`tdnn_utils.validation`: the input checks every module shares (shapes, labels, sizes, diagrams,

@@ -433,10 +433,11 @@ class _Batch:
         return index
 
 
-def _schedule(slots, lr, lr_halving_every, device):
-    """Adam's step size and sqrt(1 - beta2^t) of each row at the step it is taking: (E,) each."""
+def _schedule(total_steps: int, lr: float, lr_halving_every: int | None, device):
+    """Adam's step size and sqrt(1 - beta2^t) at steps t = 1..total_steps: (total_steps,) each,
+    computed in double precision as torch.optim.Adam computes them (index t - 1)."""
     beta1, beta2 = ADAM_BETAS
-    t = np.array([slot.t + 1 for slot in slots], dtype=np.float64)
+    t = np.arange(1, total_steps + 1, dtype=np.float64)
     rate = lr * 0.5 ** ((t - 1) // lr_halving_every) if lr_halving_every else np.full(len(t), lr)
     step_size = torch.as_tensor(rate / (1 - beta1 ** t), dtype=torch.float32).to(device)
     return step_size, torch.as_tensor(np.sqrt(1 - beta2 ** t), dtype=torch.float32).to(device)
@@ -584,12 +585,12 @@ def fit_ensemble(
     width = n_members if max_active is None else min(max_active, n_members)
     members = _Batch(widths, activation, negative_slope, init, torch_device,
                      [new_slot(e, 0) for e in range(width)])
-    stepper = _Stepper(members, _TrainingSet(X, y, batch, torch_device), batches_per_epoch, lr,
-                       lr_halving_every)
+    stepper = _Stepper(members, _TrainingSet(X, y, batch, torch_device), batches_per_epoch,
+                       total_steps, lr, lr_halving_every)
     waiting = list(range(width, n_members))
     results: list[MemberResult | None] = [None] * n_members
     shares = np.zeros(n_members)
-    n_perfect = 0
+    n_perfect = n_done = 0
     # Redraw at most every 2 s, as fit does: executed notebooks keep every redraw.
     bar = tqdm(total=n_members, desc=description, disable=not progress, leave=False,
                mininterval=2.0, unit="net", postfix={"perfect": 0, "active": width})
@@ -617,7 +618,9 @@ def fit_ensemble(
                     leaving.append(row)
         if leaving:
             stepper.keep(members, [row for row in range(len(members.slots)) if row not in leaving])
-        bar.set_postfix(perfect=n_perfect, active=len(members.slots), refresh=False)
+        if bar.n != n_done:
+            n_done = bar.n
+            bar.set_postfix(perfect=n_perfect, active=len(members.slots), refresh=False)
         shares[in_batch] += (time.perf_counter() - step_started) / len(in_batch)
     bar.close()
 
@@ -734,10 +737,10 @@ class _Stepper:
     :mod:`tdnn_utils.fastmlp`; with mini-batches, each row's order of the points.
     """
 
-    def __init__(self, members: _Batch, data: _TrainingSet, batches_per_epoch: int, lr: float,
-                 lr_halving_every: int | None):
-        self.data, self.lr, self.lr_halving_every = data, lr, lr_halving_every
-        self.batches_per_epoch = batches_per_epoch
+    def __init__(self, members: _Batch, data: _TrainingSet, batches_per_epoch: int,
+                 total_steps: int, lr: float, lr_halving_every: int | None):
+        self.data, self.batches_per_epoch = data, batches_per_epoch
+        self.step_sizes, self.corrections = _schedule(total_steps, lr, lr_halving_every, members.device)
         widths, device = members.widths, members.device
         self.rule = fastmlp.activation_rule(members.activation, members.negative_slope)
         columns = data.inputs.shape[-1] if data.batch == data.n_points else len(data.offsets)
@@ -754,7 +757,7 @@ class _Stepper:
         data, slots = self.data, members.slots
         if self.orders is None:
             inputs, targets, weights = data.inputs, data.targets, data.weights
-            counts = None
+            counts = np.full(len(slots), data.n_points, dtype=np.float32)
         else:
             positions = np.array([slot.t % self.batches_per_epoch for slot in slots])
             for row in np.flatnonzero(positions == 0):
@@ -764,12 +767,14 @@ class _Stepper:
         group = fastmlp.group_size(len(slots), self.tile, members.widths, members.device)
         loss, correct = fastmlp.gradients(members.params, members.layout, self.rule, inputs,
                                           targets, weights, members.grad, self.work, self.tile, group)
-        step_size, correction = _schedule(slots, self.lr, self.lr_halving_every, members.device)
+        t = torch.as_tensor([slot.t for slot in slots], device=members.device)  # the step taken: t + 1
         adam_step([members.params], [members.grad], [members.exp_avg], [members.exp_avg_sq],
-                  step_size, correction)
-        counts = (torch.full_like(loss, data.n_points) if counts is None else counts.to(loss.dtype))
-        loss, correct, counts = torch.stack([loss / counts, correct, counts]).cpu().numpy()
-        return loss, correct, counts
+                  self.step_sizes[t], self.corrections[t])
+        if isinstance(counts, torch.Tensor):
+            loss, correct, counts = torch.stack([loss, correct, counts.to(loss.dtype)]).cpu().numpy()
+        else:
+            loss, correct = torch.stack([loss, correct]).cpu().numpy()
+        return loss / counts, correct, counts  # float32, as torch divides
 
     @torch.no_grad()
     def whole_set_correct(self, members: _Batch, rows: list[int]) -> list[int]:
