@@ -36,7 +36,7 @@ from torch import nn
 from tqdm import tqdm
 
 from . import fastmlp
-from .fastmlp import ADAM_BETAS, ADAM_EPS, IGNORE, adam_step
+from .fastmlp import ADAM_BETAS, ADAM_EPS, IGNORE, adam_step  # noqa: F401 (ADAM_EPS: kept here)
 from .models import ACTIVATIONS, INITS, FFNet, make_activation
 from .training import History, choose_device
 
@@ -358,7 +358,7 @@ class _TrainingSet:
 
     ``inputs`` (1, in + 1, n_padded) with a last row of ones, ``targets`` (1, n_padded) with
     IGNORE in the padding, ``weights`` (1, 1, n_padded): 1/n, 0 in the padding. With
-    mini-batches, :meth:`batch` gathers each member's batch in the same form.
+    mini-batches, :meth:`batch_of` gathers each member's batch in the same form.
     """
 
     def __init__(self, X: torch.Tensor, y: torch.Tensor, batch: int, device: torch.device):
