@@ -18,8 +18,8 @@ training step (forward, backward, Adam) per network:
 Every round runs every arm once, in a rotating order (``harness.interleave``). Times are the
 CPU time of the benchmark's one thread (``harness`` gives the process one thread): on a
 machine busier than its cores, wall time also counts the waits for a core. Each arm's time
-is its minimum over the rounds (the least disturbed; issue 20's own measurements took the
-minimum too), and the median over rounds is printed beside it. The target (issue 20): every
+is its minimum over the rounds: the least disturbed, as issue 20's own measurements took it
+(a median of differences of two arms would mostly measure the load). The target (issue 20): every
 arm of ``fit_ensemble`` within 2.5x of the floor. The points are Naitzat et al.'s D-III
 (3-D), as many as each size asks; the arithmetic does not depend on them. Leaky ReLU costs
 what ReLU costs, sigmoid what tanh costs: ``--activations relu,leaky_relu,tanh,sigmoid``
@@ -93,8 +93,8 @@ def ensemble_run(widths, activation, X, y, members: int, steps: int):
 
 
 def measure(n_points: int, hidden: int, activation: str, args) -> dict:
-    """Seconds per network-step of every arm (minimum and median over rounds), and the best
-    sgemm peak seen."""
+    """Seconds per network-step of every arm (from minima over rounds), and the best sgemm
+    peak seen."""
     X, y = naitzat("D-III", seed=0, n_points=n_points)
     X, y = np.asarray(X, dtype=np.float32), np.asarray(y, dtype=np.int64)
     widths = [X.shape[1]] + [hidden] * 9 + [2]
@@ -106,11 +106,10 @@ def measure(n_points: int, hidden: int, activation: str, args) -> dict:
     peaks = []
     arms["sgemm"] = lambda: peaks.append(sgemm_peak())
     times = harness.interleave(arms, rounds=args.rounds, warmup=1, clock=CLOCK)
-    per_step = {"plain eager": (min(times["plain eager"]), np.median(times["plain eager"]))}
+    per_step = {"plain eager": min(times["plain eager"])}
     for members in MEMBERS:
         long, short = times[f"E{members} long"], times[f"E{members} short"]
-        per_step[f"E = {members}"] = ((min(long) - min(short)) / (k * members),
-                                      (np.median(long) - np.median(short)) / (k * members))
+        per_step[f"E = {members}"] = (min(long) - min(short)) / (k * members)
     floor = step_flops(widths, n_points) / (max(peaks) * 1e9)
     return {"widths": widths, "floor": floor, "peak": max(peaks), "per_step": per_step}
 
@@ -118,11 +117,11 @@ def measure(n_points: int, hidden: int, activation: str, args) -> dict:
 def report(n_points, hidden, activation, result, verdicts) -> None:
     floor, per_step = result["floor"], result["per_step"]
     cells = []
-    for arm, (best, median) in per_step.items():
-        cells.append(f"{arm} {best * 1e3:6.3f} ms {best / floor:5.2f}x (median {median / floor:5.2f}x)")
+    for arm, seconds in per_step.items():
+        cells.append(f"{arm} {seconds * 1e3:6.3f} ms {seconds / floor:5.2f}x")
         if arm != "plain eager":
-            verdicts.setdefault(arm, []).append((best / floor, f"{n_points:,} points 9x{hidden} {activation}"))
-    speedup = per_step["plain eager"][0] / per_step["E = 1"][0]
+            verdicts.setdefault(arm, []).append((seconds / floor, f"{n_points:,} points 9x{hidden} {activation}"))
+    speedup = per_step["plain eager"] / per_step["E = 1"]
     print(f"{n_points:>6,} 9x{hidden:<3} {activation:<10} floor {floor * 1e3:6.3f} ms | "
           + " | ".join(cells) + f" | one network {speedup:4.1f}x faster than plain eager",
           flush=True)
@@ -141,8 +140,8 @@ def main(argv=None):
     activations = args.activations.split(",")
     print(f"torch {torch.__version__}, {torch.get_num_threads()} thread, "
           f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS')}; {harness.load()}", flush=True)
-    print("per network-step, CPU time: the minimum over rounds (ms) and its ratio to the floor, "
-          "and the median's ratio; E = members trained together by fit_ensemble", flush=True)
+    print(f"per network-step, CPU time, minimum over {args.rounds} rounds (ms), and its ratio to "
+          "the floor; E = members trained together by fit_ensemble", flush=True)
     verdicts, peaks = {}, []
     for n_points in sizes:
         for hidden in hiddens:
