@@ -21,7 +21,7 @@ One job per module:
 - :mod:`tdnn_utils.paper`: what the papers report, to draw beside the book's numbers;
 - :mod:`tdnn_utils.reference`: giotto-deep's own run of its tutorial, read from its results file;
 - :mod:`tdnn_utils.plotting`: the plotly figures the chapters share;
-- :mod:`tdnn_utils.parallel`: per-network tasks on local worker processes, one thread each, results as they finish;
+- :mod:`tdnn_utils.parallel`: per-network tasks on local worker processes, results as they finish;
 - :mod:`tdnn_utils.runs`: presets and the papermill runner;
 - :mod:`tdnn_utils.chapters`: the chapters' paired sources, their one install cell and Colab link;
 - :mod:`tdnn_utils.validation`: the input checks every module shares (shapes, labels, sizes, diagrams,

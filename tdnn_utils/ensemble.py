@@ -433,11 +433,10 @@ class _Batch:
         return index
 
 
-def _schedule(total_steps: int, lr: float, lr_halving_every: int | None, device):
-    """Adam's step size and sqrt(1 - beta2^t) at steps t = 1..total_steps: (total_steps,) each,
-    computed in double precision as torch.optim.Adam computes them (index t - 1)."""
+def _schedule(slots, lr, lr_halving_every, device):
+    """Adam's step size and sqrt(1 - beta2^t) of each row at the step it is taking: (E,) each."""
     beta1, beta2 = ADAM_BETAS
-    t = np.arange(1, total_steps + 1, dtype=np.float64)
+    t = np.array([slot.t + 1 for slot in slots], dtype=np.float64)
     rate = lr * 0.5 ** ((t - 1) // lr_halving_every) if lr_halving_every else np.full(len(t), lr)
     step_size = torch.as_tensor(rate / (1 - beta1 ** t), dtype=torch.float32).to(device)
     return step_size, torch.as_tensor(np.sqrt(1 - beta2 ** t), dtype=torch.float32).to(device)
@@ -585,8 +584,8 @@ def fit_ensemble(
     width = n_members if max_active is None else min(max_active, n_members)
     members = _Batch(widths, activation, negative_slope, init, torch_device,
                      [new_slot(e, 0) for e in range(width)])
-    stepper = _Stepper(members, _TrainingSet(X, y, batch, torch_device), batches_per_epoch,
-                       total_steps, lr, lr_halving_every)
+    stepper = _Stepper(members, _TrainingSet(X, y, batch, torch_device), batches_per_epoch, lr,
+                       lr_halving_every)
     waiting = list(range(width, n_members))
     results: list[MemberResult | None] = [None] * n_members
     shares = np.zeros(n_members)
@@ -737,10 +736,10 @@ class _Stepper:
     :mod:`tdnn_utils.fastmlp`; with mini-batches, each row's order of the points.
     """
 
-    def __init__(self, members: _Batch, data: _TrainingSet, batches_per_epoch: int,
-                 total_steps: int, lr: float, lr_halving_every: int | None):
-        self.data, self.batches_per_epoch = data, batches_per_epoch
-        self.step_sizes, self.corrections = _schedule(total_steps, lr, lr_halving_every, members.device)
+    def __init__(self, members: _Batch, data: _TrainingSet, batches_per_epoch: int, lr: float,
+                 lr_halving_every: int | None):
+        self.data, self.lr, self.lr_halving_every = data, lr, lr_halving_every
+        self.batches_per_epoch = batches_per_epoch
         widths, device = members.widths, members.device
         self.rule = fastmlp.activation_rule(members.activation, members.negative_slope)
         columns = data.inputs.shape[-1] if data.batch == data.n_points else len(data.offsets)
@@ -767,9 +766,9 @@ class _Stepper:
         group = fastmlp.group_size(len(slots), self.tile, members.widths, members.device)
         loss, correct = fastmlp.gradients(members.params, members.layout, self.rule, inputs,
                                           targets, weights, members.grad, self.work, self.tile, group)
-        t = torch.as_tensor([slot.t for slot in slots], device=members.device)  # the step taken: t + 1
+        step_size, correction = _schedule(slots, self.lr, self.lr_halving_every, members.device)
         adam_step([members.params], [members.grad], [members.exp_avg], [members.exp_avg_sq],
-                  self.step_sizes[t], self.corrections[t])
+                  step_size, correction)
         if isinstance(counts, torch.Tensor):
             loss, correct, counts = torch.stack([loss, correct, counts.to(loss.dtype)]).cpu().numpy()
         else:
