@@ -9,6 +9,7 @@ training and in topology. Run: ``make benchmark`` or ``python benchmarks/bench_s
 import argparse
 import time
 
+import harness  # noqa: F401  (one thread per process)
 from tdnn_utils.sweep import Protocol, architectures, grid, naitzat_problem, run_sweep
 
 

@@ -10,6 +10,8 @@ One job per module:
 - :mod:`tdnn_utils.models`: fully connected networks and reading their layers;
 - :mod:`tdnn_utils.cnn`: ResNet, DenseNet, EfficientNet families (tiny / small / standard) and LeNet;
 - :mod:`tdnn_utils.training`: one training loop with seeds, device choice, callbacks and a history;
+- :mod:`tdnn_utils.ensemble`: many networks of one architecture trained at once, each as it would train alone;
+- :mod:`tdnn_utils.fastmlp`: the full-batch training step of stacked fully connected networks, written by hand;
 - :mod:`tdnn_utils.functional`: Corneanu et al.'s functional graph (1 - |r| between units) and its persistence;
 - :mod:`tdnn_utils.dynamics`: a training callback that records every block's topology at chosen epochs;
 - :mod:`tdnn_utils.sweep`: sweeps of networks, trained and measured in parallel, cached per network;

@@ -36,7 +36,7 @@ from torch import nn
 from tqdm import tqdm
 
 from . import fastmlp
-from .fastmlp import ADAM_BETAS, ADAM_EPS, IGNORE, adam_step
+from .fastmlp import ADAM_BETAS, ADAM_EPS, IGNORE, adam_step  # noqa: F401 (ADAM_EPS: kept here)
 from .models import ACTIVATIONS, INITS, FFNet, make_activation
 from .training import History, choose_device
 from .validation import check_finite
@@ -357,7 +357,7 @@ class _TrainingSet:
 
     ``inputs`` (1, in + 1, n_padded) with a last row of ones, ``targets`` (1, n_padded) with
     IGNORE in the padding, ``weights`` (1, 1, n_padded): 1/n, 0 in the padding. With
-    mini-batches, :meth:`batch` gathers each member's batch in the same form.
+    mini-batches, :meth:`batch_of` gathers each member's batch in the same form.
     """
 
     def __init__(self, X: torch.Tensor, y: torch.Tensor, batch: int, device: torch.device):
@@ -606,7 +606,7 @@ def fit_ensemble(
     waiting = list(range(width, n_members))
     results: list[MemberResult | None] = [None] * n_members
     shares = np.zeros(n_members)
-    n_perfect = 0
+    n_perfect = n_done = 0
     # Redraw at most every 2 s, as fit does: executed notebooks keep every redraw.
     bar = tqdm(total=n_members, desc=description, disable=not progress, leave=False,
                mininterval=2.0, unit="net", postfix={"perfect": 0, "active": width})
@@ -634,7 +634,9 @@ def fit_ensemble(
                     leaving.append(row)
         if leaving:
             stepper.keep(members, [row for row in range(len(members.slots)) if row not in leaving])
-        bar.set_postfix(perfect=n_perfect, active=len(members.slots), refresh=False)
+        if bar.n != n_done:
+            n_done = bar.n
+            bar.set_postfix(perfect=n_perfect, active=len(members.slots), refresh=False)
         shares[in_batch] += (time.perf_counter() - step_started) / len(in_batch)
     bar.close()
 
@@ -781,7 +783,7 @@ class _Stepper:
         data, slots = self.data, members.slots
         if self.orders is None:
             inputs, targets, weights = data.inputs, data.targets, data.weights
-            counts = None
+            counts = np.full(len(slots), data.n_points, dtype=np.float32)
         else:
             positions = np.array([slot.t % self.batches_per_epoch for slot in slots])
             for row in np.flatnonzero(positions == 0):
@@ -794,9 +796,11 @@ class _Stepper:
         step_size, correction = _schedule(slots, self.lr, self.lr_halving_every, members.device, self.lr_decay)
         adam_step([members.params], [members.grad], [members.exp_avg], [members.exp_avg_sq],
                   step_size, correction)
-        counts = (torch.full_like(loss, data.n_points) if counts is None else counts.to(loss.dtype))
-        loss, correct, counts = torch.stack([loss / counts, correct, counts]).cpu().numpy()
-        return loss, correct, counts
+        if isinstance(counts, torch.Tensor):
+            loss, correct, counts = torch.stack([loss, correct, counts.to(loss.dtype)]).cpu().numpy()
+        else:
+            loss, correct = torch.stack([loss, correct]).cpu().numpy()
+        return loss / counts, correct, counts  # float32, as torch divides
 
     @torch.no_grad()
     def whole_set_correct(self, members: _Batch, rows: list[int]) -> list[int]:

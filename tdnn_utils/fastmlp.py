@@ -10,10 +10,12 @@ large operations:
   ``[W | b]`` (``nn.Linear``'s weight with its bias as an extra column), and every layer's
   input carries a row of ones, so a layer is one batched product ``[W | b] @ [a; 1]`` and its
   weight-and-bias gradient is another, ``g @ [a; 1]^T``.
-- **Activations** are applied out of place from a scratch buffer into the next layer's input;
-  their derivatives come from their outputs where that is exact (ReLU, leaky ReLU with a
-  positive slope, tanh, sigmoid) and from the kept pre-activations otherwise, with the
-  kernels autograd itself uses (``threshold_backward``, ``tanh_backward``, ...).
+- **Activations** are applied where the product wrote the pre-activations (one member at a
+  time; from a scratch buffer into the next layer's input when a group has several); their
+  derivatives come from their outputs where that is exact (ReLU, leaky ReLU with a positive
+  slope, tanh, sigmoid) and from kept pre-activations otherwise, with the kernels autograd
+  itself uses (``threshold_backward``, ``tanh_backward``, ...). The two-class cross-entropy
+  and its gradient take a few passes over the logits' rows (p_1 = sigmoid(z_1 - z_0)).
 - **Tiles**: the points are cut into column tiles (:func:`tile_size`) whose activations
   stay in the CPU's cache through the forward and backward passes; the gradient is summed
   over tiles. Members go through a tile in groups (:func:`group_size`).
@@ -21,15 +23,21 @@ large operations:
   Adam (:func:`adam_step`) updates all of them in a few passes.
 
 A member's arithmetic does not depend on the other members of its batch or group (on the CPU,
-bit for bit: the tile size depends only on the number of points and the widths, tested in
-``tests/test_fastmlp.py``). The code is device-agnostic: on a GPU the whole set is one tile
-and all members one group. ``benchmarks/bench_training.py`` measures the step against this
-CPU's floor (its FLOPs at the one-thread sgemm peak) and against plain eager PyTorch.
+bit for bit: the tile size depends only on the number of points and the widths, and every
+elementwise kernel runs member by member; tested in ``tests/test_fastmlp.py``). The code is
+device-agnostic: on a GPU the whole set is one tile and all members one group.
+
+``benchmarks/bench_training.py`` measures the step against this CPU's floor (its FLOPs at the
+one-thread sgemm peak) and against plain eager PyTorch. ``torch.compile`` of the pass over a
+tile (inductor, with and without its C++ wrapper) was 1.3-1.5x slower than this code (CPU
+time, one member, 3,150 points 9 x 15 and 11,250 points 9 x 25), after 20-35 s of
+compilation per shape, so it is not used.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Callable, Sequence
 
 import numpy as np
@@ -49,10 +57,16 @@ ADAM_EPS = 1e-8
 #: nothing to the loss, the gradient or the count of correct points.
 IGNORE = -100
 
-#: On the CPU, one tile's stored activations (every layer, one member) stay under this many
-#: bytes, and a group's under :data:`GROUP_BYTES`: about one core's L2 cache.
-TILE_BYTES = 2**20
-GROUP_BYTES = 2**21
+#: On the CPU, one tile's stored activations (every layer of one member, with the step's
+#: scratch buffers) stay under this many bytes, and a group's (all its members) under
+#: :data:`GROUP_BYTES`. Measured with ``benchmarks/bench_training.py``'s arms (2 shared
+#: cores, 2 MB of L2 each; CPU time per network-step over the floor, 9 x 15 and 9 x 25
+#: networks, 3,150 and 11,250 points, ReLU): tiles of about 4,000 points, one member at a
+#: time, were within 10% of the best of every tile (256 to all points) and group (1 to 8)
+#: tried; tiles of 512 points cost 1.2-1.9x more alone, groups of 8 members with tiles of
+#: 2,048 or more 1.2-1.4x more. Small data (mini-batches) still puts many members in a group.
+TILE_BYTES = 2**22
+GROUP_BYTES = 2**22
 
 aten = torch.ops.aten
 
@@ -203,10 +217,11 @@ def group_size(n_members: int, tile: int, widths: Sequence[int],
     return int(max(1, min(n_members, GROUP_BYTES // per_member)))
 
 
-def _groups(n: int, size: int) -> list[slice]:
+@lru_cache(maxsize=256)
+def _groups(n: int, size: int) -> tuple[slice, ...]:
     """Rows 0..n-1 in ceil(n / size) consecutive groups of nearly equal sizes."""
     bounds = np.linspace(0, n, -(-n // size) + 1).round().astype(int)
-    return [slice(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:])]
+    return tuple(slice(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:]))
 
 
 # ------------------------------------------------------------------------------ buffers
@@ -236,6 +251,7 @@ class Workspace:
             n_pre = len(widths) - 2 if self.rule.needs_input else 1
             self.pre = [torch.empty(size, device=device) for _ in range(max(1, n_pre))]
             self.products = torch.empty(size, device=device)
+            self.logits = torch.empty(self.members * widths[-1] * self.tile, device=device)
             self.grads = [torch.empty(self.members, max(widths[1:]) + 1, self.tile, device=device)
                           for _ in range(2)]
             self._plans = {}
@@ -243,6 +259,8 @@ class Workspace:
             self.n_members = n_members
             self.weight_grads = [torch.empty(n_members, out, cols, device=device)
                                  for out, cols in self.layout.shapes]
+            self.loss = torch.empty(n_members, device=device)
+            self.correct = torch.empty(n_members, device=device)
             self._plans = {}
 
     def plan(self, params, inputs, targets, weights, rows: slice, cols: slice) -> "_Plan":
@@ -262,19 +280,23 @@ class _Plan:
     def __init__(self, work: Workspace, params, inputs, targets, weights, rows, cols):
         widths = work.layout.widths
         m, t = rows.stop - rows.start, cols.stop - cols.start
-        self.rows, self.first_tile = rows, cols.start == 0
+        self.first_tile = cols.start == 0
+        self.loss, self.correct = work.loss[rows], work.correct[rows]
         self.W = [view[rows] for view in work.layout.views(params)]
         self.W_T = [W[:, :, :-1].transpose(1, 2) for W in self.W]
         self.grad_W = [g[rows] for g in work.weight_grads]
         self.x = _rows(inputs, rows)[:, :, cols].expand(m, -1, -1)
         y = _rows(targets, rows)[:, cols]
         self.y, self.weight = y.expand(m, -1), _rows(weights, rows)[:, :, cols]
+        self.logits = _contiguous(work.logits, m, widths[-1], t)
+        self.z0, self.z1, self.weight_row = self.logits[:, 0], self.logits[:, 1], self.weight[:, 0]
         # two classes: CE = softplus(sign * (z_1 - z_0)), sign 1 for class 0, -1 for class 1
         self.counted, self.is_one = (y != IGNORE).float(), (y == 1).float()
         self.sign = self.counted - 2 * self.is_one
         hidden = range(1, len(widths) - 1)
         self.a = [self.x] + [work.inputs[l - 1][:m, :, :t] for l in hidden]
         self.a_T = [a.transpose(1, 2) for a in self.a]
+        self.h = [None] + [a[:, :-1] for a in self.a[1:]]  # the activations, without the ones
         self.z = [None] + [_contiguous(work.pre[l - 1 if work.rule.needs_input else 0],
                                        m, widths[l], t) for l in hidden]
         self.d = [None] + [_contiguous(work.products, m, widths[l], t) for l in hidden]
@@ -283,6 +305,11 @@ class _Plan:
         # contiguous (m, ...) tensor it rounds an element differently (vectorised or not)
         # depending on where it falls, that is on the members beside it
         self.g = [None] + [work.grads[l % 2][:m, :widths[l], :t] for l in hidden]
+        # one member: its activations and gradients are contiguous, so the products write
+        # them in place and the elementwise kernels work there (no scratch to go through)
+        if not work.rule.needs_input:
+            self.z = [z if h is None or not h.is_contiguous() else h for z, h in zip(self.z, self.h)]
+        self.d = [d if g is None or not g.is_contiguous() else g for d, g in zip(self.d, self.g)]
 
 
 def _contiguous(storage: torch.Tensor, *shape: int) -> torch.Tensor:
@@ -294,8 +321,9 @@ def _rows(tensor: torch.Tensor, rows: slice) -> torch.Tensor:
     return tensor if tensor.shape[0] == 1 else tensor[rows]
 
 
-def _tiles(n_points: int, tile: int) -> list[slice]:
-    return [slice(start, min(start + tile, n_points)) for start in range(0, n_points, tile)]
+@lru_cache(maxsize=256)
+def _tiles(n_points: int, tile: int) -> tuple[slice, ...]:
+    return tuple(slice(start, min(start + tile, n_points)) for start in range(0, n_points, tile))
 
 
 # ------------------------------------------------------------------------------ passes
@@ -303,8 +331,8 @@ def _forward(plan: _Plan, rule: ActivationRule) -> torch.Tensor:
     """Logits (members, widths[-1], columns) of one tile; every hidden layer's output stays
     in the workspace (``plan.a``) for the backward pass."""
     for l in range(1, len(plan.W)):
-        rule.forward(torch.bmm(plan.W[l - 1], plan.a[l - 1], out=plan.z[l]), plan.a[l][:, :-1])
-    return torch.bmm(plan.W[-1], plan.a[-1])
+        rule.forward(torch.bmm(plan.W[l - 1], plan.a[l - 1], out=plan.z[l]), plan.h[l])
+    return torch.bmm(plan.W[-1], plan.a[-1], out=plan.logits)
 
 
 def _backward(plan: _Plan, rule: ActivationRule, g: torch.Tensor) -> None:
@@ -316,7 +344,7 @@ def _backward(plan: _Plan, rule: ActivationRule, g: torch.Tensor) -> None:
             plan.grad_W[l].baddbmm_(g, plan.a_T[l])
         if l > 0:
             d = torch.bmm(plan.W_T[l], g, out=plan.d[l])
-            g = rule.backward(d, plan.z[l], plan.a[l][:, :-1], plan.g[l])
+            g = rule.backward(d, plan.z[l], plan.h[l], plan.g[l])
 
 
 def gradients(params: torch.Tensor, layout: ParameterLayout, rule: ActivationRule,
@@ -338,38 +366,36 @@ def gradients(params: torch.Tensor, layout: ParameterLayout, rule: ActivationRul
     Returns
     -------
     (loss, correct) : (E,) float tensors: sum_j CE_j over the counted columns, and how many
-    of them the member classifies correctly (logits' argmax, first on ties, as ``fit``).
+    of them the member classifies correctly (logits' argmax, first on ties, as ``fit``);
+    buffers of ``work``, overwritten by its next step.
     """
     n_members, n_points = params.shape[0], inputs.shape[-1]
-    loss = torch.zeros(n_members, device=params.device)
-    correct = torch.zeros(n_members, device=params.device)
     work.ready(n_members, min(group, n_members), min(tile, n_points))
+    work.loss.zero_()
+    work.correct.zero_()
     for rows in _groups(n_members, group):
         for cols in _tiles(n_points, tile):
             plan = work.plan(params, inputs, targets, weights, rows, cols)
-            logits = _forward(plan, rule)
-            g = _loss_gradient(logits, plan, loss[rows], correct[rows])
-            _backward(plan, rule, g)
+            _backward(plan, rule, _loss_gradient(_forward(plan, rule), plan))
     torch.cat([g.view(n_members, -1) for g in work.weight_grads], 1, out=grad)
-    return loss, correct
+    return work.loss, work.correct
 
 
-def _loss_gradient(logits, plan: _Plan, loss, correct) -> torch.Tensor:
-    """d(sum_j w_j CE_j)/d logits of one tile (in place of ``logits``); adds the tile's CE
-    sums to ``loss`` and its correct counts to ``correct`` (views of (m,) tensors).
+def _loss_gradient(logits, plan: _Plan) -> torch.Tensor:
+    """d(sum_j w_j CE_j)/d logits of one tile, in place of ``logits`` (m, C, t); adds the
+    tile's CE sums and correct counts to the group's rows of the workspace's totals.
 
-    ``logits`` (m, C, t). Two classes (the book's networks) take a shorter path than
-    log-softmax: p_1 = sigmoid(z_1 - z_0).
+    Two classes (the book's networks) take a shorter path than log-softmax:
+    p_1 = sigmoid(z_1 - z_0). Its kernels run on rows of (m, 2, t), so member by member.
     """
     if logits.shape[1] != 2:
-        return _loss_gradient_any(logits, plan, loss, correct)
-    z0, z1 = logits[:, 0], logits[:, 1]  # rows of (m, 2, t): every kernel runs member by member
-    margin = torch.sub(z1, z0, out=z0)  # class 1 wins only when > 0, as argmax
-    correct += ((margin > 0) == plan.y).sum(1)  # an IGNORE target equals neither
-    ce = torch.mul(margin, plan.sign, out=z1)
-    loss += _row_sums(torch._C._nn.softplus(ce, 1, 20, out=ce).mul_(plan.counted))
-    g1 = torch.sigmoid(margin, out=z1).sub_(plan.is_one).mul_(plan.weight[:, 0])
-    torch.neg(g1, out=z0)
+        return _loss_gradient_any(logits, plan)
+    margin = torch.sub(plan.z1, plan.z0, out=plan.z0)  # class 1 wins only when > 0, as argmax
+    plan.correct += ((margin > 0) == plan.y).sum(1)  # an IGNORE target equals neither
+    ce = torch.mul(margin, plan.sign, out=plan.z1)
+    plan.loss += _row_sums(torch._C._nn.softplus(ce, 1, 20, out=ce).mul_(plan.counted))
+    g1 = torch.sigmoid(margin, out=plan.z1).sub_(plan.is_one).mul_(plan.weight_row)
+    torch.neg(g1, out=plan.z0)
     return logits
 
 
@@ -380,13 +406,13 @@ def _row_sums(values: torch.Tensor) -> torch.Tensor:
     return values.cumsum(1)[:, -1]
 
 
-def _loss_gradient_any(logits, plan: _Plan, loss, correct) -> torch.Tensor:
+def _loss_gradient_any(logits, plan: _Plan) -> torch.Tensor:
     rowwise = logits.transpose(1, 2)  # (m, t, C): the class dimension last
     log_p = torch.log_softmax(rowwise, 2)
     ce = torch.nn.functional.nll_loss(log_p.reshape(-1, log_p.shape[2]), plan.y.reshape(-1),
                                       reduction="none", ignore_index=IGNORE)
-    loss += _row_sums(ce.view(plan.y.shape))
-    correct += (rowwise.argmax(2) == plan.y).sum(1)
+    plan.loss += _row_sums(ce.view(plan.y.shape))
+    plan.correct += (rowwise.argmax(2) == plan.y).sum(1)
     g = log_p.exp_()
     g.scatter_add_(2, plan.y.clamp(min=0)[..., None], torch.full_like(g[..., :1], -1.0))
     return g.mul_(plan.weight.transpose(1, 2)).transpose(1, 2)

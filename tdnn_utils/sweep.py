@@ -562,9 +562,10 @@ def run_sweep(specs: Sequence[NetworkSpec], problems: Mapping[str, Problem],
         (see :func:`ensembles`). A network's result does not depend on the ensemble it is
         in (on the CPU bit for bit; on a GPU up to rounding), so the cache holds the same
         networks whatever the grouping. A network's file is written when its whole ensemble
-        is done, so an interrupted sweep loses the ensembles in flight. On 2 CPU cores
-        batching gains little for full-batch training (about 1.1-1.3x, much the same from
-        10 to 60 members: ``benchmarks/bench_ensemble.py``); on a GPU larger ensembles pay.
+        is done, so an interrupted sweep loses the ensembles in flight. On the CPU a
+        full-batch step costs about the same per network alone or in an ensemble of 8 or 32
+        (``benchmarks/bench_training.py``: the points are cut into cache-sized tiles, and the
+        members go through them one or a few at a time); on a GPU larger ensembles pay.
     progress : show a progress bar (networks).
 
     Returns
