@@ -710,6 +710,35 @@ def evaluate_rule(attempts: pd.DataFrame, rule: AbandonRule,
     return table.groupby(list(by), sort=False)[RULE_COLUMNS].sum().astype(int).reset_index()
 
 
+def rule_from_successes(attempts: pd.DataFrame, *, margin: float = 0.02, min_successes: int = 5) -> AbandonRule:
+    """An abandon rule that would have cut none of the recorded successes, with a margin.
+
+    ``attempts`` is a sweep's :attr:`SweepResult.attempts` recorded without a rule (a pilot).
+    At each patience check c, the threshold is the lowest best-accuracy-so-far that an attempt
+    which went on to reach 100% had at that check, less ``margin``; checks that fewer than
+    ``min_successes`` successful attempts reached get no threshold (the rule stops there).
+    Returns the :class:`~tdnn_utils.ensemble.AbandonRule`; refuses a pilot with too few successes.
+    """
+    margin = check_positive_number(margin, "margin")
+    min_successes = check_positive_int(min_successes, "min_successes")
+    lacking = [c for c in ("reached_perfect", "check_best", "ended") if c not in attempts.columns]
+    if lacking:
+        raise ValueError(f"attempts lacks columns {lacking}; give a SweepResult.attempts table")
+    if (attempts["ended"] == "rule").any():
+        raise ValueError("some attempts were ended by an abandon rule; derive a rule from attempts recorded without one")
+    bests = [list(b) for b in attempts.loc[attempts["reached_perfect"].astype(bool), "check_best"]]
+    thresholds = []
+    for check in range(max(map(len, bests), default=0)):
+        seen = [b[check] for b in bests if len(b) > check]
+        if len(seen) < min_successes:
+            break
+        thresholds.append(max(0.0, min(seen) - margin))
+    if not thresholds:
+        raise ValueError(f"{len(bests)} successful attempt(s) with a first check: fewer than min_successes="
+                         f"{min_successes}, so no threshold can be set")
+    return AbandonRule(tuple(thresholds))
+
+
 def replay_abandoned(attempts: pd.DataFrame, problems: Mapping[str, Problem], protocol: Protocol,
                      hidden: Mapping[str, Sequence[int]]) -> pd.DataFrame:
     """Train every attempt an abandon rule ended again, without the rule: would it have reached 100%?

@@ -455,3 +455,21 @@ def test_replaying_abandoned_attempts_follows_them_then_goes_on(problem):
         if row.attempt == 0:
             assert row.replay_steps == first.loc[row.seed, "steps"]
             assert row.replay_perfect == first.loc[row.seed, "reached_perfect"]
+
+
+def test_a_rule_from_successes_cuts_none_of_them():
+    attempts = pd.DataFrame({
+        "problem": "D-II", "architecture": "9x25", "activation": "relu",
+        "reached_perfect": [True, True, True, False, False],
+        "ended": ["perfect", "perfect", "perfect", "patience", "patience"],
+        "steps": [3000, 2000, 4000, 2000, 5000],
+        "check_steps": [[1000, 2000], [1000], [1000, 2000, 3000], [1000, 2000], [1000, 2000, 3000, 4000, 5000]],
+        "check_best": [[0.7, 0.9], [0.8], [0.75, 0.95, 0.99], [0.5, 0.5], [0.6, 0.7, 0.71, 0.72, 0.72]]})
+    rule = sweep.rule_from_successes(attempts, margin=0.05, min_successes=2)
+    assert rule.thresholds == pytest.approx((0.65, 0.85))  # check 3 has one success: no threshold
+    judged = sweep.evaluate_rule(attempts, rule)
+    assert judged["wrongly_abandoned"].iloc[0] == 0 and judged["abandoned"].iloc[0] == 2
+    with pytest.raises(ValueError, match="fewer than min_successes=5"):
+        sweep.rule_from_successes(attempts)
+    with pytest.raises(ValueError, match="margin=-0.1"):
+        sweep.rule_from_successes(attempts, margin=-0.1)
