@@ -57,6 +57,7 @@ benchmark: ## speed benchmarks, printing ratios against their references
 	$(BIN)/python benchmarks/bench_readings.py
 	$(BIN)/python benchmarks/bench_sweep.py
 	$(BIN)/python benchmarks/bench_training.py
+	$(BIN)/python benchmarks/bench_attempts.py
 	$(BIN)/python benchmarks/bench_topology_callback.py
 	$(BIN)/python benchmarks/bench_regularizers.py
 	$(BIN)/python benchmarks/bench_engines.py

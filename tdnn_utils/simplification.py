@@ -19,7 +19,9 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field, fields
+from pathlib import Path
 from typing import Mapping, Sequence
 
 import numpy as np
@@ -275,7 +277,8 @@ class RealData:
 class Study:
     """Chapter 2's networks, trained and read: what :func:`run_study` returns.
 
-    ``networks``, ``betti`` and ``checks`` are the sweeps' tables (every problem); ``problems``
+    ``networks``, ``betti``, ``checks`` and ``attempts`` are the sweeps' tables (every
+    problem; ``attempts``: one row per training attempt, :data:`tdnn_utils.sweep.ATTEMPT_COLUMNS`); ``problems``
     maps each data set's name to its :class:`~tdnn_utils.sweep.Problem`; ``calibration`` is the
     k scan of every data set's input; ``roles`` says which k is each problem's low, chosen and
     high (:func:`k_roles`); ``design`` which networks each claim compares.
@@ -290,6 +293,7 @@ class Study:
     checks: pd.DataFrame
     computed: int
     reused: int
+    attempts: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def roles(self) -> pd.DataFrame:
@@ -335,7 +339,7 @@ def run_study(setups: Mapping[str, Setup], *, activations: Sequence[str] = ACTIV
                     bottleneck="bottleneck" if bottleneck else None, base=first.architecture,
                     real=real.name if real is not None else None)
     return Study(setups, problems, pd.concat(calibrations, ignore_index=True), design, swept.networks,
-                 swept.betti, swept.trust, swept.computed, swept.reused)
+                 swept.betti, swept.trust, swept.computed, swept.reused, swept.attempts)
 
 
 def training_table(study: Study) -> pd.DataFrame:
@@ -348,6 +352,35 @@ def training_table(study: Study) -> pd.DataFrame:
                  train_minutes=("train_seconds", lambda t: t.sum() / 60),
                  topology_minutes=("topology_seconds", lambda t: t.sum() / 60))
             .reset_index())
+
+
+#: Where ``tools/check_abandon_rule.py`` writes what replaying the rule's attempts found.
+RULE_CHECK = Path(__file__).resolve().parents[1] / "book" / "results" / "02_rule_check.json"
+
+
+def rule_check(path=RULE_CHECK) -> dict | None:
+    """The abandon rule's check (``tools/check_abandon_rule.py``), or None where it was not run."""
+    path = Path(path)
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def describe_attempts(attempts: pd.DataFrame, check: dict | None = None) -> str:
+    """One paragraph: how the attempts ended, and what replaying the rule's found (if run)."""
+    if attempts.empty:
+        return "No attempt was recorded."
+    counts = attempts["ended"].value_counts()
+    words = {"perfect": "reached 100%", "patience": "stopped improving (the authors' patience)",
+             "rule": "were ended by the abandon rule", "budget": "ran out of steps"}
+    text = (f"Of {len(attempts):,} attempts, " + ", ".join(f"{int(n):,} {words.get(k, k)}" for k, n in counts.items())
+            + ".")
+    if check is not None:
+        text += (f" Trained again without the rule, {check['would_have_reached_100']} of the "
+                 f"{check['ended_by_rule']} attempts it ended (in the run checked, {check['preset']} preset) "
+                 f"would have reached 100%; the rule saved {check['steps_saved']:,} training steps.")
+        if check["would_have_reached_100"] == 0:
+            text += (" So every network kept here is, bit for bit, the one the authors' trainer alone "
+                     "would have kept, and its Betti numbers are the same.")
+    return text
 
 
 def trusted_depths(trust_table: pd.DataFrame, by=("problem", "architecture")) -> pd.DataFrame:
