@@ -6,6 +6,8 @@ One job per module:
 - :mod:`tdnn_utils.images`: image data by name (digits, MNIST-format files, CIFAR-10), PCA problems, label corruption;
 - :mod:`tdnn_utils.engines`: the persistence engines (giotto-ph, or gudhi where it has no wheel), one answer;
 - :mod:`tdnn_utils.topology`: distances, Betti numbers at a scale, persistence, summaries;
+- :mod:`tdnn_utils.neighbours`: one k-nearest-neighbour query per cloud, and the hop graphs built from it;
+- :mod:`tdnn_utils.collapse`: Betti numbers of a flag complex after strong and edge collapses (numba);
 - :mod:`tdnn_utils.trust`: whether a layer's hop-metric reading can be trusted (three checks, one rule);
 - :mod:`tdnn_utils.models`: fully connected networks and reading their layers;
 - :mod:`tdnn_utils.cnn`: ResNet, DenseNet, EfficientNet families (tiny / small / standard) and LeNet;
@@ -17,6 +19,9 @@ One job per module:
 - :mod:`tdnn_utils.sweep`: sweeps of networks, trained and measured in parallel, cached per network;
 - :mod:`tdnn_utils.regularizers`: differentiable Vietoris-Rips persistence of a batch and topological losses;
 - :mod:`tdnn_utils.regularization`: Chapter 4's paired experiment (arms, runs, comparisons);
+- :mod:`tdnn_utils.readings`: per-network measures of simplification from Betti readings (the window of k,
+  the area under the normalised Betti curve, the end reduction), and the committed per-reading files;
+- :mod:`tdnn_utils.simplification`: Chapter 2's study (setups at the paper's density, the five claims);
 - :mod:`tdnn_utils.verdicts`: the numbers a verdict rests on, and the verdict rules;
 - :mod:`tdnn_utils.paper`: what the papers report, to draw beside the book's numbers;
 - :mod:`tdnn_utils.reference`: giotto-deep's own run of its tutorial, read from its results file;

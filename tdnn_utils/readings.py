@@ -16,7 +16,10 @@ readings into per-network measures, with no censoring anywhere:
 - :func:`end_reduction`: per network, how much of the input's excess in beta_0, and in the
   higher dimensions, is gone at the last layer (1 = all of it);
 - :func:`long_table`: the readings as one row per (network, layer, class, k) with ``b0``,
-  ``b1``, ``b2``: the per-network files the book commits.
+  ``b1``, ``b2``: the per-network files the book commits; :func:`book_readings` reads them
+  back (from this checkout, or downloaded from the book's repository, e.g. on Colab) and
+  :func:`tidy` turns them into a Betti table again, so a reader redraws the book's figures
+  without training.
 
 Classes are averaged within a network: the network is the unit. A network is identified by
 whichever of ``problem``, ``architecture``, ``activation`` and ``seed`` the table has.
@@ -24,7 +27,9 @@ whichever of ``problem``, ``architecture``, ``activation`` and ``seed`` the tabl
 
 from __future__ import annotations
 
+import urllib.request
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -34,6 +39,11 @@ from .validation import check_columns
 
 NETWORK = ["problem", "architecture", "activation", "seed"]
 READING = NETWORK + ["k", "depth", "label"]
+#: Where the book's committed results live online (``repository.url`` and ``repository.branch``
+#: of ``_config.yml``; a test keeps them in step).
+BOOK_RESULTS_URL = "https://raw.githubusercontent.com/tdnn-book/tdnn-book/main/book/results"
+#: This checkout's committed results (absent in an installed package).
+BOOK_RESULTS_DIR = Path(__file__).resolve().parents[1] / "book" / "results"
 #: Columns of the committed per-reading files (:func:`long_table`).
 FILE_COLUMNS = ["data", "architecture", "activation", "seed", "layer", "depth", "label", "k", "points",
                 "b0", "b1", "b2"]
@@ -231,3 +241,37 @@ def long_table(betti: pd.DataFrame, points: Mapping | None = None) -> pd.DataFra
         wide[column] = wide[column].astype("Int64")
     return wide[FILE_COLUMNS].sort_values(["data", "architecture", "activation", "seed", "k", "depth", "label"],
                                           ignore_index=True)
+
+
+def book_readings(chapter: str, *, folder=None, url: str = BOOK_RESULTS_URL, timeout: float = 30.0) -> pd.DataFrame:
+    """The book preset's committed readings of a chapter (``"01"`` or ``"02"``), as :func:`long_table` wrote them.
+
+    Read from ``folder`` (default: this checkout's ``book/results``) when the file is there,
+    else downloaded from ``url`` (the book's repository). Raises ``FileNotFoundError`` naming
+    both places when neither answers.
+    """
+    if not (isinstance(chapter, str) and chapter.isdigit() and len(chapter) == 2):
+        raise ValueError(f"chapter={chapter!r} must be a chapter's two digits, e.g. '02'")
+    name = f"{chapter}_betti.csv"
+    local = Path(folder or BOOK_RESULTS_DIR) / name
+    if local.is_file():
+        return pd.read_csv(local)
+    address = f"{url.rstrip('/')}/{name}"
+    try:
+        with urllib.request.urlopen(address, timeout=timeout) as response:
+            return pd.read_csv(response)
+    except OSError as error:
+        raise FileNotFoundError(f"the book's readings are neither in {local} nor at {address} ({error})") from None
+
+
+def tidy(long: pd.DataFrame) -> pd.DataFrame:
+    """A per-reading file (:data:`FILE_COLUMNS`) back as a tidy Betti table (``problem`` ...
+    ``k``, ``dim``, ``betti``; dimensions not measured are left out)."""
+    check_columns(long, FILE_COLUMNS, "readings")
+    keys = ["data", "architecture", "activation", "seed", "layer", "depth", "label", "k"]
+    table = long.melt(id_vars=keys, value_vars=["b0", "b1", "b2"], var_name="dim", value_name="betti")
+    table = table.dropna(subset=["betti"]).rename(columns={"data": "problem"})
+    table["dim"] = table["dim"].str[1].astype(int)
+    table["betti"] = table["betti"].astype(int)
+    return table.sort_values(["problem", "architecture", "activation", "seed", "k", "depth", "label", "dim"],
+                             ignore_index=True)

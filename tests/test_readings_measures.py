@@ -74,3 +74,38 @@ def test_long_table_has_the_files_columns():
     assert list(long.columns) == readings.FILE_COLUMNS
     assert len(long) == 2 * 4 and long["b2"].isna().all() and (long["points"] == 5625).all()
     assert long.loc[(long["depth"] == 0) & (long["label"] == 0), ["b0", "b1"]].values.tolist() == [[9, 9]]
+
+
+def test_book_readings_come_back_from_a_folder_or_a_server(tmp_path):
+    import http.server
+    import threading
+
+    long = readings.long_table(table({(0, 0): FAST, (0, 1): SLOW}), points={("D-II", 0): 5, ("D-II", 1): 5})
+    long.to_csv(tmp_path / "02_betti.csv", index=False)
+    back = readings.tidy(readings.book_readings("02", folder=tmp_path))
+    original = table({(0, 0): FAST, (0, 1): SLOW})
+    merged = back.merge(original, on=["problem", "architecture", "activation", "seed", "layer", "depth", "label",
+                                      "k", "dim"], suffixes=("", "_original"))
+    assert len(merged) == len(original) == len(back) and (merged["betti"] == merged["betti_original"]).all()
+
+    handler = lambda *a: http.server.SimpleHTTPRequestHandler(*a, directory=str(tmp_path))  # noqa: E731
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        served = readings.book_readings("02", folder=tmp_path / "none",
+                                        url=f"http://127.0.0.1:{server.server_address[1]}")
+        assert served.equals(pd.read_csv(tmp_path / "02_betti.csv"))
+        with pytest.raises(FileNotFoundError, match="neither in"):
+            readings.book_readings("01", folder=tmp_path / "none", url=f"http://127.0.0.1:{server.server_address[1]}")
+    finally:
+        server.shutdown()
+    with pytest.raises(ValueError, match="two digits"):
+        readings.book_readings("2")
+
+
+def test_the_results_address_follows_the_books_repository():
+    from tdnn_utils import chapters
+
+    owner_name = chapters.repository().split("github.com/")[1]
+    assert readings.BOOK_RESULTS_URL == (f"https://raw.githubusercontent.com/{owner_name}/"
+                                         f"{chapters.branch()}/book/results")
