@@ -285,11 +285,10 @@ def measure(model: FFNet, problem: Problem, check: bool = False) -> tuple[list[d
                                     maxdim=problem.maxdim, engine=problem.engine)
     checks = []
     if check:
-        k_low, k_high = problem.k_window or (None, None)
+        k_low, k_high = trust_checks.stability_ks(problem.k, problem.k_window)
         checks = trust_checks.check_network(layers, problem.y_measure, k=problem.k,
                                             scale=problem.scale, maxdim=problem.maxdim,
-                                            betti=table[table["k"] == problem.k].drop(columns="k"),
-                                            k_low=k_low, k_high=k_high,
+                                            betti=table, k_low=k_low, k_high=k_high,
                                             engine=problem.engine).to_dict("records")
     return table.to_dict("records"), checks
 

@@ -8,11 +8,12 @@ numbers, not only on whether they say "simple":
 
 - **possible**: no beta_d > 0 with d >= 1 at or above the layer's width (a subset of R^w has no
   homology in dimensions >= w; e.g. beta_2 > 0 on 2-D logits cannot be right);
-- **stable**: every beta_d read at the two ends of the window of k that read the input right
-  (:func:`tdnn_utils.readings.k_window`; by default k * 0.75 and k * 1.25) is within
-  :func:`close` of beta_d at the chosen k: at most ``max(1, 0.5 * beta_d)`` away. A number that
-  moves more than that when k moves within what the calibration allows rests on an arbitrary
-  choice;
+- **stable**: every beta_d read at k * 0.75 and k * 1.25 (kept inside the window of k that
+  reads the input right, :func:`stability_ks`) is within :func:`close` of beta_d at the chosen
+  k: at most ``max(1, 0.5 * beta_d)`` away. A number that moves more than that when k moves a
+  little rests on an arbitrary choice. (Whether a *verdict* holds across the whole window is
+  judged apart, at its two ends: :func:`tdnn_utils.simplification.judge_across_window`; a layer
+  is not also dropped for what that test already weighs);
 - **agrees**: every beta_d of an independent reading of the same points is within
   :func:`close` of it: Vietoris-Rips persistence of their Euclidean distances normalised by
   local density, ``|x - y| / sqrt(rho_k(x) rho_k(y))`` with ``rho_k`` the distance to the k-th
@@ -38,7 +39,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 from scipy import sparse
-from sklearn.neighbors import NearestNeighbors
+from scipy.spatial import cKDTree
 
 from . import collapse, engines, topology
 from .validation import check_columns, check_positive_int
@@ -59,17 +60,37 @@ def density_normalised_distances(X, k: int, delta: float) -> sparse.coo_matrix:
 
     ``X`` (n_points, n_features) of distinct points; ``rho_k`` is the distance to the k-th
     nearest other point. Returns an (n, n) symmetric COO matrix without the diagonal.
+
+    A pair within ``delta`` is within ``delta * rho_k`` of whichever of its two points has the
+    larger ``rho_k``, so each point's ball of that radius finds every pair (a ball per point:
+    where one part of a layer is squeezed and another stretched, one radius for all would join
+    almost every pair of the squeezed part).
     """
     X = topology.check_point_cloud(X)
-    k = min(int(k), len(X) - 1)
-    neighbours = NearestNeighbors(n_neighbors=k + 1).fit(X)
-    rho = neighbours.kneighbors(X)[0][:, -1]
-    rho = np.where(rho > 0, rho, np.finfo(float).tiny)
-    graph = neighbours.radius_neighbors_graph(X, radius=delta * rho.max(), mode="distance").tocoo()
-    scaled = graph.data / np.sqrt(rho[graph.row] * rho[graph.col])
-    keep = (graph.row != graph.col) & (scaled <= delta)
-    return sparse.coo_matrix((np.maximum(scaled[keep], np.finfo(np.float32).tiny),
-                              (graph.row[keep], graph.col[keep])), shape=graph.shape)
+    n = len(X)
+    k = min(int(k), n - 1)
+    tree = cKDTree(X)
+    asked = min(n, max(4 * (k + 1), 32))
+    distances, index = tree.query(X, k=asked)
+    distances, index = distances.reshape(n, asked), index.reshape(n, asked)
+    rho = np.where(distances[:, k] > 0, distances[:, k], np.finfo(float).tiny)
+    rows, cols = np.repeat(np.arange(n), asked), index.ravel()
+    within = distances.ravel() <= delta * rho[rows] * (1 + 1e-9)
+    rows, cols = rows[within], cols[within]
+    larger = np.flatnonzero(distances[:, -1] <= delta * rho * (1 + 1e-9))  # balls holding more than asked
+    if len(larger):
+        found = tree.query_ball_point(X[larger], delta * rho[larger] * (1 + 1e-9), return_sorted=False)
+        rows = np.r_[rows, np.repeat(larger, [len(f) for f in found])]
+        cols = np.r_[cols, np.concatenate([np.asarray(f, dtype=np.int64) for f in found])]
+    keep = rows != cols
+    pairs = sparse.coo_matrix((np.ones(int(keep.sum()), bool), (np.minimum(rows, cols)[keep],
+                                                                 np.maximum(rows, cols)[keep])), shape=(n, n)).tocsr()
+    pairs = pairs.tocoo()  # duplicates summed away: each unordered pair once
+    rows, cols = pairs.row, pairs.col
+    scaled = np.sqrt(((X[rows] - X[cols]) ** 2).sum(axis=1)) / np.sqrt(rho[rows] * rho[cols])
+    keep = scaled <= delta
+    rows, cols, scaled = rows[keep], cols[keep], np.maximum(scaled[keep], np.finfo(np.float32).tiny)
+    return sparse.coo_matrix((np.r_[scaled, scaled], (np.r_[rows, cols], np.r_[cols, rows])), shape=(n, n))
 
 
 def cross_check_betti(X, k: int, maxdim: int, delta: float = CROSS_CHECK_DELTA,
@@ -91,6 +112,15 @@ def cross_check_betti(X, k: int, maxdim: int, delta: float = CROSS_CHECK_DELTA,
     graph.setdiag(False)
     graph.eliminate_zeros()
     return collapse.betti_of_symmetric(graph, maxdim, engine=engine)
+
+
+def stability_ks(k: int, window: tuple | None = None) -> tuple[int, int]:
+    """The two k a reading's stability is checked at: round(k * 0.75) and round(k * 1.25)
+    (:data:`K_FACTORS`), each kept inside ``window`` (k_low, k_high) when given."""
+    low, high = (max(1, int(round(k * factor))) for factor in K_FACTORS)
+    if window is not None:
+        low, high = max(low, int(window[0])), min(high, int(window[1]))
+    return low, high
 
 
 def close(reference, other) -> bool:
@@ -133,11 +163,12 @@ def input_window(clouds: Mapping, truth: Mapping, k: int, *, scale: float, maxdi
 
 def check_reading(points, *, k: int, scale: float, maxdim: int, betti=None,
                   k_low: int | None = None, k_high: int | None = None,
-                  engine: str | None = None) -> dict:
+                  engine: str | None = None, known: Mapping | None = None) -> dict:
     """The three checks of one reading (the module's docstring); ``betti`` if already measured.
 
     ``k_low`` and ``k_high`` are the other values of k the input allows (:func:`input_window`);
-    by default ``k * 0.75`` and ``k * 1.25``, rounded. Returns ``width``, ``distinct``
+    by default ``k * 0.75`` and ``k * 1.25``, rounded. ``known`` maps a k to the reading
+    already measured there (e.g. by the sweep), which is not measured again. Returns ``width``, ``distinct``
     (distinct points), ``betti``, ``betti_k_low``, ``betti_k_high``, ``betti_cross`` (lists),
     ``possible``, ``stable``, ``agrees`` and ``ok``.
     """
@@ -149,10 +180,14 @@ def check_reading(points, *, k: int, scale: float, maxdim: int, betti=None,
 
     k_low = clipped(k * K_FACTORS[0] if k_low is None else k_low)
     k_high = clipped(k * K_FACTORS[1] if k_high is None else k_high)
-    wanted = [k_low, k_high] + ([clipped(k)] if betti is None else [])
-    readings = topology.betti_numbers_at_ks(points, scale, wanted, maxdim=maxdim, engine=engine)
-    betti = readings[clipped(k)].tolist() if betti is None else [int(b) for b in betti]
-    low, high = readings[k_low].tolist(), readings[k_high].tolist()
+    readings = {int(k_): [int(b) for b in v] for k_, v in (known or {}).items()}
+    if betti is not None:
+        readings[clipped(k)] = [int(b) for b in betti]
+    wanted = [k_ for k_ in (k_low, k_high, clipped(k)) if k_ not in readings]
+    if wanted:
+        measured = topology.betti_numbers_at_ks(points, scale, wanted, maxdim=maxdim, engine=engine)
+        readings.update({k_: v.tolist() for k_, v in measured.items()})
+    betti, low, high = readings[clipped(k)], readings[k_low], readings[k_high]
     cross = cross_check_betti(points, k, maxdim, engine=engine).tolist()
     width = points.shape[1]
     possible = all(b == 0 for d, b in enumerate(betti) if d >= 1 and d >= width)
@@ -170,15 +205,18 @@ def check_network(activations: Mapping[str, np.ndarray], labels, *, k: int, scal
 
     ``activations`` as :func:`tdnn_utils.models.layer_activations` gives (the input first: it
     is skipped, being calibrated); ``betti`` optionally the network's
-    :func:`tdnn_utils.topology.betti_by_layer` table, so readings are not measured twice;
+    :func:`tdnn_utils.topology.betti_by_layer` table (with a ``k`` column when it was read at
+    several k), so readings are not measured twice;
     ``k_low`` and ``k_high`` as in :func:`check_reading`.
     Returns one row per (layer, class) with :data:`CHECK_COLUMNS`.
     """
     labels = np.asarray(labels)
     known = {}
     if betti is not None:
-        for (depth, label), rows in betti.groupby(["depth", "label"]):
-            known[(int(depth), label)] = rows.sort_values("dim")["betti"].tolist()
+        if "k" not in betti.columns:
+            betti = betti.assign(k=k)
+        for (depth, label, k_read), rows in betti.groupby(["depth", "label", "k"]):
+            known.setdefault((int(depth), label), {})[int(k_read)] = rows.sort_values("dim")["betti"].tolist()
     rows = []
     for depth, (layer, values) in enumerate(activations.items()):
         if depth == 0:
@@ -186,8 +224,8 @@ def check_network(activations: Mapping[str, np.ndarray], labels, *, k: int, scal
         values = np.asarray(values)
         for label in np.unique(labels):
             reading = check_reading(values[labels == label], k=k, scale=scale, maxdim=maxdim,
-                                    betti=known.get((depth, label.item())), k_low=k_low,
-                                    k_high=k_high, engine=engine)
+                                    k_low=k_low, k_high=k_high, engine=engine,
+                                    known=known.get((depth, label.item())))
             rows.append({"depth": depth, "layer": layer, "label": label.item(), **reading})
     return pd.DataFrame(rows, columns=CHECK_COLUMNS)
 

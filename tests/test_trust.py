@@ -121,3 +121,26 @@ def test_k_dependence_summarises_how_far_a_dimension_moves_with_k():
     assert steady["moved"] == 0.0 and not steady["dependent"]
     empty = trust.k_dependence(trust.readings_long(checks.iloc[:0], by=["activation"]))
     assert empty["means"] == {} and not empty["dependent"]
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_density_normalised_pairs_equal_the_dense_definition(seed):
+    from scipy.spatial.distance import cdist
+
+    rng = np.random.default_rng(seed)
+    X = np.r_[rng.normal(size=(150, 3)) * 0.01, rng.normal(size=(150, 3)) * 3 + 5]  # squeezed and stretched
+    k, delta = 6, 1.5
+    distances = cdist(X, X)
+    rho = np.sort(distances, axis=1)[:, k]
+    scaled = distances / np.sqrt(np.outer(rho, rho))
+    expected = (scaled <= delta) & ~np.eye(len(X), dtype=bool)
+    got = trust.density_normalised_distances(X, k, delta).tocsr()
+    assert (got.toarray() > 0).sum() == expected.sum()
+    assert ((got.toarray() > 0) == expected).all()
+    np.testing.assert_allclose(got.toarray()[expected], scaled[expected], rtol=1e-9)
+
+
+def test_stability_is_checked_near_k_inside_the_window():
+    assert trust.stability_ks(23) == (17, 29)
+    assert trust.stability_ks(23, (20, 34)) == (20, 29)
+    assert trust.stability_ks(4, (4, 4)) == (4, 4)
