@@ -501,16 +501,30 @@ def claim_simplifies(kept: pd.DataFrame) -> list[dict]:
     """
     _check_betti(kept)
     ends = readings.end_reduction(kept)
+    late = _read_late(kept)
     rows = {}
     for name, activation in kept[["problem", "activation"]].drop_duplicates().itertuples(index=False):
         group = ends[(ends["problem"] == name) & (ends["activation"] == activation)]
         for part, delta in CLAIMS["C1"]["delta"].items():
-            rows[f"{name} {activation}: {part}"] = {**verdicts.paired_effect(group[part], delta),
-                                                   "left_out": int((~group["read"]).sum())}
+            label = f"{name} {activation}: {part}"
+            if not late.get((name, activation), True):
+                rows[label] = verdicts.untestable("neither of its last two layers passed the metric's checks",
+                                                  delta=delta)
+                continue
+            rows[label] = {**verdicts.paired_effect(group[part], delta), "left_out": int((~group["read"]).sum())}
     if not rows:
         rows = {"every configuration": verdicts.untestable("no network at 100% was read", delta=min(
             CLAIMS["C1"]["delta"].values()))}
     return _rows("C1", rows)
+
+
+def _read_late(kept: pd.DataFrame) -> dict:
+    """Per (problem, activation): is one of the networks' last two layers among the depths read?
+    (Without ``n_layers``, every table is taken as read to its end.)"""
+    if "n_layers" not in kept.columns or kept.empty:
+        return {}
+    last = kept.groupby(["problem", "activation"]).agg(read=("depth", "max"), layers=("n_layers", "max"))
+    return {key: bool(row.read >= row.layers - 1) for key, row in last.iterrows()}
 
 
 def readable(betti: pd.DataFrame, trusted: pd.DataFrame | None) -> pd.DataFrame:
@@ -597,28 +611,50 @@ class Design:
     real: str | None = None
 
 
-def comparisons(betti: pd.DataFrame, trusted: pd.DataFrame | None, design: Design) -> list[dict]:
+def comparisons(betti: pd.DataFrame, trust_table: pd.DataFrame | None, design: Design) -> list[dict]:
     """Every comparison of the chapter's five claims, on readings at one k (:func:`at_role`).
 
-    Each claim reads only the readable depths (:func:`readable`): the input and the layers
-    trusted for every arm it compares.
+    ``trust_table`` is :func:`tdnn_utils.trust.layer_trust` by (problem, architecture,
+    activation), or None to read every depth. Each claim reads the input and the layers its
+    arms may read: claim 1 each configuration's own trusted layers (and only if one of its last
+    two layers is among them); claims 2 and 5 the layers trusted for every activation compared;
+    claim 3 each depth variant's own (its last layer among them); claim 4 the layers trusted for
+    every width compared.
     """
-    kept = readable(betti, trusted)
-    is_main = kept["problem"].map(design.main) == kept["architecture"]
-    main = kept[is_main & kept["activation"].isin(design.activations)]
-    rows = claim_simplifies(main)
-    rows += claim_activation_order(readings.simplification_area(main), design.activations)
-    variants = kept[(kept["problem"] == design.variant_problem) & (kept["activation"] == design.variant_activation)]
+    def keep(rows, arms=None):
+        if trust_table is None or rows.empty:
+            return rows
+        table = trust_table.merge(rows[["problem", "architecture", "activation"]].drop_duplicates())
+        if arms is None:
+            return trust.trusted_only(rows, table, by=("problem", "architecture", "activation"))
+        return trust.trusted_only(rows, trust.common_trust(table, arms), by=arms)
+
+    is_main = betti["problem"].map(design.main) == betti["architecture"]
+    main = betti[is_main & betti["activation"].isin(design.activations)]
+    rows = claim_simplifies(keep(main))
+    rows += claim_activation_order(readings.simplification_area(keep(main, ("problem", "architecture"))),
+                                   design.activations)
+    variants = betti[(betti["problem"] == design.variant_problem) & (betti["activation"] == design.variant_activation)]
     if design.depth_architectures:
-        depth = variants[variants["architecture"].isin(design.depth_architectures)]
+        depth = _ending_at_the_last_layer(keep(variants[variants["architecture"].isin(design.depth_architectures)]))
         rows += claim_depth(end_concentration(depth), design.depth_architectures)
     if design.width_architectures:
         names = list(design.width_architectures) + ([design.bottleneck] if design.bottleneck else [])
-        area = readings.simplification_area(variants[variants["architecture"].isin(names)])
-        rows += claim_width(area, design.width_architectures, design.bottleneck, design.base)
+        width = keep(variants[variants["architecture"].isin(names)], ("problem", "activation"))
+        rows += claim_width(readings.simplification_area(width), design.width_architectures, design.bottleneck,
+                            design.base)
     if design.real:
-        rows += claim_real_data(kept[kept["problem"] == design.real])
+        rows += claim_real_data(keep(betti[betti["problem"] == design.real], ("problem", "architecture")))
     return rows
+
+
+def _ending_at_the_last_layer(kept: pd.DataFrame) -> pd.DataFrame:
+    """The networks whose last layer is among their readable depths (the others left out; a
+    table without ``n_layers`` is taken as read to its end)."""
+    if kept.empty or "n_layers" not in kept.columns:
+        return kept
+    reaches = kept.groupby(list(NETWORK))["depth"].transform("max") == kept["n_layers"]
+    return kept[reaches]
 
 
 def judge_across_window(comparisons_at: Mapping[str, list]) -> tuple[pd.DataFrame, dict, pd.DataFrame]:

@@ -122,3 +122,29 @@ def test_comparisons_assemble_every_claim_of_a_design(networks):
     assert claims.count("C1") == 2 * 2 * 3 and claims.count("C2") == 2 * 2 and claims.count("C3") == 1
     depth = [row for row in rows if row["claim"] == "C3"][0]
     assert depth["comparison"] == "9×15 < 2×15" and depth["effect"] > 0  # deep spreads, shallow is abrupt
+
+
+def test_claim_one_needs_one_of_the_last_two_layers_read(networks):
+    with_layers = networks.assign(n_layers=networks["depth"].max())
+    early = with_layers[with_layers["depth"] <= 3]  # what the checks left: input and layers 1-3 of 6
+    rows = simplification.claim_simplifies(early)
+    assert {row["reason"] for row in rows} == {"neither of its last two layers passed the metric's checks"}
+    late = with_layers[with_layers["depth"] != 6]  # the logits dropped, layer 5 kept
+    assert all(row["reason"] == "" for row in simplification.claim_simplifies(late))
+
+
+def test_comparisons_read_each_claims_trusted_layers(networks):
+    table = networks.assign(n_layers=networks["depth"].max())
+    trust_table = pd.DataFrame([{"problem": "D-II", "architecture": "9×25", "activation": a, "depth": d,
+                                 "trusted": not (a == "tanh" and d in (2, 3))}
+                                for a in ("relu", "leaky_relu", "tanh") for d in range(1, 7)])
+    design = simplification.Design(main={"D-II": "9×25"})
+    rows = simplification.comparisons(table, trust_table, design)
+    c2 = [row for row in rows if row["claim"] == "C2"]
+    assert len(c2) == 2 and all(np.isfinite(row["effect"]) for row in c2)
+    # claim 2 reads the layers trusted for every activation (2 and 3 dropped for all): relu's area there
+    from tdnn_utils import readings, trust
+    common = trust.trusted_only(table, trust.common_trust(trust_table, ("problem", "architecture")),
+                                by=("problem", "architecture"))
+    assert set(common["depth"]) == {0, 1, 4, 5, 6}
+    assert readings.simplification_area(common)["layers"].eq(4).all()
