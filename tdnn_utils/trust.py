@@ -38,7 +38,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 from scipy import sparse
-from sklearn.neighbors import NearestNeighbors
+from sklearn.neighbors import KDTree
 
 from . import collapse, engines, topology
 
@@ -58,17 +58,24 @@ def density_normalised_distances(X, k: int, delta: float) -> sparse.coo_matrix:
 
     ``X`` (n_points, n_features) of distinct points; ``rho_k`` is the distance to the k-th
     nearest other point. Returns an (n, n) symmetric COO matrix without the diagonal.
+
+    A pair within ``delta`` has ``|x - y| <= delta sqrt(rho_k(x) max rho_k)``, so each point
+    searches only that far (its own radius): on clouds of uneven density, where one sparse
+    point makes ``max rho_k`` large, this finds the same pairs as one radius of
+    ``delta max rho_k`` for every point, several times faster.
     """
     X = topology.check_point_cloud(X)
     k = min(int(k), len(X) - 1)
-    neighbours = NearestNeighbors(n_neighbors=k + 1).fit(X)
-    rho = neighbours.kneighbors(X)[0][:, -1]
+    tree = KDTree(X)
+    rho = tree.query(X, k=k + 1)[0][:, -1]
     rho = np.where(rho > 0, rho, np.finfo(float).tiny)
-    graph = neighbours.radius_neighbors_graph(X, radius=delta * rho.max(), mode="distance").tocoo()
-    scaled = graph.data / np.sqrt(rho[graph.row] * rho[graph.col])
-    keep = (graph.row != graph.col) & (scaled <= delta)
+    found, lengths = tree.query_radius(X, r=delta * np.sqrt(rho * rho.max()), return_distance=True)
+    row = np.repeat(np.arange(len(X)), [len(f) for f in found])
+    col = np.concatenate(found).astype(np.int64)
+    scaled = np.concatenate(lengths) / np.sqrt(rho[row] * rho[col])
+    keep = (row != col) & (scaled <= delta)
     return sparse.coo_matrix((np.maximum(scaled[keep], np.finfo(np.float32).tiny),
-                              (graph.row[keep], graph.col[keep])), shape=graph.shape)
+                              (row[keep], col[keep])), shape=(len(X), len(X)))
 
 
 def cross_check_betti(X, k: int, maxdim: int, delta: float = CROSS_CHECK_DELTA,
