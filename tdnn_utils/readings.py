@@ -16,7 +16,8 @@ readings into per-network measures, with no censoring anywhere:
 - :func:`end_reduction`: per network, how much of the input's excess in beta_0, and in the
   higher dimensions, is gone at the last layer (1 = all of it);
 - :func:`long_table`: the readings as one row per (network, layer, class, k) with ``b0``,
-  ``b1``, ``b2``: the per-network files the book commits.
+  ``b1``, ``b2``: the per-network files the book commits; :func:`tidy` turns them into a Betti
+  table again, so a reader redraws the book's figures without training.
 
 Classes are averaged within a network: the network is the unit. A network is identified by
 whichever of ``problem``, ``architecture``, ``activation`` and ``seed`` the table has.
@@ -191,6 +192,9 @@ def long_table(betti: pd.DataFrame, points: Mapping | None = None) -> pd.DataFra
     was not measured.
     """
     _check_table(betti, NETWORK + ["layer", "depth", "label", "k", "dim", "betti"])
+    if betti.empty:  # no network to read (none at 100%): the file still has its columns
+        return pd.DataFrame({column: pd.Series(dtype="Int64" if column in ("b0", "b1", "b2", "points") else object)
+                             for column in FILE_COLUMNS})
     keys = NETWORK + ["layer", "depth", "label", "k"]
     wide = betti.pivot_table(index=keys, columns="dim", values="betti").reset_index()
     wide.columns = [f"b{c}" if isinstance(c, (int, np.integer)) else c for c in wide.columns]
@@ -204,3 +208,16 @@ def long_table(betti: pd.DataFrame, points: Mapping | None = None) -> pd.DataFra
         wide[column] = wide[column].astype("Int64")
     return wide[FILE_COLUMNS].sort_values(["data", "architecture", "activation", "seed", "k", "depth", "label"],
                                           ignore_index=True)
+
+
+def tidy(long: pd.DataFrame) -> pd.DataFrame:
+    """A per-reading file (:data:`FILE_COLUMNS`) back as a tidy Betti table (``problem`` ...
+    ``k``, ``dim``, ``betti``; dimensions not measured are left out)."""
+    _check_table(long, FILE_COLUMNS)
+    keys = ["data", "architecture", "activation", "seed", "layer", "depth", "label", "k"]
+    table = long.melt(id_vars=keys, value_vars=["b0", "b1", "b2"], var_name="dim", value_name="betti")
+    table = table.dropna(subset=["betti"]).rename(columns={"data": "problem"})
+    table["dim"] = table["dim"].str[1].astype(int)
+    table["betti"] = table["betti"].astype(int)
+    return table.sort_values(["problem", "architecture", "activation", "seed", "k", "depth", "label", "dim"],
+                             ignore_index=True)
