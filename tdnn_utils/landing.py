@@ -29,6 +29,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import yaml
 
+from . import claims as claims_markdown
 from . import plotting, runs
 
 ROOT = runs.ROOT
@@ -210,7 +211,7 @@ def chapters_table(root=None) -> str:
         title = runs._title(executed, name)
         mine = table[table["chapter"] == name]["verdict"].value_counts().to_dict()
         verdicts = ", ".join(f"{mine[v]} {v}" for v in _verdicts_in_order(mine)) if mine else "none: it teaches"
-        short = runs._cell(title.split(":")[0])
+        short = claims_markdown.cell(title.split(":")[0])
         lines.append(f"| {{doc}}`{short} </book/chapters/{name}>` | {verdicts} | "
                      f"{reading_minutes(executed)} min | {run_time(name, root)} |")
     return "\n".join(lines)
