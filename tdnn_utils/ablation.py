@@ -15,7 +15,8 @@ numbers on a given sample.
 - :func:`sample_indices`: the points a reading measures;
 - :func:`read_input`, :func:`read_networks`: tidy Betti tables of the input and of every layer;
 - :func:`input_recovery`: per step, the input's Betti numbers against the truth;
-- :func:`threshold_sweep`, :func:`recovering_thresholds`: Betti numbers against a threshold.
+- :func:`threshold_sweep`, :func:`recovering_thresholds`: Betti numbers against a threshold;
+- :func:`walk`: every step read, the input and the networks, as one table and per-layer totals.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from .models import layer_activations
 from .validation import check_labels, check_positive_int, check_positive_number
 
 __all__ = ["Reading", "ablation_steps", "sample_indices", "read_input", "read_networks",
-           "input_recovery", "threshold_sweep", "recovering_thresholds", "POOLED"]
+           "input_recovery", "threshold_sweep", "recovering_thresholds", "walk", "POOLED"]
 
 #: The label of a pooled reading's single cloud.
 POOLED = "pooled"
@@ -248,3 +249,57 @@ def recovering_thresholds(sweep: pd.DataFrame) -> list[float]:
         return []
     every = sweep.groupby("threshold")["recovered"].all()
     return [float(t) for t in every.index[every.to_numpy()]]
+
+
+def walk(X, y, steps: Sequence[Reading], models: Mapping, perfect: pd.DataFrame, truth: Sequence[int], *,
+         maxdim: int = 1, engine: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Every step of the ablation read: the input against its truth, and each network's layers.
+
+    Parameters
+    ----------
+    X, y : the points the steps sample, (n_points, n_features) and (n_points,).
+    steps : :func:`ablation_steps`' readings; those on "tutorial" networks read ``models``.
+    models : network name -> trained :class:`~tdnn_utils.models.FFNet` (the tutorial's).
+    perfect : the tidy Betti table of the networks at 100% as the "perfect" step reads them
+        (columns ``activation``, ``seed``, ``layer``, ``depth``, ``label``, ``dim``, ``betti``;
+        the input's rows are left out here); may be empty.
+    truth : one class's Betti numbers, dimensions 0 up.
+
+    Returns
+    -------
+    ``(table, totals)``: one row per step with ``step``, ``points`` (in words), ``measured``
+    and ``true`` (the input's Betti numbers, one tuple per cloud, joined), ``recovered``,
+    ``last_b0`` and ``last_b1`` (means at each network's last hidden layer over networks and
+    classes) and ``networks``; and one row per (step, network, label, depth) with ``total``,
+    the sum of Betti numbers, the input at depth 0 under network "input".
+    """
+    inputs = pd.concat([read_input(X, y, reading, maxdim=maxdim, engine=engine) for reading in steps],
+                       ignore_index=True)
+    recovery = input_recovery(inputs, truth[: maxdim + 1], steps)
+    layers = [read_networks(models, X, y, reading, maxdim=maxdim, engine=engine)
+              for reading in steps if reading.networks == "tutorial"]
+    for reading in steps:
+        if reading.networks == "perfect" and len(perfect):
+            rows = perfect[(perfect["depth"] > 0) & (perfect["dim"] <= maxdim)]
+            layers.append(rows.assign(network=rows["activation"] + " " + rows["seed"].astype(str),
+                                      step=reading.name)[["layer", "depth", "label", "dim", "betti", "network", "step"]])
+    layers = pd.concat(layers, ignore_index=True)
+    last = layers[layers["depth"] == layers.groupby(["step", "network"])["depth"].transform("max") - 1]
+    at_last = last.pivot_table(index="step", columns="dim", values="betti", aggfunc="mean")
+    order = [reading.name for reading in steps]
+    by_step = recovery.groupby("step", sort=False)
+    table = pd.DataFrame({
+        "step": order,
+        "points": [f"{r.n_points:,} {'per class' if r.per_class else 'pooled'}" for r in steps],
+        "measured": by_step["measured"].agg(lambda v: " / ".join(map(str, v))).reindex(order).values,
+        "true": by_step["true"].first().reindex(order).astype(str).values,
+        "recovered": by_step["recovered"].all().reindex(order).values,
+        "last_b0": at_last.get(0, pd.Series(dtype=float)).reindex(order).values,
+        "last_b1": at_last.get(1, pd.Series(dtype=float)).reindex(order).values,
+        "networks": layers.groupby("step")["network"].nunique().reindex(order).fillna(0).astype(int).values})
+    totals = pd.concat([
+        layers.groupby(["step", "network", "label", "depth"], as_index=False)["betti"].sum(),
+        inputs.groupby(["step", "label"], as_index=False)["betti"].sum().assign(network="input", depth=0)],
+        ignore_index=True).rename(columns={"betti": "total"})
+    return table, totals
+

@@ -67,6 +67,7 @@ __all__ = [
     "NAITZAT_SCALE",
     "NAITZAT_SIZES",
     "entangled_tori",
+    "entangled_tori_betti",
     "naitzat",
     "naitzat_homology_subset",
     "naitzat_published",
@@ -133,6 +134,13 @@ ENTANGLED_TORI_SCALE = {"n_pts": 30, "scale": 0.78, "maxdim": 2}
 
 #: Betti numbers of each class of :func:`entangled_tori` (``m=2``): 8 tori per class.
 ENTANGLED_TORI_BETTI = {0: (8, 16, 8), 1: (8, 16, 8)}
+
+
+def entangled_tori_betti(m: int = 2) -> dict:
+    """Betti numbers of each class of ``entangled_tori(m=m)``: ``m**3`` disjoint tori,
+    ``{0: (m**3, 2 m**3, m**3), 1: (the same)}`` (:data:`ENTANGLED_TORI_BETTI` for m=2)."""
+    tori = _check_int(m, "m", 1) ** 3
+    return {label: (tori, 2 * tori, tori) for label in (0, 1)}
 
 
 # ---------------------------------------------------------------------------- validation

@@ -29,6 +29,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import yaml
 
+from . import claims as claims_markdown
 from . import plotting, runs
 
 ROOT = runs.ROOT
@@ -209,7 +210,7 @@ def chapters_table(root=None) -> str:
         if not executed.exists():
             continue
         title = runs._title(executed, name)
-        lines.append(f"| {{doc}}`{runs._cell(title)} </book/chapters/{name}>` | "
+        lines.append(f"| {{doc}}`{claims_markdown.cell(title)} </book/chapters/{name}>` | "
                      f"{_time(reading_minutes(executed))} | {run_time(name, root)} |")
     return "\n".join(lines)
 

@@ -228,6 +228,9 @@ def long_table(betti: pd.DataFrame, points: Mapping | None = None) -> pd.DataFra
     was not measured.
     """
     _check_table(betti, NETWORK + ["layer", "depth", "label", "k", "dim", "betti"])
+    if betti.empty:  # no network to read (none at 100%): the file still has its columns
+        return pd.DataFrame({column: pd.Series(dtype="Int64" if column in ("b0", "b1", "b2", "points") else object)
+                             for column in FILE_COLUMNS})
     keys = NETWORK + ["layer", "depth", "label", "k"]
     wide = betti.pivot_table(index=keys, columns="dim", values="betti").reset_index()
     wide.columns = [f"b{c}" if isinstance(c, (int, np.integer)) else c for c in wide.columns]

@@ -10,7 +10,7 @@ reads it, so the book's environment never needs giotto-deep.
 - :func:`in_gdeep_convention` turns this book's pre-activation Betti table of the tutorial's
   networks into giotto-deep's layers and reduced beta_0;
 - :func:`seed_agreement` compares two sets of runs group by group: do their ranges over
-  seeds overlap?
+  seeds overlap? :func:`agreement_for_readers` puts its table in words.
 
 Layers are those giotto-deep's ``ModelExtractor.get_activations`` hooks: the outputs of the
 ``Linear`` layers (before the activation) and, last, the model's output, which repeats the
@@ -27,7 +27,7 @@ import pandas as pd
 
 from .validation import check_columns, check_finite
 
-__all__ = ["ACTIVATIONS", "DEFAULT_PATH", "gdeep_accuracy_table", "gdeep_betti_table",
+__all__ = ["ACTIVATIONS", "DEFAULT_PATH", "agreement_for_readers", "gdeep_accuracy_table", "gdeep_betti_table",
            "in_gdeep_convention", "load_gdeep_reference", "seed_agreement"]
 
 #: The results file, relative to the repository root.
@@ -165,3 +165,21 @@ def seed_agreement(ours: pd.DataFrame, theirs: pd.DataFrame, by, value: str) -> 
     table = summary(ours, "ours").join(summary(theirs, "gdeep"), how="inner").reset_index()
     table["agrees"] = (table["ours_min"] <= table["gdeep_max"]) & (table["gdeep_min"] <= table["ours_max"])
     return table
+
+
+def agreement_for_readers(agreement: pd.DataFrame, by, *, percent: bool = False) -> pd.DataFrame:
+    """:func:`seed_agreement`'s table as a reader reads it: per group ``by``, each run's mean and
+    range over its seeds in one cell ("0.76 (0.70 to 0.81, 3 seeds)"; per cent with ``percent``),
+    and whether the ranges overlap."""
+    def number(value):
+        return f"{value:.1%}" if percent else f"{value:.3g}"
+
+    def cell(row, who):
+        return (f"{number(row[f'{who}_mean'])} ({number(row[f'{who}_min'])} to {number(row[f'{who}_max'])}, "
+                f"{int(row[f'{who}_n'])} seeds)")
+
+    out = agreement[list(by)].copy()
+    out["this book"] = [cell(row, "ours") for _, row in agreement.iterrows()]
+    out["giotto-deep"] = [cell(row, "gdeep") for _, row in agreement.iterrows()]
+    out["ranges overlap"] = agreement["agrees"].to_numpy()
+    return out

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 import torch
 
-from tdnn_utils import ablation, topology
+from tdnn_utils import ablation, datasets, topology
 from tdnn_utils.models import FFNet
 
 
@@ -119,3 +119,19 @@ def test_threshold_sweep_finds_the_window_and_only_it():
         ablation.threshold_sweep(clouds, {0: (2, 2), 1: (2, 2)}, [0.0, 1.0])
     with pytest.raises(ValueError, match="truth lacks the clouds"):
         ablation.threshold_sweep(clouds, {0: (2, 2)}, [1.0])
+
+
+def test_walk_reads_every_step_and_the_networks_at_100():
+    X, y = datasets.entangled_tori(n_pts=8, m=1)
+    steps = ablation.ablation_steps(tutorial_points=40, dense_points=20, threshold=0.5, k=5, hops=2, paper_points=50)
+    models = {"relu": FFNet([3, 5, 5, 5, 2], "relu")}
+    perfect = pd.DataFrame([{"activation": "tanh", "seed": 0, "layer": f"l{d}", "depth": d, "label": label,
+                             "dim": dim, "betti": [1, 0][dim]} for d in range(4) for label in (0, 1) for dim in (0, 1)])
+    table, totals = ablation.walk(X, y, steps, models, perfect, (1, 2))
+    assert table["step"].tolist() == [s.name for s in steps] and table["networks"].tolist()[-1] == 1
+    assert table["last_b0"].iloc[-1] == 1 and table["last_b1"].iloc[-1] == 0  # depth 2 of the (e) network
+    assert table["true"].iloc[0] == "(2, 4)" and table["true"].iloc[2] == "(1, 2)"  # pooled, then per class
+    assert set(totals["network"]) == {"relu", "tanh 0", "input"}
+    assert (totals.loc[totals["network"] == "input", "depth"] == 0).all()
+    empty, _ = ablation.walk(X, y, steps, models, perfect.iloc[:0], (1, 2))
+    assert empty["networks"].iloc[-1] == 0

@@ -188,3 +188,13 @@ def test_the_packaged_copy_is_the_books_file_and_is_read_without_the_repository(
         f"{packaged} differs from {book_file}: cp {book_file} {packaged}"
     monkeypatch.setattr(reference, "DEFAULT_PATH", tmp_path / "absent.json")
     assert reference.load_gdeep_reference() == json.loads(packaged.read_text())
+
+
+def test_agreement_for_readers_puts_each_run_in_one_cell():
+    agreement = pd.DataFrame({"activation": ["relu"], "ours_mean": [0.75], "ours_sd": [0.01], "ours_min": [0.7],
+                              "ours_max": [0.8], "ours_n": [3], "gdeep_mean": [0.7], "gdeep_sd": [0.02],
+                              "gdeep_min": [0.6], "gdeep_max": [0.72], "gdeep_n": [5], "agrees": [True]})
+    table = reference.agreement_for_readers(agreement, ["activation"], percent=True)
+    assert list(table.columns) == ["activation", "this book", "giotto-deep", "ranges overlap"]
+    assert table.loc[0, "this book"] == "75.0% (70.0% to 80.0%, 3 seeds)" and bool(table.loc[0, "ranges overlap"])
+    assert reference.agreement_for_readers(agreement, ["activation"]).loc[0, "giotto-deep"] == "0.7 (0.6 to 0.72, 5 seeds)"

@@ -47,6 +47,21 @@ def test_cross_check_reads_known_shapes_and_collapsed_classes():
     assert distances.data.max() <= 1.5 and (distances.row != distances.col).all()
 
 
+def test_density_normalised_pairs_are_every_pair_within_delta():
+    rng = np.random.default_rng(1)
+    # uneven density: a dense blob, a sparse ring and a few far points (a large max rho)
+    X = np.r_[rng.normal(size=(150, 3)) * 0.05, np.c_[circle(80, 3.0, noise=0.05, seed=2), np.zeros(80)],
+              rng.uniform(-20, 20, (5, 3))]
+    k, delta = 6, 1.5
+    D = np.linalg.norm(X[:, None] - X[None], axis=-1)
+    rho = np.sort(D, axis=1)[:, k]
+    scaled = D / np.sqrt(rho[:, None] * rho[None])
+    rows, cols = np.nonzero((scaled <= delta) & ~np.eye(len(X), dtype=bool))
+    found = trust.density_normalised_distances(X, k, delta)
+    assert sorted(zip(found.row.tolist(), found.col.tolist())) == sorted(zip(rows.tolist(), cols.tolist()))
+    assert np.allclose(np.asarray(found.tocsr()[rows, cols]).ravel(), scaled[rows, cols])
+
+
 def test_check_network_skips_the_input_and_reuses_known_betti_numbers():
     X = np.r_[circle(), circle(centre=(5.0, 0.0))]
     labels = np.repeat([0, 1], 120)
