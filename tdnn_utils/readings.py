@@ -131,17 +131,28 @@ def _wide(betti: pd.DataFrame) -> tuple[pd.DataFrame, list]:
     return wide, dims
 
 
-def excess(betti: pd.DataFrame) -> pd.DataFrame:
+#: What :func:`excess` counts for each part: the extra components (beta_0 - 1), the holes
+#: (beta_1 + beta_2), or both.
+PARTS = ("components", "holes", None)
+
+
+def excess(betti: pd.DataFrame, part: str | None = None) -> pd.DataFrame:
     """Each reading's topology beyond one piece without holes, as a share of the input's.
+
+    ``part``: "components" counts beta_0 - 1 only, "holes" the higher Betti numbers only, None
+    both.
 
     ``betti`` as the module describes (``k`` optional). Returns one row per reading with
     ``raw`` = (beta_0 - 1) + beta_1 + ... and ``share`` = raw / raw at the input (depth 0) of the
     same network, k and class (NaN when the input is already simple or was not read). A
     reading with a Betti number missing is left out.
     """
+    if part not in PARTS:
+        raise ValueError(f"part={part!r} is unknown; use one of {PARTS}")
     wide, dims = _wide(betti)
     wide = wide.dropna(subset=dims)
-    wide["raw"] = wide[dims].sum(axis=1) - 1
+    counted = {"components": [0], "holes": [d for d in dims if d > 0], None: dims}[part]
+    wide["raw"] = wide[counted].sum(axis=1) - (part != "holes")
     group = _network(wide) + ["label"]
     at_input = wide.loc[wide["depth"] == 0].set_index(group)["raw"].rename("input_raw")
     wide = wide.join(at_input, on=group)
@@ -149,7 +160,8 @@ def excess(betti: pd.DataFrame) -> pd.DataFrame:
     return wide[group + ["depth", "raw", "share"]]
 
 
-def simplification_area(betti: pd.DataFrame, depths: pd.DataFrame | None = None) -> pd.DataFrame:
+def simplification_area(betti: pd.DataFrame, depths: pd.DataFrame | None = None,
+                        part: str | None = None) -> pd.DataFrame:
     """Per network and k: the mean excess share over the read layers after the input.
 
     The area under the normalised Betti curve, divided by the number of layers read: 0 when
@@ -161,13 +173,14 @@ def simplification_area(betti: pd.DataFrame, depths: pd.DataFrame | None = None)
     betti : as the module describes.
     depths : the depths to read, per (problem, architecture) (columns ``problem``,
         ``architecture``, ``depth``; e.g. the trusted ones); None: every depth.
+    part : what the excess counts (:func:`excess`): "components", "holes" or None (both).
 
     Returns
     -------
     columns ``problem``, ``architecture``, ``activation``, ``seed`` (and ``k``), ``area``,
     ``layers`` (how many depths were read). Classes are averaged within the network.
     """
-    shares = excess(betti)
+    shares = excess(betti, part)
     shares = shares[shares["depth"] > 0]
     if depths is not None:
         on = [c for c in ("problem", "architecture") if c in depths.columns] + ["depth"]

@@ -490,27 +490,31 @@ def _rows(claim: str, rows: Mapping[str, dict]) -> list[dict]:
     return [{"family": FAMILY, "claim": claim, "comparison": name, **row} for name, row in rows.items()]
 
 
-def claim_simplifies(kept: pd.DataFrame) -> list[dict]:
+def claim_simplifies(kept) -> list[dict]:
     """C1's comparisons: per (data set, activation), the end reduction of components and of holes.
 
     ``kept`` holds the main networks' readings at one k on the depths that may be read (the
-    input and the trusted layers: :func:`readable`); the end is the last of them. One comparison
-    per part and configuration, each network a unit, against :data:`CLAIMS`' deltas. A network
-    whose end reading is missing is left out (``left_out`` counts them); with no network at all
-    the claim is untestable, with the reason.
+    input and the trusted layers: :func:`readable`), one table for both parts or a mapping
+    ``{"components": table, "holes": table}`` (each part read on the layers trusted for it). The
+    end is the last readable depth; a configuration whose last two layers are both unreadable is
+    untestable. One comparison per part and configuration, each network a unit, against
+    :data:`CLAIMS`' deltas. A network whose end reading is missing is left out (``left_out``
+    counts them); with no network at all the claim is untestable, with the reason.
     """
-    _check_betti(kept)
-    ends = readings.end_reduction(kept)
-    late = _read_late(kept)
+    tables = kept if isinstance(kept, Mapping) else {part: kept for part in CLAIMS["C1"]["delta"]}
+    tables = {part: _check_betti(table) for part, table in tables.items()}
+    judged = {part: (readings.end_reduction(table), _read_late(table)) for part, table in tables.items()}
+    configurations = pd.concat([t[["problem", "activation"]] for t in tables.values()]).drop_duplicates()
     rows = {}
-    for name, activation in kept[["problem", "activation"]].drop_duplicates().itertuples(index=False):
-        group = ends[(ends["problem"] == name) & (ends["activation"] == activation)]
+    for name, activation in configurations.itertuples(index=False):
         for part, delta in CLAIMS["C1"]["delta"].items():
+            ends, late = judged[part]
             label = f"{name} {activation}: {part}"
             if not late.get((name, activation), True):
                 rows[label] = verdicts.untestable("neither of its last two layers passed the metric's checks",
                                                   delta=delta)
                 continue
+            group = ends[(ends["problem"] == name) & (ends["activation"] == activation)]
             rows[label] = {**verdicts.paired_effect(group[part], delta), "left_out": int((~group["read"]).sum())}
     if not rows:
         rows = {"every configuration": verdicts.untestable("no network at 100% was read", delta=min(
@@ -540,11 +544,17 @@ def _ordered(values: pd.DataFrame, column: str, pairs, value: str, delta: float)
             for label, a, b in pairs}
 
 
-def claim_activation_order(area: pd.DataFrame, order: Sequence[str] = ACTIVATION_ORDER) -> list[dict]:
-    """C2's comparisons: per data set, each activation's area against the next slower one's."""
+def _named(label: str, part: str | None) -> str:
+    return label if part is None else f"{label} ({part})"
+
+
+def claim_activation_order(area: pd.DataFrame, order: Sequence[str] = ACTIVATION_ORDER,
+                           part: str | None = None) -> list[dict]:
+    """C2's comparisons: per data set, each activation's area against the next slower one's
+    (``part`` names the part the area counts, in the labels)."""
     rows = {}
     for name, group in area.groupby("problem", sort=False):
-        pairs = [(f"{name}: {a} < {b}", a, b) for a, b in zip(order, order[1:])]
+        pairs = [(_named(f"{name}: {a} < {b}", part), a, b) for a, b in zip(order, order[1:])]
         rows.update(_ordered(group, "activation", pairs, "area", CLAIMS["C2"]["delta"]))
     return _rows("C2", rows)
 
@@ -557,32 +567,32 @@ def claim_depth(concentration: pd.DataFrame, depth_architectures: Sequence[str])
 
 
 def claim_width(area: pd.DataFrame, width_architectures: Sequence[str], bottleneck: str | None,
-                base: str) -> list[dict]:
+                base: str, part: str | None = None) -> list[dict]:
     """C4's comparisons: narrower networks' areas below wider ones'; the bottleneck's below ``base``'s."""
-    pairs = [(f"{a} < {b}", a, b) for a, b in zip(width_architectures, width_architectures[1:])]
+    pairs = [(_named(f"{a} < {b}", part), a, b) for a, b in zip(width_architectures, width_architectures[1:])]
     if bottleneck:
-        pairs.append((f"{bottleneck} < {base}", bottleneck, base))
+        pairs.append((_named(f"{bottleneck} < {base}", part), bottleneck, base))
     return _rows("C4", _ordered(area, "architecture", pairs, "area", CLAIMS["C4"]["delta"]))
 
 
-def claim_real_data(kept: pd.DataFrame, by_layer: int = 6) -> list[dict]:
-    """C5's comparisons on readable layers only (:func:`readable`): ReLU's excess gone by
-    ``by_layer``; tanh's area above ReLU's.
+def claim_real_data(kept: pd.DataFrame, by_layer: int = 6, part: str | None = None) -> list[dict]:
+    """C5's comparisons on readable layers only (:func:`readable`): ReLU's excess (of ``part``)
+    gone by ``by_layer``; tanh's area above ReLU's.
 
     Untestable, with the reason, when no layer after the input may be read, or ``by_layer`` may not.
     """
-    deltas = CLAIMS["C5"]["delta"]
+    deltas = {_named(name, part): delta for name, delta in CLAIMS["C5"]["delta"].items()}
     if not (kept["depth"] > 0).any():
         reason = "no layer after the input passed the metric's checks: nothing the networks did can be read"
         return _rows("C5", {name: verdicts.untestable(reason, delta=delta) for name, delta in deltas.items()})
-    shares = readings.excess(kept[kept["activation"] == "relu"])
+    shares = readings.excess(kept[kept["activation"] == "relu"], part)
     at_layer = shares[shares["depth"] == by_layer]
-    rows = {"by layer 6": (verdicts.paired_effect(1 - at_layer.groupby(list(NETWORK))["share"].mean(),
-                                                  deltas["by layer 6"]) if len(at_layer)
-                           else verdicts.untestable(f"layer {by_layer} did not pass the metric's checks",
-                                                    delta=deltas["by layer 6"]))}
-    area = readings.simplification_area(kept)
-    rows.update(_ordered(area, "activation", [("tanh - relu", "relu", "tanh")], "area", deltas["tanh - relu"]))
+    first, second = deltas
+    rows = {first: (verdicts.paired_effect(1 - at_layer.groupby(list(NETWORK))["share"].mean(), deltas[first])
+                    if len(at_layer) else
+                    verdicts.untestable(f"layer {by_layer} did not pass the metric's checks", delta=deltas[first]))}
+    area = readings.simplification_area(kept, part=part)
+    rows.update(_ordered(area, "activation", [(second, "relu", "tanh")], "area", deltas[second]))
     return _rows("C5", rows)
 
 
@@ -615,36 +625,43 @@ def comparisons(betti: pd.DataFrame, trust_table: pd.DataFrame | None, design: D
     """Every comparison of the chapter's five claims, on readings at one k (:func:`at_role`).
 
     ``trust_table`` is :func:`tdnn_utils.trust.layer_trust` by (problem, architecture,
-    activation), or None to read every depth. Each claim reads the input and the layers its
-    arms may read: claim 1 each configuration's own trusted layers (and only if one of its last
-    two layers is among them); claims 2 and 5 the layers trusted for every activation compared;
-    claim 3 each depth variant's own (its last layer among them); claim 4 the layers trusted for
-    every width compared.
+    activation), of :func:`tdnn_utils.trust.part_checks` (with ``part``: components and holes
+    judged apart) or of whole readings; None reads every depth. Each claim reads the input and
+    the layers its arms may read for the part it judges: claim 1 each configuration's own (and
+    only if one of its last two layers is among them); claims 2 and 5 the layers trusted for
+    every activation compared; claim 3 each depth variant's own, trusted for every part and
+    ending at its last layer; claim 4 the layers trusted for every width compared. Claims 1, 2,
+    4 and 5 judge components and holes apart.
     """
-    def keep(rows, arms=None):
+    def keep(rows, part, arms=None):
         if trust_table is None or rows.empty:
             return rows
-        table = trust_table.merge(rows[["problem", "architecture", "activation"]].drop_duplicates())
+        table = trust.for_part(trust_table, part).merge(rows[["problem", "architecture", "activation"]].drop_duplicates())
         if arms is None:
             return trust.trusted_only(rows, table, by=("problem", "architecture", "activation"))
         return trust.trusted_only(rows, trust.common_trust(table, arms), by=arms)
 
+    parts = ("components", "holes")
     is_main = betti["problem"].map(design.main) == betti["architecture"]
     main = betti[is_main & betti["activation"].isin(design.activations)]
-    rows = claim_simplifies(keep(main))
-    rows += claim_activation_order(readings.simplification_area(keep(main, ("problem", "architecture"))),
-                                   design.activations)
+    rows = claim_simplifies({part: keep(main, part) for part in parts})
+    for part in parts:
+        area = readings.simplification_area(keep(main, part, ("problem", "architecture")), part=part)
+        rows += claim_activation_order(area, design.activations, part)
     variants = betti[(betti["problem"] == design.variant_problem) & (betti["activation"] == design.variant_activation)]
     if design.depth_architectures:
-        depth = _ending_at_the_last_layer(keep(variants[variants["architecture"].isin(design.depth_architectures)]))
-        rows += claim_depth(end_concentration(depth), design.depth_architectures)
+        depth = keep(variants[variants["architecture"].isin(design.depth_architectures)], "every")
+        rows += claim_depth(end_concentration(_ending_at_the_last_layer(depth)), design.depth_architectures)
     if design.width_architectures:
         names = list(design.width_architectures) + ([design.bottleneck] if design.bottleneck else [])
-        width = keep(variants[variants["architecture"].isin(names)], ("problem", "activation"))
-        rows += claim_width(readings.simplification_area(width), design.width_architectures, design.bottleneck,
-                            design.base)
+        for part in parts:
+            width = keep(variants[variants["architecture"].isin(names)], part, ("problem", "activation"))
+            rows += claim_width(readings.simplification_area(width, part=part), design.width_architectures,
+                                design.bottleneck, design.base, part)
     if design.real:
-        rows += claim_real_data(keep(betti[betti["problem"] == design.real], ("problem", "architecture")))
+        real = betti[betti["problem"] == design.real]
+        for part in parts:
+            rows += claim_real_data(keep(real, part, ("problem", "architecture")), part=part)
     return rows
 
 

@@ -230,6 +230,53 @@ def check_network(activations: Mapping[str, np.ndarray], labels, *, k: int, scal
     return pd.DataFrame(rows, columns=CHECK_COLUMNS)
 
 
+#: The parts of a reading judged apart (issue: beta_0 and the higher dimensions are different
+#: questions): the components (beta_0) and the holes (beta_1 and beta_2).
+PARTS = {"components": (0,), "holes": (1, 2)}
+
+
+def part_checks(checks: pd.DataFrame) -> pd.DataFrame:
+    """The checks of every reading judged part by part (:data:`PARTS`): one row per (reading, part).
+
+    ``checks`` as :func:`check_network` returns them (stacked over networks). For each part,
+    ``possible``, ``stable``, ``agrees`` and ``ok`` are judged on that part's Betti numbers only
+    (the same rules as :func:`check_reading`); the other columns are kept, plus ``part``. A
+    reading of the components may pass while its holes move with k: a claim about components
+    then reads that layer, one about holes does not.
+    """
+    check_columns(checks, ["width", "betti", "betti_k_low", "betti_k_high", "betti_cross"], "checks")
+    rows = []
+    lists = ("betti", "betti_k_low", "betti_k_high", "betti_cross")
+    for check in checks.to_dict("records"):
+        for part, dims in PARTS.items():
+            dims = [d for d in dims if d < len(check["betti"])]
+            if not dims:
+                continue
+            values = {name: [check[name][d] for d in dims] for name in lists}
+            possible = all(b == 0 for d, b in zip(dims, values["betti"]) if d >= 1 and d >= check["width"])
+            stable = close(values["betti"], values["betti_k_low"]) and close(values["betti"], values["betti_k_high"])
+            agrees = close(values["betti"], values["betti_cross"])
+            rows.append({**{k: v for k, v in check.items() if k not in ("possible", "stable", "agrees", "ok")},
+                         "part": part, "possible": possible, "stable": stable, "agrees": agrees,
+                         "ok": possible and stable and agrees})
+    return pd.DataFrame(rows, columns=[*[c for c in checks.columns if c not in ("possible", "stable", "agrees", "ok")],
+                                       "part", "possible", "stable", "agrees", "ok"])
+
+
+def for_part(trust: pd.DataFrame, part: str) -> pd.DataFrame:
+    """A per-part trust table (:func:`layer_trust` of :func:`part_checks`, with ``part``) for one
+    part, or ``"every"``: a depth trusted for every part. A table without ``part`` is returned as is."""
+    if "part" not in trust.columns:
+        return trust
+    if part == "every":
+        keys = [c for c in trust.columns if c not in ("part", "trusted", "readings", "possible", "stable",
+                                                      "agrees", "ok")]
+        return trust.groupby(keys, sort=False, dropna=False).agg(trusted=("trusted", "all")).reset_index()
+    if part not in PARTS:
+        raise ValueError(f"part={part!r} is unknown; use one of {list(PARTS)} or 'every'")
+    return trust[trust["part"] == part].drop(columns="part")
+
+
 def layer_trust(checks: pd.DataFrame, by=()) -> pd.DataFrame:
     """Per configuration (``by``) and depth: the share of readings passing each check, and trust.
 

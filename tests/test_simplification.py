@@ -119,7 +119,7 @@ def test_comparisons_assemble_every_claim_of_a_design(networks):
                                    base="9×15")
     rows = simplification.comparisons(pd.concat([networks, d1, shallow]), None, design)
     claims = [row["claim"] for row in rows]
-    assert claims.count("C1") == 2 * 2 * 3 and claims.count("C2") == 2 * 2 and claims.count("C3") == 1
+    assert claims.count("C1") == 2 * 2 * 3 and claims.count("C2") == 2 * 2 * 2 and claims.count("C3") == 1
     depth = [row for row in rows if row["claim"] == "C3"][0]
     assert depth["comparison"] == "9×15 < 2×15" and depth["effect"] > 0  # deep spreads, shallow is abrupt
 
@@ -141,7 +141,9 @@ def test_comparisons_read_each_claims_trusted_layers(networks):
     design = simplification.Design(main={"D-II": "9×25"})
     rows = simplification.comparisons(table, trust_table, design)
     c2 = [row for row in rows if row["claim"] == "C2"]
-    assert len(c2) == 2 and all(np.isfinite(row["effect"]) for row in c2)
+    assert len(c2) == 2 * 2 and all(np.isfinite(row["effect"]) for row in c2)
+    assert [row["comparison"] for row in c2][:2] == ["D-II: relu < leaky_relu (components)",
+                                                    "D-II: leaky_relu < tanh (components)"]
     # claim 2 reads the layers trusted for every activation (2 and 3 dropped for all): relu's area there
     from tdnn_utils import readings, trust
     common = trust.trusted_only(table, trust.common_trust(trust_table, ("problem", "architecture")),

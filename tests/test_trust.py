@@ -159,3 +159,20 @@ def test_stability_is_checked_near_k_inside_the_window():
     assert trust.stability_ks(23) == (17, 29)
     assert trust.stability_ks(23, (20, 34)) == (20, 29)
     assert trust.stability_ks(4, (4, 4)) == (4, 4)
+
+
+def test_components_and_holes_are_trusted_apart():
+    checks = pd.DataFrame({"activation": ["relu"] * 2, "depth": [1, 2], "layer": ["h1", "h2"], "label": [0, 0],
+                           "width": [15, 15], "betti": [[1, 4], [2, 0]], "betti_k_low": [[1, 12], [2, 0]],
+                           "betti_k_high": [[1, 3], [6, 0]], "betti_cross": [[1, 5], [2, 1]],
+                           "possible": True, "stable": False, "agrees": False, "ok": False})
+    parts = trust.part_checks(checks)
+    ok = parts.set_index(["depth", "part"])["ok"].to_dict()
+    assert ok == {(1, "components"): True, (1, "holes"): False,  # 4 loops read 12 at a smaller k
+                  (2, "components"): False, (2, "holes"): True}   # 2 pieces read 6 at a larger k
+    table = trust.layer_trust(parts, by=["activation", "part"])
+    holes = trust.for_part(table, "holes")
+    assert "part" not in holes.columns and holes.set_index("depth")["trusted"].to_dict() == {1: False, 2: True}
+    assert not trust.for_part(table, "every")["trusted"].any()
+    with pytest.raises(ValueError, match="part='loops'"):
+        trust.for_part(table, "loops")
