@@ -510,9 +510,9 @@ def claim_simplifies(kept) -> list[dict]:
         for part, delta in CLAIMS["C1"]["delta"].items():
             ends, late = judged[part]
             label = f"{name} {activation}: {part}"
-            if not late.get((name, activation), True):
-                rows[label] = verdicts.untestable("neither of its last two layers passed the metric's checks",
-                                                  delta=delta)
+            missing = late.get((name, activation))
+            if missing:
+                rows[label] = verdicts.untestable(UNREAD[missing], delta=delta)
                 continue
             group = ends[(ends["problem"] == name) & (ends["activation"] == activation)]
             rows[label] = {**verdicts.paired_effect(group[part], delta), "left_out": int((~group["read"]).sum())}
@@ -522,13 +522,23 @@ def claim_simplifies(kept) -> list[dict]:
     return _rows("C1", rows)
 
 
+#: Why a configuration's claim-1 comparison is untestable, by what the checks left of it.
+UNREAD = {"input": "no layer after the input passed the metric's checks: nothing the networks did can be read",
+          "late": "neither of its last two layers passed the metric's checks"}
+
+
 def _read_late(kept: pd.DataFrame) -> dict:
-    """Per (problem, activation): is one of the networks' last two layers among the depths read?
-    (Without ``n_layers``, every table is taken as read to its end.)"""
-    if "n_layers" not in kept.columns or kept.empty:
+    """Per (problem, activation): None when one of the networks' last two layers is among the
+    depths read, else the key of :data:`UNREAD` saying what is missing. The last layer is
+    ``n_layers`` where the table has it, else the deepest depth of the (problem, architecture)."""
+    if kept.empty:
         return {}
-    last = kept.groupby(["problem", "activation"]).agg(read=("depth", "max"), layers=("n_layers", "max"))
-    return {key: bool(row.read >= row.layers - 1) for key, row in last.iterrows()}
+    layers = (kept["n_layers"] if "n_layers" in kept.columns
+              else kept.groupby(["problem", "architecture"])["depth"].transform("max"))
+    last = kept.assign(_layers=layers).groupby(["problem", "activation"]).agg(read=("depth", "max"),
+                                                                              layers=("_layers", "max"))
+    return {key: None if row.read >= row.layers - 1 else ("input" if row.read == 0 else "late")
+            for key, row in last.iterrows()}
 
 
 def readable(betti: pd.DataFrame, trusted: pd.DataFrame | None) -> pd.DataFrame:

@@ -39,7 +39,7 @@ NAME = "entangled tori"
 CLAIM = "ch1-simplifies"
 FAMILY = "Chapter 1: the end reduction of components and holes, per activation"
 #: Why an activation's comparisons are untestable when only the input may be read.
-NOTHING_READABLE = "no layer after the input passed the metric's checks: nothing the networks did can be read"
+NOTHING_READABLE = simplification.UNREAD["input"]
 
 
 @dataclass(frozen=True)
@@ -207,25 +207,17 @@ def tutorial_networks(X, y, activations, seeds: int, *, epochs: int, points: int
     return models, pd.DataFrame(runs), pd.concat(tables, ignore_index=True)
 
 
-def claim_rows(kept: pd.DataFrame, *, claim: str = CLAIM, family: str = FAMILY) -> list[dict]:
+def claim_rows(kept, *, claim: str = CLAIM, family: str = FAMILY) -> list[dict]:
     """The simplification claim's comparisons on Chapter 1's networks, for :func:`tdnn_utils.verdicts.judge`.
 
-    ``kept`` holds the networks' readings at one k on the depths that may be read (the input
-    and the trusted layers: :func:`tdnn_utils.simplification.readable`). Per activation and part
-    (components, holes), Chapter 2's comparison of claim 1 (the mean end reduction against
-    ``simplification.CLAIMS["C1"]``'s deltas, each network a unit), labelled ``claim`` and
-    ``family``. An activation whose only readable depth is the input gets untestable rows
-    (:data:`NOTHING_READABLE`): its end would be the input itself.
+    ``kept`` holds the networks' readings at one k on the depths that may be read, one table or
+    ``{"components": table, "holes": table}`` (each part on the layers trusted for it:
+    :func:`tdnn_utils.trust.part_checks`). Per activation and part, Chapter 2's comparison of
+    claim 1 (:func:`tdnn_utils.simplification.claim_simplifies`: the mean end reduction against
+    ``simplification.CLAIMS["C1"]``'s deltas, each network a unit; untestable where neither of
+    the last two layers may be read), labelled ``claim`` and ``family``.
     """
-    rows = []
-    for activation, part in kept.groupby("activation", sort=False):
-        if (part["depth"] > 0).any():
-            rows += simplification.claim_simplifies(part)
-        else:
-            rows += [{"comparison": f"{problem} {activation}: {name}", **verdicts.untestable(NOTHING_READABLE, delta=delta)}
-                     for problem in part["problem"].unique()
-                     for name, delta in simplification.CLAIMS["C1"]["delta"].items()]
-    return [{**row, "family": family, "claim": claim} for row in rows]
+    return [{**row, "family": family, "claim": claim} for row in simplification.claim_simplifies(kept)]
 
 
 def exactly_simple(ends: pd.DataFrame) -> pd.DataFrame:
