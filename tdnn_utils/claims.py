@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 from datetime import datetime
 
-from .verdicts import CONFIDENCE, RULES, VERDICTS
+from .verdicts import CONFIDENCE, RULES, VERDICTS, significant
 
 #: The sphinx-design badge of each verdict (a comparison's status uses the same).
 BADGES = {"confirmed": "bdg-success", "direction only": "bdg-info", "partly": "bdg-warning",
@@ -54,7 +54,7 @@ def cell(text) -> str:
 def _number(value, scale=1.0, unit="", sign="") -> str:
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return ""
-    return f"{value * scale:{sign}.3g}{unit}"
+    return significant(value * scale, 3, sign) + unit
 
 
 def _p(value) -> str:
