@@ -19,7 +19,7 @@ from .verdicts import CONFIDENCE, RULES, VERDICTS, significant
 
 #: The sphinx-design badge of each verdict (a comparison's status uses the same).
 BADGES = {"confirmed": "bdg-success", "direction only": "bdg-info", "partly": "bdg-warning",
-          "not reproduced": "bdg-danger", "inconclusive": "bdg-secondary", "untestable": "bdg-secondary-line"}
+          "not reproduced": "bdg-danger", "inconclusive": "bdg-muted", "untestable": "bdg-muted-line"}
 
 
 #: Said of a chapter whose claims were judged before the size rules (no family recorded).
@@ -64,8 +64,8 @@ def _p(value) -> str:
 def comparison_table(claim: dict) -> list[str]:
     """The Markdown table of a claim's judged comparisons (:func:`tdnn_utils.verdicts.judge` rows)."""
     scale, unit = float(claim.get("scale") or 1.0), str(claim.get("unit") or "")
-    lines = [f"| comparison | units | effect ({CONFIDENCE:.0%} interval) | δ | p against δ: claim, family "
-             "| p against no effect: claim, family | status |", "|---|---|---|---|---|---|---|"]
+    lines = [f"| comparison | n | effect ({CONFIDENCE:.0%} interval) | δ | p vs δ | p vs no effect | status |",
+             "|---|---|---|---|---|---|---|"]
     for row in claim.get("comparisons") or []:
         status = row.get("status", "")
         if status == "untestable":
@@ -76,8 +76,8 @@ def comparison_table(claim: dict) -> list[str]:
             note = "(reversed)" if row.get("reversed") else ""
         lines.append(
             f"| {cell(row.get('comparison', ''))} | {row.get('n', '')} | {cell(effect)} | "
-            f"{_number(row.get('delta'), scale, unit)} | {_p(row.get('p_size_claim'))}, {_p(row.get('p_size_family'))} | "
-            f"{_p(row.get('p_direction_claim'))}, {_p(row.get('p_direction_family'))} | "
+            f"{_number(row.get('delta'), scale, unit)} | {_p(row.get('p_size_claim'))} · {_p(row.get('p_size_family'))} | "
+            f"{_p(row.get('p_direction_claim'))} · {_p(row.get('p_direction_family'))} | "
             f"{badge(status) if status in BADGES else cell(status)} {cell(note)} |".replace("  |", " |"))
     return lines
 
@@ -89,17 +89,23 @@ def counts(claims) -> dict[str, int]:
 
 
 def _summary(chapters) -> list[str]:
-    head = "| chapter | " + " | ".join(badge(v) for v in VERDICTS) + " | claims |"
-    lines = ["## Summary", "", head, "|---|" + "---|" * (len(VERDICTS) + 1)]
-    total = dict.fromkeys(VERDICTS, 0)
-    for chapter in chapters:
-        found = counts(chapter["data"].get("claims") or [])
-        total = {v: total[v] + found[v] for v in VERDICTS}
-        lines.append(f"| {{doc}}`{cell(chapter['title'])} <chapters/{chapter['name']}>` | "
-                     + " | ".join(str(found[v] or "") for v in VERDICTS) + f" | {sum(found.values())} |")
-    lines.append("| **all chapters** | " + " | ".join(f"**{total[v]}**" for v in VERDICTS)
-                 + f" | **{sum(total.values())}** |")
+    """Verdict x chapter counts: a row per verdict, a column per chapter (linked), and the total."""
+    found = [counts(chapter["data"].get("claims") or []) for chapter in chapters]
+    heads = [f"{{doc}}`{_short_name(chapter)} <chapters/{chapter['name']}>`" for chapter in chapters]
+    lines = ["## Summary", "", "How many claims got each verdict, per chapter:", "",
+             "| verdict | " + " | ".join(heads) + " | all |", "|---|" + "---|" * (len(chapters) + 1)]
+    for verdict in VERDICTS:
+        row = [found_[verdict] for found_ in found]
+        lines.append(f"| {badge(verdict)} | " + " | ".join(str(n or "") for n in row) + f" | {sum(row) or ''} |")
+    totals = [sum(found_.values()) for found_ in found]
+    lines.append("| **claims** | " + " | ".join(f"**{n}**" for n in totals) + f" | **{sum(totals)}** |")
     return lines + [""]
+
+
+def _short_name(chapter: dict) -> str:
+    """"Chapter 3" for ``03_x``; the name itself when it has no number."""
+    number = chapter["name"].split("_", 1)[0]
+    return f"Chapter {int(number)}" if number.isdigit() else chapter["name"]
 
 
 def _card(claim: dict, name: str) -> list[str]:
@@ -136,8 +142,8 @@ def _chapter(chapter: dict) -> list[str]:
         return lines + ["This chapter recorded no claims.", ""]
     families = list(dict.fromkeys(c["family"] for c in claims if c.get("family")))
     if families:
-        lines += ["Families of comparisons (Holm's correction runs over each): "
-                  + "; ".join(families) + ".", ""]
+        lines += ["Families of comparisons (Holm's correction runs over each): " + "; ".join(families)
+                  + ". In the tables, each p-value cell gives the value within the claim, then over the family.", ""]
     else:
         lines += [EARLIER_RULES, ""]
     lines += ["::::{grid} 1 2 2 2", ":gutter: 2", ""]
