@@ -124,8 +124,12 @@ def _claim_section(claim: dict, name: str) -> list[str]:
     facts = [("Scope", claim.get("scope")), ("Size claimed (δ)", claim.get("delta")),
              ("Where δ comes from", claim.get("delta_source")), ("Corrected over", claim.get("family"))]
     lines += [f"- **{label}:** {text}" for label, text in facts if text] + ([""] if any(t for _, t in facts) else [])
-    if claim.get("comparisons"):
-        lines += comparison_table(claim) + [""]
+    comparisons = claim.get("comparisons") or []
+    if comparisons:
+        statuses = [row.get("status", "") for row in comparisons]
+        tally = ", ".join(f"{statuses.count(v)} {v}" for v in VERDICTS if statuses.count(v))
+        lines += [f"::::{{dropdown}} {len(comparisons)} comparison{'s' if len(comparisons) > 1 else ''}: {tally}",
+                  *([":open:"] if len(comparisons) <= 3 else []), "", *comparison_table(claim), "::::", ""]
     if claim.get("evidence"):
         lines += ["::::{dropdown} Evidence", str(claim["evidence"]).strip(), "::::", ""]
     return lines

@@ -172,6 +172,7 @@ def test_claims_page_shows_each_comparison_with_interval_delta_and_both_p_values
     assert verdict == "partly"
     assert ":link: toy-squares\n:link-type: ref" in page and "{ref}`its section in the chapter <toy-squares>`" in page
     assert "- **Size claimed (δ):** 0.5 units" in page and "- **Where δ comes from:** a judgement" in page
+    assert "::::{dropdown} 2 comparisons: 1 confirmed, 1 untestable\n:open:\n\n| comparison |" in page
     assert "Holm's correction runs over each): toy family." in page and "- **Scope:** toy squares" in page
     row = table.iloc[0]
     line = next(line for line in page.splitlines() if line.startswith("| big |"))
