@@ -788,7 +788,7 @@ def describe(table: pd.DataFrame, *, unit: str = "", scale: float = 1.0, digits:
             tail = (f"smaller than δ (p = {_p(row.p_short_family)} over the family)"
                     + (f", in the opposite direction (p = {_p(row.p_reverse_family)})" if row.reversed else ""))
         else:
-            sensitivity = (f"; the test of the direction detects {number(row.detectable)} with {POWER:.0%} power"
+            sensitivity = (f"; alone, the test of the direction detects {number(row.detectable)} with {POWER:.0%} power"
                            if np.isfinite(row.detectable) else "")
             tail = f"neither above {number(row.null)} nor below δ after correction ({direction}){sensitivity}"
         clauses.append(f"{head}: {row.status}, {tail}")
