@@ -779,7 +779,8 @@ def describe(table: pd.DataFrame, *, unit: str = "", scale: float = 1.0, digits:
         head = (f"{row.comparison}: {number(row.effect, '+')} ({CONFIDENCE:.0%} interval "
                 f"{number(row.low, with_unit=False)} to {number(row.high)}, n = {row.n}) against δ = {number(row.delta)}")
         size = f"p = {_p(row.p_size_claim)} within the claim, {_p(row.p_size_family)} over the family"
-        direction = f"p = {_p(row.p_direction_claim)}, {_p(row.p_direction_family)} over the family"
+        direction = (f"p = {_p(row.p_direction_claim)} within the claim, {_p(row.p_direction_family)} "
+                     "over the family")
         if row.status == "confirmed":
             tail = f"clears δ ({size})"
         elif row.status == "direction only":
