@@ -82,6 +82,36 @@ def comparison_table(claim: dict) -> list[str]:
     return lines
 
 
+def tally(comparisons) -> str:
+    """A claim's comparisons in one phrase: "12 comparisons: 9 not reproduced (9 reversed), 3 inconclusive"."""
+    statuses = [row.get("status", "") for row in comparisons]
+    turned = sum(bool(row.get("reversed")) for row in comparisons if row.get("status") == "not reproduced")
+    parts = [f"{statuses.count(v)} {v}" + (f" ({turned} reversed)" if v == "not reproduced" and turned else "")
+             for v in VERDICTS if statuses.count(v)]
+    return f"{len(statuses)} comparison{'s' if len(statuses) != 1 else ''}: " + ", ".join(parts)
+
+
+def what_we_found(claims) -> str:
+    """A chapter's "What we found" (MyST Markdown) from its recorded claims (:func:`tdnn_utils.runs.record_claim`).
+
+    One line per claim: the claim, its verdict badge and its comparisons' statuses
+    (:func:`tally`); then, folded in a dropdown, each claim's evidence and its table of
+    comparisons (:func:`comparison_table`).
+    """
+    claims = list(claims)
+    lines = []
+    for claim in claims:
+        verdict = claim.get("verdict", "")
+        head = f"- **{cell(claim.get('claim', ''))}:** {badge(verdict) if verdict in BADGES else cell(verdict)}"
+        lines.append(head + (f" ({tally(claim['comparisons'])})." if claim.get("comparisons") else "."))
+    lines += ["", "::::{dropdown} The evidence for each claim", ""]
+    for claim in claims:
+        lines += [f"**{cell(claim.get('claim', ''))}.** {claim.get('evidence', '')}", ""]
+        if claim.get("comparisons"):
+            lines += comparison_table(claim) + [""]
+    return "\n".join(lines + ["::::"])
+
+
 def counts(claims) -> dict[str, int]:
     """How many claims got each verdict, in :data:`~tdnn_utils.verdicts.VERDICTS` order (zeros kept)."""
     found = [c.get("verdict") for c in claims]

@@ -315,3 +315,22 @@ def test_papermill_reads_every_parameter_the_runner_passes(name):
     seen = set(papermill.inspect_notebook(str(path)))
     missing = sorted(set(runs.notebook_parameters(path)) - seen)
     assert not missing, f"papermill cannot parse these parameters of {name}: {missing}"
+
+
+def test_what_we_found_gives_one_line_per_claim_and_folds_the_evidence():
+    from tdnn_utils import claims
+
+    runs.reset()
+    table, verdict = judged_claim()
+    entry = runs.record_claim("C1", "Squares grow by half a unit", verdict, "see the table", comparisons=table)
+    text = claims.what_we_found([entry, runs.record_claim("C2", "Cubes grow", "untestable", "no cubes")])
+    lines = text.splitlines()
+    assert lines[0] == ("- **Squares grow by half a unit:** {bdg-warning}`partly` "
+                        "(2 comparisons: 1 confirmed, 1 untestable).")
+    assert lines[1] == "- **Cubes grow:** {bdg-muted-line}`untestable`."
+    assert "::::{dropdown} The evidence for each claim" in text and text.endswith("::::")
+    assert "**Cubes grow.** no cubes" in text and "| comparison | n |" in text
+    reversed_row = {"status": "not reproduced", "reversed": True}
+    assert claims.tally([reversed_row, reversed_row, {"status": "inconclusive"}]) == \
+        "3 comparisons: 2 not reproduced (2 reversed), 1 inconclusive"
+    runs.reset()
