@@ -156,9 +156,7 @@ def _claim_section(claim: dict, name: str) -> list[str]:
     lines += [f"- **{label}:** {text}" for label, text in facts if text] + ([""] if any(t for _, t in facts) else [])
     comparisons = claim.get("comparisons") or []
     if comparisons:
-        statuses = [row.get("status", "") for row in comparisons]
-        tally = ", ".join(f"{statuses.count(v)} {v}" for v in VERDICTS if statuses.count(v))
-        lines += [f"::::{{dropdown}} {len(comparisons)} comparison{'s' if len(comparisons) > 1 else ''}: {tally}",
+        lines += [f"::::{{dropdown}} {tally(comparisons)}",
                   *([":open:"] if len(comparisons) <= 3 else []), "", *comparison_table(claim), "::::", ""]
     if claim.get("evidence"):
         lines += ["::::{dropdown} Evidence", str(claim["evidence"]).strip(), "::::", ""]
