@@ -119,23 +119,18 @@ def counts(claims) -> dict[str, int]:
 
 
 def _summary(chapters) -> list[str]:
-    """Verdict x chapter counts: a row per verdict, a column per chapter (linked), and the total."""
+    """The summary table: a row per chapter, a column per verdict some claim has (a column no
+    claim fills is left out, so that the table fits a phone's column), in plain words."""
     found = [counts(chapter["data"].get("claims") or []) for chapter in chapters]
-    heads = [f"{{doc}}`{_short_name(chapter)} <chapters/{chapter['name']}>`" for chapter in chapters]
-    lines = ["## Summary", "", "How many claims got each verdict, per chapter:", "",
-             "| verdict | " + " | ".join(heads) + " | all |", "|---|" + "---|" * (len(chapters) + 1)]
-    for verdict in VERDICTS:
-        row = [found_[verdict] for found_ in found]
-        lines.append(f"| {badge(verdict)} | " + " | ".join(str(n or "") for n in row) + f" | {sum(row) or ''} |")
-    totals = [sum(found_.values()) for found_ in found]
-    lines.append("| **claims** | " + " | ".join(f"**{n}**" for n in totals) + f" | **{sum(totals)}** |")
+    shown = [v for v in VERDICTS if any(f[v] for f in found)] or list(VERDICTS)
+    lines = ["## Summary", "", "| chapter | " + " | ".join(shown) + " | claims |", "|---|" + "---|" * (len(shown) + 1)]
+    for chapter, mine in zip(chapters, found):
+        lines.append(f"| {{doc}}`{cell(chapter['title'].split(':')[0])} <chapters/{chapter['name']}>` | "
+                     + " | ".join(str(mine[v] or "") for v in shown) + f" | {sum(mine.values())} |")
+    total = {v: sum(f[v] for f in found) for v in shown}
+    lines.append("| **all chapters** | " + " | ".join(f"**{total[v]}**" for v in shown)
+                 + f" | **{sum(sum(f.values()) for f in found)}** |")
     return lines + [""]
-
-
-def _short_name(chapter: dict) -> str:
-    """"Chapter 3" for ``03_x``; the name itself when it has no number."""
-    number = chapter["name"].split("_", 1)[0]
-    return f"Chapter {int(number)}" if number.isdigit() else chapter["name"]
 
 
 def _card(claim: dict, name: str) -> list[str]:
