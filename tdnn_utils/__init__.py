@@ -15,7 +15,7 @@ One job per module:
 - :mod:`tdnn_utils.sweep`: sweeps of networks, trained and measured in parallel, cached per network;
 - :mod:`tdnn_utils.regularizers`: differentiable Vietoris-Rips persistence of a batch and topological losses;
 - :mod:`tdnn_utils.regularization`: Chapter 4's paired experiment (arms, runs, comparisons);
-- :mod:`tdnn_utils.verdicts`: the numbers a verdict rests on, and the verdict rules (size, direction, family);
+- :mod:`tdnn_utils.verdicts`: the numbers a verdict rests on, and the verdict rules;
 - :mod:`tdnn_utils.paper`: what the papers report, to draw beside the book's numbers;
 - :mod:`tdnn_utils.reference`: giotto-deep's own run of its tutorial, read from its results file;
 - :mod:`tdnn_utils.plotting`: the plotly figures the chapters share;
