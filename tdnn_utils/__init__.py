@@ -33,6 +33,7 @@ One job per module:
 - :mod:`tdnn_utils.landing`: the landing page's summary, written from the results;
 - :mod:`tdnn_utils.parallel`: per-network tasks on local worker processes, results as they finish;
 - :mod:`tdnn_utils.runs`: presets and the papermill runner;
+- :mod:`tdnn_utils.claims`: the claims page (rules, summary grid, a card and a table per claim);
 - :mod:`tdnn_utils.chapters`: the chapters' paired sources, their one install cell and Colab link;
 - :mod:`tdnn_utils.validation`: the input checks every module shares (shapes, labels, sizes, diagrams,
   the memory a call will need, safe cache file names).

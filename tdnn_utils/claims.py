@@ -15,11 +15,11 @@ from __future__ import annotations
 import math
 from datetime import datetime
 
-from .verdicts import CONFIDENCE, RULES, VERDICTS
+from .verdicts import CONFIDENCE, RULES, VERDICTS, significant
 
 #: The sphinx-design badge of each verdict (a comparison's status uses the same).
 BADGES = {"confirmed": "bdg-success", "direction only": "bdg-info", "partly": "bdg-warning",
-          "not reproduced": "bdg-danger", "inconclusive": "bdg-secondary", "untestable": "bdg-secondary-line"}
+          "not reproduced": "bdg-danger", "inconclusive": "bdg-muted", "untestable": "bdg-muted-line"}
 
 
 #: Said of a chapter whose claims were judged before the size rules (no family recorded).
@@ -54,7 +54,7 @@ def cell(text) -> str:
 def _number(value, scale=1.0, unit="", sign="") -> str:
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return ""
-    return f"{value * scale:{sign}.3g}{unit}"
+    return significant(value * scale, 3, sign) + unit
 
 
 def _p(value) -> str:
@@ -64,8 +64,8 @@ def _p(value) -> str:
 def comparison_table(claim: dict) -> list[str]:
     """The Markdown table of a claim's judged comparisons (:func:`tdnn_utils.verdicts.judge` rows)."""
     scale, unit = float(claim.get("scale") or 1.0), str(claim.get("unit") or "")
-    lines = [f"| comparison | units | effect ({CONFIDENCE:.0%} interval) | δ | p against δ: claim, family "
-             "| p against no effect: claim, family | status |", "|---|---|---|---|---|---|---|"]
+    lines = [f"| comparison | n | effect ({CONFIDENCE:.0%} interval) | δ | p vs δ | p vs no effect | status |",
+             "|---|---|---|---|---|---|---|"]
     for row in claim.get("comparisons") or []:
         status = row.get("status", "")
         if status == "untestable":
@@ -76,10 +76,40 @@ def comparison_table(claim: dict) -> list[str]:
             note = "(reversed)" if row.get("reversed") else ""
         lines.append(
             f"| {cell(row.get('comparison', ''))} | {row.get('n', '')} | {cell(effect)} | "
-            f"{_number(row.get('delta'), scale, unit)} | {_p(row.get('p_size_claim'))}, {_p(row.get('p_size_family'))} | "
-            f"{_p(row.get('p_direction_claim'))}, {_p(row.get('p_direction_family'))} | "
+            f"{_number(row.get('delta'), scale, unit)} | {_p(row.get('p_size_claim'))} · {_p(row.get('p_size_family'))} | "
+            f"{_p(row.get('p_direction_claim'))} · {_p(row.get('p_direction_family'))} | "
             f"{badge(status) if status in BADGES else cell(status)} {cell(note)} |".replace("  |", " |"))
     return lines
+
+
+def tally(comparisons) -> str:
+    """A claim's comparisons in one phrase: "12 comparisons: 9 not reproduced (9 reversed), 3 inconclusive"."""
+    statuses = [row.get("status", "") for row in comparisons]
+    turned = sum(bool(row.get("reversed")) for row in comparisons if row.get("status") == "not reproduced")
+    parts = [f"{statuses.count(v)} {v}" + (f" ({turned} reversed)" if v == "not reproduced" and turned else "")
+             for v in VERDICTS if statuses.count(v)]
+    return f"{len(statuses)} comparison{'s' if len(statuses) != 1 else ''}: " + ", ".join(parts)
+
+
+def what_we_found(claims) -> str:
+    """A chapter's "What we found" (MyST Markdown) from its recorded claims (:func:`tdnn_utils.runs.record_claim`).
+
+    One line per claim: the claim, its verdict badge and its comparisons' statuses
+    (:func:`tally`); then, folded in a dropdown, each claim's evidence and its table of
+    comparisons (:func:`comparison_table`).
+    """
+    claims = list(claims)
+    lines = []
+    for claim in claims:
+        verdict = claim.get("verdict", "")
+        head = f"- **{cell(claim.get('claim', ''))}:** {badge(verdict) if verdict in BADGES else cell(verdict)}"
+        lines.append(head + (f" ({tally(claim['comparisons'])})." if claim.get("comparisons") else "."))
+    lines += ["", "::::{dropdown} The evidence for each claim", ""]
+    for claim in claims:
+        lines += [f"**{cell(claim.get('claim', ''))}.** {claim.get('evidence', '')}", ""]
+        if claim.get("comparisons"):
+            lines += comparison_table(claim) + [""]
+    return "\n".join(lines + ["::::"])
 
 
 def counts(claims) -> dict[str, int]:
@@ -119,8 +149,10 @@ def _claim_section(claim: dict, name: str) -> list[str]:
     facts = [("Scope", claim.get("scope")), ("Size claimed (δ)", claim.get("delta")),
              ("Where δ comes from", claim.get("delta_source")), ("Corrected over", claim.get("family"))]
     lines += [f"- **{label}:** {text}" for label, text in facts if text] + ([""] if any(t for _, t in facts) else [])
-    if claim.get("comparisons"):
-        lines += comparison_table(claim) + [""]
+    comparisons = claim.get("comparisons") or []
+    if comparisons:
+        lines += [f"::::{{dropdown}} {tally(comparisons)}",
+                  *([":open:"] if len(comparisons) <= 3 else []), "", *comparison_table(claim), "::::", ""]
     if claim.get("evidence"):
         lines += ["::::{dropdown} Evidence", str(claim["evidence"]).strip(), "::::", ""]
     return lines
@@ -137,8 +169,8 @@ def _chapter(chapter: dict) -> list[str]:
         return lines + ["This chapter recorded no claims.", ""]
     families = list(dict.fromkeys(c["family"] for c in claims if c.get("family")))
     if families:
-        lines += ["Families of comparisons (Holm's correction runs over each): "
-                  + "; ".join(families) + ".", ""]
+        lines += ["Families of comparisons (Holm's correction runs over each): " + "; ".join(families)
+                  + ". In the tables, each p-value cell gives the value within the claim, then over the family.", ""]
     else:
         lines += [EARLIER_RULES, ""]
     lines += ["::::{grid} 1 2 2 2", ":gutter: 2", ""]

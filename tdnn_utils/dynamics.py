@@ -649,6 +649,34 @@ def lenet_preconditions(networks: pd.DataFrame, curves: pd.DataFrame, *, general
     return out
 
 
+def fitted_labels(networks: pd.DataFrame, threshold: float, *, clean_p: float = 0.0) -> pd.Series:
+    """Per network, whether it met the precondition of a gap prediction: it fitted its labels.
+
+    ``networks`` has ``p`` (the share of permuted training labels) and ``train_accuracy`` (on
+    the labels it was trained on). A network trained on permuted labels (``p != clean_p``)
+    fitted them when that accuracy is at least ``threshold``; a clean-label network needs no
+    memorisation and always passes. Returns a boolean Series aligned with ``networks``.
+    """
+    missing = {"p", "train_accuracy"} - set(networks.columns)
+    if missing:
+        raise ValueError(f"networks lack columns {sorted(missing)}")
+    if not 0 < threshold <= 1:
+        raise ValueError(f"threshold={threshold!r} must be a training accuracy in (0, 1]")
+    clean = np.isclose(networks["p"].to_numpy(float), clean_p)
+    return pd.Series(clean | (networks["train_accuracy"].to_numpy(float) >= threshold), index=networks.index,
+                     name="fitted")
+
+
+def profile_shape(fall: float, rise: float) -> str:
+    """A depth profile in words, from :func:`depth_profiles`' ``fall`` (log early / middle) and
+    ``rise`` (log late / middle): "falls then rises", "falls throughout", "rises throughout" or
+    "rises then falls"; "flat" where either is exactly 0 or missing."""
+    if not (np.isfinite(fall) and np.isfinite(rise)) or fall == 0 or rise == 0:
+        return "flat"
+    return {(True, True): "falls then rises", (True, False): "falls throughout",
+            (False, True): "rises throughout", (False, False): "rises then falls"}[(fall > 0, rise > 0)]
+
+
 def precondition_met(count: int, minimum: int, what: str) -> str | None:
     """``None`` when ``count`` networks meet a precondition and that is at least ``minimum``;
     otherwise the reason the claim is untestable, naming ``what`` was needed."""

@@ -14,8 +14,8 @@
   file under a cache folder, so an interrupted run resumes;
 - :func:`matched_weights`: the logit-norm and label-smoothing weights whose pull towards
   small logits equals torch-topological's;
-- :func:`paired_differences` and :func:`judge`: each comparison paired by seed, and a
-  claim's verdict by :func:`tdnn_utils.verdicts.paired_claim`;
+- :func:`paired_differences` and :func:`effects`: each comparison paired by seed, as the rows
+  the book's rules judge (:func:`tdnn_utils.verdicts.chapter_verdicts`);
 - :func:`step_seconds`: the cost of one training step of an arm.
 
 Within a seed every arm of a family starts from the same weights, sees the same training
@@ -723,62 +723,38 @@ def paired_differences(records: pd.DataFrame, comparisons, value: str = "test_ac
                                        "reference_value", "difference"])
 
 
-def judge(records: pd.DataFrame, comparisons, value: str = "test_accuracy", *, interest: float,
-          direction: str = "higher", relative: bool = False,
-          alpha: float = verdicts.ALPHA) -> tuple[str, pd.DataFrame]:
-    """A claim's verdict: every ``(arm, reference)`` comparison in every family, paired by seed.
+def effects(records: pd.DataFrame, comparisons, value: str = "test_accuracy", *, delta: float,
+            direction: str = "higher", relative: bool = False) -> dict[str, dict]:
+    """Each ``(arm, reference)`` comparison in every network family, paired by seed, as a comparison row.
 
     The claim is that each arm moves ``value`` above (``direction="higher"``) or below
-    (``"lower"``) its reference by at least ``interest``; the comparisons of all families are
-    one claim (Holm over all of them). ``comparisons`` may also be ``(arm, reference, value)``
-    triples, each with its own value (then give ``relative=True``, so that all are changes
-    relative to the reference, in one unit). Rules: :func:`tdnn_utils.verdicts.paired_claim`.
-    Returns ``(verdict, table)`` with one row per (family, comparison): the means of both
-    sides, the mean difference (in ``value``'s units, sign as measured), its standard
-    deviation, wins/ties/losses in the claimed direction, Holm-adjusted one-sided p-values,
-    the smallest detectable difference and the status.
+    (``"lower"``) its reference by at least ``delta``. ``comparisons`` may also be ``(arm,
+    reference, value)`` triples, each with its own value (then give ``relative=True``, so that
+    all are changes relative to the reference, in one unit). The seed is the unit.
+
+    Returns ``{"<network family>: <arm> vs <reference>[ (<value>)]": row}``, each row a
+    :func:`tdnn_utils.verdicts.paired_effect` of the seeds' differences oriented so that the
+    claimed direction is positive (``effect`` is a gain for "higher", a reduction for
+    "lower"), with ``network``, ``arm``, ``reference``, ``mean_value`` and ``reference_mean``
+    added; tag them with :func:`tdnn_utils.verdicts.labelled` and judge them with the
+    chapter's family (:func:`tdnn_utils.verdicts.chapter_verdicts`). A comparison whose arm or
+    reference is missing in a family gives no row there.
     """
     if direction not in ("higher", "lower"):
         raise ValueError(f"direction {direction!r} is unknown; use 'higher' or 'lower'")
     sign = 1.0 if direction == "higher" else -1.0
-    parts = []
+    rows = {}
     for comparison in comparisons:
         part = paired_differences(records, [comparison[:2]], comparison[2] if len(comparison) > 2 else value,
                                   relative)
-        if len(comparison) > 2:
-            part["comparison"] += f" ({comparison[2]})"
-        if len(part):
-            parts.append(part)
-    paired = pd.concat(parts, ignore_index=True) if parts else paired_differences(records, [], value)
-    keys = list(dict.fromkeys(zip(paired["family"], paired["comparison"])))
-    differences = {f"{family}: {comparison}": sign * paired.loc[(paired["family"] == family)
-                                                                & (paired["comparison"] == comparison), "difference"]
-                   for family, comparison in keys}
-    verdict, table = verdicts.paired_claim(differences, interest=interest, alpha=alpha)
-    summary = paired.groupby(["family", "comparison"], sort=False).agg(
-        arm=("arm", "first"), reference=("reference", "first"), mean_value=("value", "mean"),
-        reference_mean=("reference_value", "mean")).reset_index()
-    table = pd.concat([summary, table.drop(columns="comparison")], axis=1)
-    table["mean_difference"] *= sign  # back to the measured sign
-    return verdict, table
-
-
-def describe(table: pd.DataFrame, *, scale: float = 100.0, unit: str = " points", digits: int = 1) -> str:
-    """One clause per comparison of :func:`judge`: difference, seeds, Holm p, status, sensitivity."""
-    def number(x):
-        return f"{x * scale:+.{digits}f}{unit}"
-
-    clauses = []
-    for row in table.itertuples():
-        head = f"{row.family}, {row.comparison}"
-        if row.status == "untestable":
-            clauses.append(f"{head}: untestable (fewer than 2 paired seeds)")
-            continue
-        better = f"{row.wins} of {row.n} seeds in the claimed direction"
-        clauses.append(f"{head}: {number(row.mean_difference)} ({better}; Holm p = {row.p_holm:.2g}, reverse "
-                       f"{row.p_reverse_holm:.2g}): {row.status}; smallest detectable "
-                       f"{abs(row.detectable) * scale:.{digits}f}{unit}")
-    return "; ".join(clauses)
+        suffix = f" ({comparison[2]})" if len(comparison) > 2 else ""
+        for network, pairs in part.groupby("family", sort=False):
+            name = f"{network}: {comparison[0]} vs {comparison[1]}{suffix}"
+            rows[name] = {"network": network, "arm": comparison[0], "reference": comparison[1],
+                          "mean_value": float(pairs["value"].mean()),
+                          "reference_mean": float(pairs["reference_value"].mean()),
+                          **verdicts.paired_effect(sign * pairs["difference"].to_numpy(float), delta)}
+    return rows
 
 
 # ---------------------------------------------------------------------------- cost

@@ -678,6 +678,11 @@ def share_effect(successes: int, n: int, delta: float, *, null: float = 0.5) -> 
             "detectable": float("nan"), "reason": ""}
 
 
+def labelled(family: str, claim: str, rows: Mapping[str, dict]) -> list[dict]:
+    """Rows for :func:`judge`: each ``{comparison: effect row}`` tagged with its ``family`` and ``claim``."""
+    return [{"family": family, "claim": claim, "comparison": name, **row} for name, row in rows.items()]
+
+
 def judge(comparisons, alpha: float = ALPHA) -> pd.DataFrame:
     """The status of each of a chapter's comparisons (rule 3).
 
@@ -769,23 +774,34 @@ def _p(p) -> str:
     return "n/a" if p is None or np.isnan(p) else f"{p:.2g}"
 
 
+def significant(value: float, digits: int = 2, sign: str = "") -> str:
+    """``value`` to ``digits`` significant digits, never in scientific notation (123.4 -> "123")."""
+    if not np.isfinite(value):
+        return str(value)
+    if value != 0 and abs(value) >= 10 ** digits:
+        return f"{value:{sign},.0f}"
+    text = np.format_float_positional(value, precision=digits, unique=False, fractional=False, trim="-")
+    return f"+{text}" if sign == "+" and not text.startswith("-") else text
+
+
 def describe(table: pd.DataFrame, *, unit: str = "", scale: float = 1.0, digits: int = 2) -> str:
     """One clause per judged comparison (:func:`judge`): effect, interval, delta, p-values, status.
 
     ``scale`` multiplies the effects (100 for points or per cent), ``unit`` follows them.
     """
-    def number(x, sign=""):
-        return f"{x * scale:{sign}.{digits}g}{unit}"
+    def number(x, sign="", with_unit=True):
+        return significant(x * scale, digits, sign) + (unit if with_unit else "")
 
     clauses = []
     for row in table.itertuples():
         if row.status == "untestable":
             clauses.append(f"{row.comparison}: untestable ({row.reason})")
             continue
-        head = (f"{row.comparison}: {number(row.effect, '+')} ({CONFIDENCE:.0%} interval {number(row.low)} "
-                f"to {number(row.high)}, n = {row.n}) against δ = {number(row.delta)}")
+        head = (f"{row.comparison}: {number(row.effect, '+')} ({CONFIDENCE:.0%} interval "
+                f"{number(row.low, with_unit=False)} to {number(row.high)}, n = {row.n}) against δ = {number(row.delta)}")
         size = f"p = {_p(row.p_size_claim)} within the claim, {_p(row.p_size_family)} over the family"
-        direction = f"p = {_p(row.p_direction_claim)}, {_p(row.p_direction_family)} over the family"
+        direction = (f"p = {_p(row.p_direction_claim)} within the claim, {_p(row.p_direction_family)} "
+                     "over the family")
         if row.status == "confirmed":
             tail = f"clears δ ({size})"
         elif row.status == "direction only":
@@ -794,28 +810,30 @@ def describe(table: pd.DataFrame, *, unit: str = "", scale: float = 1.0, digits:
             tail = (f"smaller than δ (p = {_p(row.p_short_family)} over the family)"
                     + (f", in the opposite direction (p = {_p(row.p_reverse_family)})" if row.reversed else ""))
         else:
-            sensitivity = (f"; the test of the direction detects {number(row.detectable)} with {POWER:.0%} power"
+            sensitivity = (f"; alone, the test of the direction detects {number(row.detectable)} with {POWER:.0%} power"
                            if np.isfinite(row.detectable) else "")
             tail = f"neither above {number(row.null)} nor below δ after correction ({direction}){sensitivity}"
         clauses.append(f"{head}: {row.status}, {tail}")
     return "; ".join(clauses)
 
 
-def display_table(table: pd.DataFrame, *, scale: float = 1.0, digits: int = 3, unit: str = "") -> pd.DataFrame:
+def display_table(table: pd.DataFrame, *, scale: float = 1.0, digits: int = 3, unit: str = "",
+                  statuses: bool = True) -> pd.DataFrame:
     """A judged table (:func:`judge`) as a reader needs it: words for headers, numbers rounded.
 
     Columns: comparison, units, effect, interval, delta, p of the size test and of the direction
     test (each within the claim / over the family), status (with the reason of an untestable
-    one, or "reversed"). ``scale`` and ``unit`` as in :func:`describe`.
+    one, or "reversed"). ``scale`` and ``unit`` as in :func:`describe`. With ``statuses=False``
+    only the evidence (through the p-values within the claim), for a section shown before the
+    family is complete.
     """
-    def number(x):
-        return "" if x is None or not np.isfinite(x) else f"{x * scale:.{digits}g}{unit}"
+    def number(x, sign=""):
+        return "" if x is None or not np.isfinite(x) else significant(x * scale, digits, sign) + unit
 
     rows = []
     for row in table.itertuples():
         rows.append({
-            "comparison": row.comparison, "units": row.n,
-            "effect": "" if not np.isfinite(row.effect) else f"{row.effect * scale:+.{digits}g}{unit}",
+            "comparison": row.comparison, "units": row.n, "effect": number(row.effect, "+"),
             f"{CONFIDENCE:.0%} interval": (f"{number(row.low)} to {number(row.high)}"
                                             if np.isfinite(row.low) else ""),
             "δ": number(row.delta),
@@ -823,4 +841,9 @@ def display_table(table: pd.DataFrame, *, scale: float = 1.0, digits: int = 3, u
             "p against no effect (claim / family)": f"{_p(row.p_direction_claim)} / {_p(row.p_direction_family)}",
             "status": row.status + (f" ({row.reason})" if row.status == "untestable" else
                                     " (reversed)" if row.reversed else "")})
-    return pd.DataFrame(rows)
+    shown = pd.DataFrame(rows)
+    if not statuses and len(shown):
+        shown = shown.drop(columns="status").rename(columns=lambda c: c.replace(" (claim / family)", " (claim)"))
+        for column in ("p against δ (claim)", "p against no effect (claim)"):
+            shown[column] = shown[column].str.split(" / ").str[0]
+    return shown

@@ -250,3 +250,20 @@ def test_gap_predictions_leave_one_architecture_out():
         dynamics.gap_predictions(table[table["family"] == "a"], {"mean": []})
     with pytest.raises(ValueError, match="lacks columns"):
         dynamics.gap_predictions(table, {"x": ["missing"]})
+
+
+def test_fitted_labels_leaves_out_networks_that_did_not_fit_their_permuted_labels():
+    networks = pd.DataFrame({"p": [0.0, 0.0, 0.5, 0.5, 1.0], "train_accuracy": [0.8, 1.0, 0.995, 0.6, 0.99]})
+    assert dynamics.fitted_labels(networks, 0.99).tolist() == [True, True, True, False, True]
+    with pytest.raises(ValueError, match="threshold=0"):
+        dynamics.fitted_labels(networks, 0)
+    with pytest.raises(ValueError, match="train_accuracy"):
+        dynamics.fitted_labels(networks[["p"]], 0.99)
+
+
+@pytest.mark.parametrize("fall, rise, shape", [
+    (0.2, 0.3, "falls then rises"), (0.2, -0.3, "falls throughout"), (-0.2, 0.3, "rises throughout"),
+    (-0.2, -0.3, "rises then falls"), (0.0, 0.3, "flat"), (np.nan, 0.1, "flat"),
+])
+def test_profile_shape_names_the_direction_of_a_depth_profile(fall, rise, shape):
+    assert dynamics.profile_shape(fall, rise) == shape

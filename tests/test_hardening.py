@@ -97,13 +97,13 @@ def test_cifar_batch_with_fewer_labels_than_images_is_refused(tmp_path):
         images.load_cifar10(tmp_path, "test")
 
 
-def test_regularization_judge_on_no_records_is_untestable():
+def test_regularization_effects_on_no_records_are_none():
     empty = pd.DataFrame(columns=["family", "arm", "seed", "test_accuracy"])
-    verdict, table = regularization.judge(empty, [("x", "baseline")], interest=0.01)
-    assert verdict == "untestable" and table.empty
+    assert regularization.effects(empty, [("x", "baseline")], delta=0.01) == {}
+    assert verdicts.chapter_verdicts(verdicts.labelled("f", "c", {}))[1] == {}
     with pytest.raises(ValueError, match=r"lack columns \['test_accuracy'\]"):
-        regularization.judge(pd.DataFrame({"family": ["f"], "arm": ["x"], "seed": [0]}), [("x", "baseline")],
-                             interest=0.01)
+        regularization.effects(pd.DataFrame({"family": ["f"], "arm": ["x"], "seed": [0]}), [("x", "baseline")],
+                               delta=0.01)
 
 
 # ---------------------------------------------------------------------------- errors from deep inside

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 import torch
 
-from tdnn_utils import images, regularization as R
+from tdnn_utils import images, regularization as R, verdicts
 
 
 def test_arms_name_the_recipes_and_pair_them_with_their_baseline():
@@ -149,25 +149,33 @@ def _records(shift, n_seeds=20, noise=0.01, families=("a",), seed=0):
     return pd.DataFrame(rows)
 
 
-def test_judge_pairs_by_seed_and_applies_the_books_rules():
-    verdict, table = R.judge(_records(0.02), [("x", "baseline")], interest=0.01)
-    assert verdict == "confirmed" and table["status"].tolist() == ["supports"]
-    assert table["mean_difference"].item() == pytest.approx(0.02, abs=0.006) and table["n"].item() == 20
-    assert table["detectable"].item() < 0.01
-    verdict, table = R.judge(_records(0.0, noise=0.003), [("x", "baseline")], interest=0.01)
-    assert verdict == "not reproduced" and table["status"].tolist() == ["no effect"]
-    verdict, table = R.judge(_records(0.0, n_seeds=3, noise=0.05), [("x", "baseline")], interest=0.01)
+def _judged(records, comparisons, **kwargs):
+    rows = verdicts.labelled("accuracy", "claim", R.effects(records, comparisons, **kwargs))
+    table, found = verdicts.chapter_verdicts(rows)
+    return found.get("claim", "untestable"), table
+
+
+def test_effects_pair_by_seed_for_the_books_rules():
+    verdict, table = _judged(_records(0.02), [("x", "baseline")], delta=0.01)
+    assert verdict == "confirmed" and table["status"].tolist() == ["confirmed"]
+    assert table["effect"].item() == pytest.approx(0.02, abs=0.006) and table["n"].item() == 20
+    assert table["comparison"].item() == "a: x vs baseline" and table["network"].item() == "a"
+    verdict, table = _judged(_records(0.01, noise=0.01), [("x", "baseline")], delta=0.01)
+    assert verdict == "direction only" and table["low"].item() < 0.01 < table["high"].item()
+    verdict, table = _judged(_records(0.0, noise=0.003), [("x", "baseline")], delta=0.01)
+    assert verdict == "not reproduced" and not table["reversed"].item()
+    verdict, table = _judged(_records(0.0, n_seeds=3, noise=0.05), [("x", "baseline")], delta=0.01)
     assert verdict == "inconclusive"
-    verdict, table = R.judge(_records(-0.05), [("x", "baseline")], interest=0.01)
-    assert table["status"].tolist() == ["contradicts"] and table["mean_difference"].item() < 0
-    assert R.judge(_records(-0.05), [("x", "baseline")], interest=0.01, direction="lower")[0] == "confirmed"
-    verdict, table = R.judge(_records(0.02, families=("a", "b")), [("x", "baseline"), ("missing", "baseline")],
-                             interest=0.01)
-    assert list(table["family"]) == ["a", "b"] and verdict == "confirmed"
-    text = R.describe(table)
-    assert text.startswith("a, x vs baseline: +2.") and "supports; smallest detectable" in text
+    verdict, table = _judged(_records(-0.05), [("x", "baseline")], delta=0.01)
+    assert verdict == "not reproduced" and table["reversed"].item() and table["effect"].item() < 0
+    verdict, table = _judged(_records(-0.05), [("x", "baseline")], delta=0.01, direction="lower")
+    assert verdict == "confirmed" and table["effect"].item() > 0  # a reduction, in the claimed direction
+    verdict, table = _judged(_records(0.02, families=("a", "b")), [("x", "baseline"), ("missing", "baseline")],
+                             delta=0.01)
+    assert list(table["network"]) == ["a", "b"] and verdict == "confirmed"
+    assert verdicts.describe(table, unit=" points", scale=100).startswith("a: x vs baseline: +2")
     with pytest.raises(ValueError, match="'up' is unknown"):
-        R.judge(_records(0.0), [("x", "baseline")], interest=0.01, direction="up")
+        R.effects(_records(0.0), [("x", "baseline")], delta=0.01, direction="up")
 
 
 def test_paired_differences_leave_out_unpaired_seeds():

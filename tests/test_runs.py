@@ -173,12 +173,13 @@ def test_claims_page_shows_each_comparison_with_interval_delta_and_both_p_values
     assert verdict == "partly"
     assert ":link: toy-squares\n:link-type: ref" in page and "{ref}`its section in the chapter <toy-squares>`" in page
     assert "- **Size claimed (δ):** 0.5 units" in page and "- **Where δ comes from:** a judgement" in page
+    assert "::::{dropdown} 2 comparisons: 1 confirmed, 1 untestable\n:open:\n\n| comparison |" in page
     assert "Holm's correction runs over each): toy family." in page and "- **Scope:** toy squares" in page
     row = table.iloc[0]
     line = next(line for line in page.splitlines() if line.startswith("| big |"))
     assert f"+{row.effect:.3g} u ({row.low:.3g} to {row.high:.3g})" in line and "| 0.5 u |" in line
-    assert f"{row.p_size_claim:.2g}, {row.p_size_family:.2g}" in line and "{bdg-success}`confirmed`" in line
-    assert "{bdg-secondary-line}`untestable` (no network memorised)" in page
+    assert f"{row.p_size_claim:.2g} · {row.p_size_family:.2g}" in line and "{bdg-success}`confirmed`" in line
+    assert "{bdg-muted-line}`untestable` (no network memorised)" in page
     summary = next(line for line in page.splitlines() if line.startswith("| {doc}`01_toy"))
     assert summary.endswith("| 1 | 1 | 2 |"), summary  # one direction only, one partly
     assert "| chapter | direction only | partly | claims |" in page  # verdicts no claim has are left out
@@ -275,7 +276,7 @@ def test_claims_page_lists_only_chapters(tmp_path):
     runs.save_results(results / "01_toy.json", "01_toy")
     (results / "gdeep_reference.json").write_text('{"versions": {}}')
     page = runs.claims_page(tmp_path).read_text()
-    assert "01_toy" in page and "gdeep_reference" not in page and "{bdg-secondary-line}`untestable`" in page
+    assert "01_toy" in page and "gdeep_reference" not in page and "{bdg-muted-line}`untestable`" in page
 
 
 def test_claims_page_leaves_out_the_primer(tmp_path):
@@ -345,3 +346,21 @@ def test_a_chapters_tables_land_beside_its_results(tree):
     assert runs.save_table("", "betti", None) is None
     with pytest.raises(ValueError, match="names a file"):
         runs.save_table("x.json", "../b", None)
+
+def test_what_we_found_gives_one_line_per_claim_and_folds_the_evidence():
+    from tdnn_utils import claims
+
+    runs.reset()
+    table, verdict = judged_claim()
+    entry = runs.record_claim("C1", "Squares grow by half a unit", verdict, "see the table", comparisons=table)
+    text = claims.what_we_found([entry, runs.record_claim("C2", "Cubes grow", "untestable", "no cubes")])
+    lines = text.splitlines()
+    assert lines[0] == ("- **Squares grow by half a unit:** {bdg-warning}`partly` "
+                        "(2 comparisons: 1 confirmed, 1 untestable).")
+    assert lines[1] == "- **Cubes grow:** {bdg-muted-line}`untestable`."
+    assert "::::{dropdown} The evidence for each claim" in text and text.endswith("::::")
+    assert "**Cubes grow.** no cubes" in text and "| comparison | n |" in text
+    reversed_row = {"status": "not reproduced", "reversed": True}
+    assert claims.tally([reversed_row, reversed_row, {"status": "inconclusive"}]) == \
+        "3 comparisons: 2 not reproduced (2 reversed), 1 inconclusive"
+    runs.reset()

@@ -364,3 +364,21 @@ def test_untestable_rows_and_bad_input():
     with pytest.raises(ValueError, match="lack columns"):
         verdicts.judge([{"claim": "c", "effect": 1.0}])
     assert verdicts.chapter_verdicts([])[1] == {}
+
+
+def test_display_table_without_statuses_shows_the_evidence_within_the_claim():
+    rows = verdicts.labelled("f", "c", {"a": verdicts.paired_effect(around(0.5), delta=0.3),
+                                        "b": verdicts.paired_effect(around(0.1), delta=0.3)})
+    assert [r["claim"] for r in rows] == ["c", "c"] and rows[0]["family"] == "f"
+    table = verdicts.judge(rows)
+    shown = verdicts.display_table(table, statuses=False)
+    assert "status" not in shown and "/" not in "".join(shown["p against δ (claim)"])
+    assert shown["p against δ (claim)"].iloc[0] == f"{table['p_size_claim'].iloc[0]:.2g}"
+
+
+@pytest.mark.parametrize("value, digits, sign, text", [
+    (0.0383, 2, "", "0.038"), (123.4, 2, "", "123"), (1234.5, 3, "+", "+1,234"), (-0.0000123, 2, "", "-0.000012"),
+    (0.0, 2, "+", "+0"), (4.5, 2, "+", "+4.5"),
+])
+def test_significant_never_writes_scientific_notation(value, digits, sign, text):
+    assert verdicts.significant(value, digits, sign) == text
