@@ -483,6 +483,33 @@ CLAIMS = {
                      "of the input's excess gone; the ReLU-tanh gap as claim 2's"},
 }
 FAMILY = "Chapter 2: every comparison of its five claims"
+#: What every claim of the chapter was run on (the claims page shows it with each verdict).
+SCOPE = ("fully connected networks trained to 100% with the authors' trainer on their D-I (generator), D-II and "
+         "D-III (published files), read at the paper's density with the hop metric at the window of k")
+#: The section of the chapter each claim is judged in (the claims page links there).
+SECTIONS = {"C1": "ch2-claims", "C2": "ch2-claims", "C3": "ch2-variants", "C4": "ch2-variants", "C5": "ch2-real"}
+
+
+def claim_records(judged: pd.DataFrame, found: Mapping[str, str], robustness: pd.DataFrame) -> list[tuple]:
+    """``(id, claim, verdict, evidence, details)`` per claim for :func:`tdnn_utils.runs.record_claim`:
+    the verdict across the window, the chosen k's comparisons in words, and the details the
+    claims page shows (section, scope, delta and its source, family, comparisons)."""
+    stands = robustness.set_index("claim")["stands"]
+    entries = []
+    for claim_id, claim in CLAIMS.items():
+        rows = judged[judged["claim"] == claim_id]
+        note = "" if stands.get(claim_id, True) else \
+            (" The verdict changes across the window of k (" + ", ".join(
+                f"{role} k: {robustness.set_index('claim').loc[claim_id, role]}" for role in ("low", "chosen", "high"))
+             + "), so it is inconclusive.")
+        delta = claim["delta"]
+        delta_words = (", ".join(f"{name}: {value:g}" for name, value in delta.items()) if isinstance(delta, Mapping)
+                       else f"{delta:g}")
+        entries.append((f"ch2-{claim_id.lower()}", claim["claim"], found[claim_id],
+                        verdicts.describe(rows) + note,
+                        {"section": SECTIONS[claim_id], "scope": SCOPE, "delta": delta_words,
+                         "delta_source": claim["source"], "family": FAMILY, "comparisons": rows}))
+    return entries
 
 
 def _rows(claim: str, rows: Mapping[str, dict]) -> list[dict]:
