@@ -52,6 +52,8 @@ from __future__ import annotations
 
 from typing import Mapping, Sequence
 
+import math
+
 import numpy as np
 import pandas as pd
 from scipy import stats
@@ -527,7 +529,15 @@ Every verdict follows the same rules, fixed in `tdnn_utils.verdicts` before a ch
 
 
 def _check_delta(delta, null):
-    if not (np.isfinite(delta) and np.isfinite(null)) or delta <= null:
+    def finite(v):
+        if not isinstance(v, (int, float, np.integer, np.floating)) or isinstance(v, (bool, np.bool_)):
+            return False
+        try:
+            return math.isfinite(float(v))
+        except OverflowError:
+            return False
+
+    if not (finite(delta) and finite(null)) or float(delta) <= float(null):
         raise ValueError(f"delta={delta!r} must be a finite effect beyond null={null!r} (the claimed size)")
 
 
@@ -565,6 +575,10 @@ def unit_means(values, units) -> np.ndarray:
     return frame.groupby("unit", sort=False)["value"].mean().to_numpy(float)
 
 
+#: Magnitudes beyond which squares overflow float64: :func:`paired_effect` rescales them.
+HUGE = 1e150
+
+
 def paired_effect(differences, delta: float, *, null: float = 0.0, units=None, alpha: float = ALPHA,
                   power: float = POWER) -> dict:
     """One comparison on paired differences, oriented so that the claimed direction is positive.
@@ -594,12 +608,16 @@ def paired_effect(differences, delta: float, *, null: float = 0.0, units=None, a
     n = len(values)
     if n < 2:
         return untestable(f"{n} independent unit(s), fewer than 2", delta=delta, null=null, n=n)
+    # Work in units of the largest magnitude where squares would overflow; p-values do not change.
+    scale = max(float(np.abs(values).max()), 1.0) if np.abs(values).max() > HUGE else 1.0
+    values, delta_, null_ = values / scale, float(delta) / scale, float(null) / scale
     mean, sd = float(values.mean()), float(values.std(ddof=1))
     half = float(stats.t.ppf(1 - alpha, n - 1) * sd / np.sqrt(n))
-    return {"n": n, "effect": mean, "low": mean - half, "high": mean + half, "null": float(null),
-            "delta": float(delta), "p_size": _greater_p(values, delta), "p_direction": _greater_p(values, null),
-            "p_short": _greater_p(-values, -delta), "p_reverse": _greater_p(-values, -null),
-            "detectable": minimum_detectable_paired(values, alpha=alpha, power=power), "reason": ""}
+    return {"n": n, "effect": mean * scale, "low": (mean - half) * scale, "high": (mean + half) * scale,
+            "null": float(null), "delta": float(delta), "p_size": _greater_p(values, delta_),
+            "p_direction": _greater_p(values, null_), "p_short": _greater_p(-values, -delta_),
+            "p_reverse": _greater_p(-values, -null_),
+            "detectable": minimum_detectable_paired(values, alpha=alpha, power=power) * scale, "reason": ""}
 
 
 def _shift_p(a, b, value, alternative):

@@ -694,13 +694,13 @@ def _records(rng):
 def test_chapter_fours_judgements_read_records_or_refuse(edge, column, seed, interest, alpha):
     rng = np.random.default_rng(seed)
     records = edge_table(_records(rng), edge, column, rng)
-    answered, result = answer_or_refusal(
-        lambda: regularization.judge(records, [("omega", "baseline")], interest=interest), "records", "interest",
+    answered, rows = answer_or_refusal(
+        lambda: regularization.effects(records, [("omega", "baseline")], delta=interest), "records", "delta",
         "differences")
     if answered:
-        verdict, table = result
-        assert verdict in runs.VERDICTS
-        text = regularization.describe(table)
+        table, judged = verdicts.chapter_verdicts(verdicts.labelled("chapter 4", "accuracy", rows))
+        assert set(judged.values()) <= set(verdicts.VERDICTS)
+        text = verdicts.describe(table, scale=100, unit=" points")
         assert isinstance(text, str) and " nan" not in text
     answered, weights = answer_or_refusal(lambda: regularization.matched_weights(records, alpha), "records", "alpha",
                                           "baseline")
