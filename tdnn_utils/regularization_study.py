@@ -11,6 +11,7 @@ claim with its evidence for :func:`tdnn_utils.runs.record_claim`. The networks a
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -237,7 +238,15 @@ def recipes_table(d: Design) -> pd.DataFrame:
          f"{s['weight_decay']}, translations up to {s['shift']} px", "from scratch needs momentum, a schedule and "
          "augmentation"),
     ]
-    return pd.DataFrame(rows, columns=["recipe", "setting", "their code", "this run", "difference"])
+    table = pd.DataFrame([(f"{recipe}: {setting}", *rest) for recipe, setting, *rest in rows],
+                         columns=["setting", "their code", "this run", "difference"])
+    return table.map(breakable)
+
+
+def breakable(text) -> str:
+    """``text`` with a zero-width space after each ``/`` and ``_``, and each ``.`` before a letter, so that
+    file paths and dotted names in a narrow table cell can wrap."""
+    return re.sub(r"([/_]|\.(?=[A-Za-z]))", "\\1\u200b", str(text))
 
 
 # ---------------------------------------------------------------------------- after training

@@ -35,10 +35,15 @@ def test_design_without_controls_or_hofer_drops_their_claims():
 
 def test_recipes_table_sets_their_code_beside_this_run():
     table = study.recipes_table(study.design(SMOKE))
-    assert list(table.columns) == ["recipe", "setting", "their code", "this run", "difference"]
-    assert table.loc[table["setting"] == "λ, β", "difference"].item() == "same"
+    assert list(table.columns) == ["setting", "their code", "this run", "difference"]
+    assert table.loc[table["setting"] == "Hofer: λ, β", "difference"].item() == "same"
     changed = study.recipes_table(study.design({**SMOKE, "hofer_beta": 0.5}))
-    assert changed.loc[changed["setting"] == "λ, β", "difference"].item() == "changed"
+    assert changed.loc[changed["setting"] == "Hofer: λ, β", "difference"].item() == "changed"
+    assert "core/\u200bexperiments.\u200bpy" in " ".join(table["their code"])  # paths can wrap
+
+
+def test_breakable_leaves_numbers_whole():
+    assert study.breakable("lr 0.05, a/b_c.py") == "lr 0.05, a/\u200bb_\u200bc.\u200bpy"
 
 
 def test_value_checks_agree_with_the_engine():
