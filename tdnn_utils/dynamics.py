@@ -511,7 +511,7 @@ def run_cached(function, configs, data: dict, *, cache_dir=None, n_jobs: int = 1
             pending[key] = (config, path)
     bar = tqdm(total=len(set(keys)), initial=reused, desc="networks", disable=not progress,
                mininterval=2.0)
-    if n_jobs == 1:
+    if n_jobs == 1 or len(pending) <= 1:  # no worker processes for one task or none (a cached re-run)
         results = (_task(key, function, config, data, threads) for key, (config, _) in pending.items())
     else:
         results = parallel.as_completed(

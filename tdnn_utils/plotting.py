@@ -405,43 +405,66 @@ def total_by_relative_depth(betti: pd.DataFrame, *, series: str, by=("seed",), t
 
 
 def depth_epoch_heatmap(summaries: pd.DataFrame, *, value: str = "normalised_persistence",
-                        dims=(0, 1), title: str = "") -> go.Figure:
-    """A depth x epoch heatmap of ``value`` per dimension (one panel each, stacked), from a recorder's summaries.
+                        dims=(0, 1), title: str = "", by: str | None = None,
+                        value_title: str = "") -> go.Figure:
+    """A layer x epoch heatmap of ``value`` per dimension (one panel each, stacked), from a recorder's summaries.
 
     ``summaries`` has columns ``epoch``, ``block``, ``depth``, ``dim`` and ``value`` (see
     :class:`tdnn_utils.dynamics.TopologyRecorder`); rows sharing (dim, depth, epoch), e.g.
-    over seeds, are averaged.
+    over seeds, are averaged. A row of the heatmap is a layer, numbered from 1 (the first
+    layer read) up; its module name (``block``) shows when hovering, so that long names never
+    crowd a phone's width. With ``by`` (a column, e.g. ``"family"``), one heatmap per value of
+    ``by``, chosen from a menu above the plot (the first shown). ``value_title`` names the
+    colour bars (default: ``value`` in words).
     """
-    check_columns(summaries, ["epoch", "block", "depth", "dim", value], "summaries",
+    check_columns(summaries, ["epoch", "block", "depth", "dim", value, *([by] if by else [])], "summaries",
                   numeric=["epoch", "depth", "dim", value], complete=["epoch", "depth", "dim"])
-    # One panel per dimension, stacked, each with its colour bar beside it: long layer names
-    # on the y axis then never run into the other panel's colour bar.
+    # One panel per dimension, stacked, each with its colour bar beside it.
     spacing = 0.14
     fig = make_subplots(rows=len(dims), cols=1, subplot_titles=[f"dimension {d}" for d in dims],
                         vertical_spacing=spacing)
-    blocks = summaries.drop_duplicates("depth").sort_values("depth")["block"].tolist()
+    groups = list(summaries.groupby(by, sort=False)) if by else [(None, summaries)]
     height = (1 - spacing * (len(dims) - 1)) / len(dims)
-    for row, dim in enumerate(dims, start=1):
-        grid = (summaries[summaries["dim"] == dim]
-                .pivot_table(index="depth", columns="epoch", values=value, aggfunc="mean").sort_index())
-        top = 1 - (row - 1) * (height + spacing)
-        fig.add_trace(go.Heatmap(
-            z=grid.to_numpy(), x=[str(e) for e in grid.columns], y=[blocks[d] for d in grid.index],
-            colorscale=SEQUENTIAL, colorbar=dict(y=top - height / 2, yanchor="middle", len=height, thickness=14,
-                                                title=dict(text=value.replace("_", " "), side="right")),
-            hovertemplate="epoch %{x}, %{y}: %{z:.3g}<extra></extra>"), row=row, col=1)
-        fig.update_xaxes(title_text="epoch", type="category", row=row, col=1)
-        fig.update_yaxes(title_text="layer", row=row, col=1)
-    return _layout(fig, title, 300 * len(dims) + 60, l=120)
+    for g, (_, rows) in enumerate(groups):
+        names = rows.drop_duplicates("depth").set_index("depth")["block"]
+        first = int(min(names.index))
+        for row, dim in enumerate(dims, start=1):
+            grid = (rows[rows["dim"] == dim]
+                    .pivot_table(index="depth", columns="epoch", values=value, aggfunc="mean").sort_index())
+            top = 1 - (row - 1) * (height + spacing)
+            layers = [int(d) - first + 1 for d in grid.index]
+            fig.add_trace(go.Heatmap(
+                z=grid.to_numpy(), x=[str(e) for e in grid.columns], y=layers, visible=g == 0,
+                customdata=np.array([[names[d]] * grid.shape[1] for d in grid.index], dtype=object),
+                colorscale=SEQUENTIAL, colorbar=dict(y=top - height / 2, yanchor="middle", len=height,
+                                                     thickness=12, title=dict(text=value_title or value.replace(
+                                                         "_", " "), side="right")),
+                hovertemplate="epoch %{x}, layer %{y} (%{customdata}): %{z:.3g}<extra></extra>"), row=row, col=1)
+            fig.update_xaxes(title_text="epoch", type="category", row=row, col=1)
+            fig.update_yaxes(title_text="layer", row=row, col=1)
+    _layout(fig, title, 280 * len(dims) + 60 + (40 if by else 0), r=10)
+    if by:
+        per_group = len(dims)
+        buttons = [dict(label=str(name), method="update",
+                        args=[{"visible": [k // per_group == g for k in range(len(groups) * per_group)]}])
+                   for g, (name, _) in enumerate(groups)]
+        fig.update_layout(updatemenus=[dict(buttons=buttons, direction="down", x=0, xanchor="left",
+                                            y=1, yanchor="bottom", pad=dict(b=24),
+                                            showactive=True, font=dict(size=12))])
+        fig.update_layout(margin=dict(t=fig.layout.margin.t + 40))
+    return fig
 
 
 def curves_by_epoch(curves: pd.DataFrame, *, x: str = "epsilon", y: str = "betti", facet: str = "dim",
                     title: str = "", x_title: str = "ε (1 − |r|)", null: pd.DataFrame | None = None,
-                    null_name: str = "shuffled probe", y_title: str = "Betti number") -> go.Figure:
+                    null_name: str = "shuffled probe", y_title: str = "Betti number",
+                    titles: Mapping | None = None) -> go.Figure:
     """One line per epoch (light to dark), one panel per ``facet`` value; means over other rows.
 
     Epoch 0 is labelled "untrained". ``null`` (same columns, e.g. the shuffled-probe graph) is
     drawn as a dashed grey line per panel, averaged over its epochs and other rows.
+    ``titles`` maps a ``facet`` value to its panel's title (default "β1" for a dimension,
+    "facet = value" otherwise); keep them short, the panels sit side by side on a phone.
     """
     check_columns(curves, ["epoch", x, y, facet], "curves", numeric=["epoch", x, y], complete=["epoch", facet])
     if null is not None:
@@ -451,7 +474,7 @@ def curves_by_epoch(curves: pd.DataFrame, *, x: str = "epsilon", y: str = "betti
     # untrained to trained: cividis from its slate middle to its yellow end (both themes)
     shades = sample_colorscale(SEQUENTIAL, list(np.linspace(0.3, 1.0, len(epochs))) if len(epochs) > 1 else [1.0])
     fig = _panels(len(facets), subplot_titles=[
-        f"β{v}" if facet == "dim" else f"{facet} = {v}" for v in facets])
+        _facet_title(facet, v, titles, dim_prefix="β") for v in facets])
     for column, value in enumerate(facets, start=1):
         rows = curves[curves[facet] == value].groupby(["epoch", x])[y].mean().reset_index()
         for i, epoch in enumerate(epochs):
@@ -506,28 +529,50 @@ def scatter(table: pd.DataFrame, *, x: str, y: str, color: str, facet: str | Non
     return _layout(fig, title, 400)
 
 
+def _facet_title(facet, value, titles: Mapping | None = None, dim_prefix: str = "dimension ") -> str:
+    """A panel's title: ``titles[value]`` if given, else "dimension 1" (or "β1") for ``dim``, else "facet = value"."""
+    if value is None:
+        return ""
+    if titles is not None and value in titles:
+        return str(titles[value])
+    return f"{dim_prefix}{value}" if facet == "dim" else f"{facet} = {value}"
+
+
 def lines(table: pd.DataFrame, *, x: str, y: str, series: str, facet: str | None = None,
-          title: str = "", x_title: str = "", y_title: str = "") -> go.Figure:
-    """Mean of ``y`` against ``x``, one line per ``series`` value (std error bars), panels by ``facet``."""
-    check_columns(table, [x, y, series, *([facet] if facet else [])], numeric=[x, y],
-                  complete=[x, series, *([facet] if facet else [])])
-    facets = sorted(table[facet].unique()) if facet else [None]
-    fig = _panels(len(facets), subplot_titles=[
-        "" if v is None else (f"dimension {v}" if facet == "dim" else f"{facet} = {v}") for v in facets])
-    for column, value in enumerate(facets, start=1):
-        rows = table if value is None else table[table[facet] == value]
-        stats = rows.groupby([series, x])[y].agg(["mean", "std", "count"]).reset_index().fillna({"std": 0.0})
-        for i, (name, group) in enumerate(stats.groupby(series, sort=True)):
-            fig.add_trace(go.Scatter(
-                x=group[x], y=group["mean"], error_y=dict(type="data", array=group["std"]),
-                mode="lines+markers", name=str(name), legendgroup=str(name), showlegend=column == 1,
-                **_line_marker(name, i), customdata=group[["count"]],
-                hovertemplate=f"{x} %{{x}}: %{{y:.3g}} over %{{customdata[0]}} runs<extra></extra>"),
-                row=1, col=column)
-        fig.update_xaxes(title_text=x_title or x, row=1, col=column)
-    fig.update_yaxes(title_text=y_title or y, row=1, col=1)
+          title: str = "", x_title: str = "", y_title: str = "", facet_row: str | None = None,
+          titles: Mapping | None = None) -> go.Figure:
+    """Mean of ``y`` against ``x``, one line per ``series`` value (std error bars), panels by ``facet``.
+
+    ``facet_row`` stacks a row of panels per value of another column (e.g. a network family):
+    each row's y axis is then titled with its value, so put what ``y`` is in the ``title``.
+    ``titles`` maps a ``facet`` or ``facet_row`` value to its title (default "dimension 1" for
+    ``dim``, "facet = value" otherwise).
+    """
+    keys = [x, series, *([facet] if facet else []), *([facet_row] if facet_row else [])]
+    check_columns(table, [y, *keys], numeric=[x, y], complete=keys)
+    facets = (sorted(table[facet].unique()) if facet else []) or [None]
+    stacked = (sorted(table[facet_row].unique()) if facet_row else []) or [None]
+    column_titles = [_facet_title(facet, v, titles) for v in facets]
+    fig = make_subplots(rows=len(stacked), cols=len(facets),
+                        subplot_titles=column_titles + [""] * (len(facets) * (len(stacked) - 1)),
+                        vertical_spacing=min(0.3 / len(stacked), 0.12) if facet_row else 0.3)
+    for row, band in enumerate(stacked, start=1):
+        for column, value in enumerate(facets, start=1):
+            rows = table if value is None else table[table[facet] == value]
+            rows = rows if band is None else rows[rows[facet_row] == band]
+            stats = rows.groupby([series, x])[y].agg(["mean", "std", "count"]).reset_index().fillna({"std": 0.0})
+            for i, (name, group) in enumerate(stats.groupby(series, sort=True)):
+                fig.add_trace(go.Scatter(
+                    x=group[x], y=group["mean"], error_y=dict(type="data", array=group["std"]),
+                    mode="lines+markers", name=str(name), legendgroup=str(name),
+                    showlegend=column == 1 and row == 1, **_line_marker(name, i), customdata=group[["count"]],
+                    hovertemplate=f"{x} %{{x}}: %{{y:.3g}} over %{{customdata[0]}} runs<extra></extra>"),
+                    row=row, col=column)
+            fig.update_xaxes(title_text=x_title or x, row=row, col=column)
+        row_title = str((titles or {}).get(band, band)) if facet_row else y_title or y
+        fig.update_yaxes(title_text=row_title, row=row, col=1)
     fig.update_layout(legend_title_text=series)
-    return _layout(fig, title, 400)
+    return _layout(fig, title, 400 if not facet_row else 90 + 210 * len(stacked))
 
 
 def trust_map(table: pd.DataFrame, *, rows: str = "activation", title: str = "") -> go.Figure:
@@ -627,3 +672,90 @@ def k_window(calibration: pd.DataFrame, roles: pd.DataFrame, *,
     fig.update_xaxes(title_text="k (neighbours per point)")
     fig.update_yaxes(title_text="data set", type="category")
     return _layout(fig, title, 120 + 60 * per_k["data"].nunique())
+
+
+#: How a comparison's status is drawn in :func:`effect_intervals`: colour and marker symbol.
+#: The colours are the landing page's verdict colours (Tol's safe palette: no red-green pair),
+#: and each status has its own marker, so that none is told apart by colour alone.
+STATUS_STYLE = {"confirmed": ("#44AA99", "circle"), "direction only": ("#88CCEE", "diamond"),
+                "inconclusive": ("#DDCC77", "square"), "not reproduced": ("#CC6677", "x"),
+                "untestable": ("#AA4499", "circle-open")}
+
+
+def effect_intervals(summary: pd.DataFrame, points: pd.DataFrame | None = None, *, delta: float,
+                     title: str = "", x_title: str = "effect", label_width: int = 24) -> go.Figure:
+    """Each comparison's mean effect and interval (one row each), its units' values, and δ.
+
+    ``summary`` has one row per comparison: ``label`` (drawn on the y axis, wrapped at
+    ``label_width`` characters), ``effect``, ``low``, ``high`` (the interval) and ``status``
+    (:data:`tdnn_utils.verdicts.SIZE_STATUSES`; colour and marker from :data:`STATUS_STYLE`).
+    ``points`` (columns ``label``, ``value``, optional ``seed``) are the units' own values,
+    drawn as small grey dots. A solid line marks no effect, a dotted one ``delta``, the size
+    claimed; the effect is in the claimed direction when positive.
+    """
+    check_columns(summary, ["label", "effect", "low", "high", "status"], "summary",
+                  numeric=["effect", "low", "high"], complete=["label", "status"])
+    if points is not None:
+        check_columns(points, ["label", "value"], "points", numeric=["value"], complete=["label"])
+    labels = list(dict.fromkeys(summary["label"]))
+    wrapped = {name: "<br>".join(textwrap.wrap(str(name), label_width)) for name in labels}
+    fig = go.Figure()
+    if points is not None and len(points):
+        jitter = np.random.default_rng(0).uniform(-0.18, 0.18, len(points))
+        rows = [labels[::-1].index(name) for name in points["label"]]
+        fig.add_trace(go.Scatter(
+            x=points["value"], y=np.asarray(rows, dtype=float) + jitter, mode="markers", name="one seed",
+            marker=dict(size=5, color="rgba(136, 136, 136, 0.55)", symbol="circle"),
+            customdata=points[["seed"]] if "seed" in points else None,
+            hovertemplate="%{x:.3g}" + (" (seed %{customdata[0]})" if "seed" in points else "") + "<extra></extra>"))
+    for status, rows in summary.groupby("status", sort=False):
+        colour, symbol = STATUS_STYLE.get(status, (NEUTRAL, "circle"))
+        fig.add_trace(go.Scatter(
+            x=rows["effect"], y=[labels[::-1].index(name) for name in rows["label"]], mode="markers",
+            name=str(status), marker=dict(size=12, color=colour, symbol=symbol, line=dict(width=1.5, color=colour)),
+            error_x=dict(type="data", symmetric=False, array=rows["high"] - rows["effect"],
+                         arrayminus=rows["effect"] - rows["low"], color=colour, thickness=2.5, width=6),
+            customdata=rows[["low", "high"]],
+            hovertemplate="%{x:.3g} (interval %{customdata[0]:.3g} to %{customdata[1]:.3g})<extra>"
+                          + str(status) + "</extra>"))
+    fig.add_vline(x=0, line=dict(color=NEUTRAL, width=1.5))
+    fig.add_vline(x=float(delta), line=dict(color=NEUTRAL, width=1.5, dash="dot"),
+                  annotation_text="δ", annotation_position="top",
+                  annotation_font=dict(size=12, color=NEUTRAL))
+    fig.update_yaxes(tickvals=list(range(len(labels))), ticktext=[wrapped[n] for n in labels[::-1]],
+                     title_text="comparison", range=[-0.6, len(labels) - 0.4], showgrid=False, zeroline=False)
+    fig.update_xaxes(title_text=x_title)
+    lines = max(wrapped[n].count("<br>") + 1 for n in labels) if labels else 1
+    return _layout(fig, title, 150 + len(labels) * (26 + 14 * lines))
+
+
+def spanning_tree(X, *, title: str = "") -> go.Figure:
+    """A 2-D point cloud ``X`` (n_points, 2) and its minimum spanning tree, edges shaded by length.
+
+    Each edge of the tree is where one dimension-0 bar of the cloud's Vietoris-Rips
+    persistence dies: hovering an edge gives its length, the bar's death.
+    """
+    from scipy.sparse.csgraph import minimum_spanning_tree
+    from scipy.spatial.distance import pdist, squareform
+
+    X = np.asarray(X, dtype=float)
+    if X.ndim != 2 or X.shape[1] != 2 or len(X) < 2:
+        raise ValueError(f"spanning_tree needs X of shape (n >= 2, 2); got {X.shape}")
+    tree = minimum_spanning_tree(squareform(pdist(X))).tocoo()
+    lengths = tree.data
+    shades = sample_colorscale(SEQUENTIAL, list((lengths - lengths.min()) / (np.ptp(lengths) or 1.0)))
+    fig = go.Figure()
+    for i, j, length, shade in zip(tree.row, tree.col, lengths, shades):
+        fig.add_trace(go.Scatter(x=X[[i, j], 0], y=X[[i, j], 1], mode="lines", showlegend=False,
+                                 line=dict(color=shade, width=3),
+                                 hovertemplate=f"edge of length {length:.3f}: a bar dies here<extra></extra>"))
+    fig.add_trace(go.Scatter(x=X[:, 0], y=X[:, 1], mode="markers", name="points", showlegend=False,
+                             marker=dict(size=8, color=SAFE[1], symbol="circle"), hoverinfo="skip"))
+    fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", showlegend=False, hoverinfo="skip",
+                             marker=dict(colorscale=SEQUENTIAL, cmin=float(lengths.min()), cmax=float(lengths.max()),
+                                         color=[float(lengths.min())], showscale=True,
+                                         colorbar=dict(title=dict(text="edge length", side="right"),
+                                                       thickness=12))))
+    fig.update_xaxes(title_text="x")
+    fig.update_yaxes(title_text="y", scaleanchor="x")
+    return _layout(fig, title, PHONE_HEIGHT)

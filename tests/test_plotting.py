@@ -83,7 +83,9 @@ def test_heatmap_and_epoch_curves():
                                "normalised_persistence": e + d + dim} for e in (0, 5) for d in range(3)
                               for dim in (0, 1)])
     fig = p.depth_epoch_heatmap(summaries)
-    assert len(fig.data) == 2 and list(fig.data[0].y) == ["b0", "b1", "b2"]
+    # layers numbered from 1, the module's name in the hover text (phone width)
+    assert len(fig.data) == 2 and list(fig.data[0].y) == [1, 2, 3]
+    assert [row[0] for row in fig.data[0].customdata] == ["b0", "b1", "b2"]
     assert fig.data[1].z[2][1] == 5 + 2 + 1
     curves = pd.DataFrame([{"epoch": e, "dim": 1, "epsilon": x, "betti": e * x} for e in (0, 1) for x in (0.1, 0.2)])
     lines = p.curves_by_epoch(curves)
@@ -157,3 +159,77 @@ def test_new_figures_use_the_books_transparent_colour_blind_safe_template():
     assert not colours.is_red_green_scale(layout.colorscale.sequential)
     fig = p.point_cloud(np.zeros((4, 2)), np.arange(4) % 2, title="x " * 40)
     assert fig.layout.width is None and all(len(line) <= p.TITLE_WIDTH for line in fig.layout.title.text.split("<br>"))
+
+
+def test_heatmap_by_a_column_is_one_heatmap_per_value_behind_a_menu():
+    summaries = pd.DataFrame([{"family": f, "epoch": e, "block": f"{f}.b{d}", "depth": d + 2, "dim": dim,
+                               "normalised_persistence": e + d + dim + (10 if f == "b" else 0)}
+                              for f in ("a", "b") for e in (0, 5) for d in range(3) for dim in (0, 1)])
+    fig = plotting.depth_epoch_heatmap(summaries, by="family", value_title="persistence")
+    assert len(fig.data) == 4
+    assert [t.visible for t in fig.data] == [True, True, False, False]  # the first family shown
+    assert list(fig.data[2].y) == [1, 2, 3]  # numbered from the first layer read, whatever its depth
+    assert fig.data[2].z[0][0] == 10 and fig.data[0].colorbar.title.text == "persistence"
+    buttons = fig.layout.updatemenus[0].buttons
+    assert [b.label for b in buttons] == ["a", "b"]
+    assert buttons[1].args[0]["visible"] == [False, False, True, True]
+    with pytest.raises(ValueError, match="lacks columns"):
+        plotting.depth_epoch_heatmap(summaries, by="seed")
+
+
+def test_lines_stack_a_row_of_panels_per_value_with_short_titles():
+    table = pd.DataFrame([{"family": f, "dim": dim, "state": s, "fraction": x, "value": x + dim + (f == "b"),
+                           "seed": seed} for f in ("a", "b") for dim in (0, 1) for s in ("trained", "untrained")
+                          for x in (0.0, 0.5, 1.0) for seed in (0, 1)])
+    fig = plotting.lines(table, x="fraction", y="value", series="state", facet="dim", facet_row="family",
+                         titles={0: "dim 0", 1: "dim 1", "b": "family b"})
+    assert len(fig.data) == 2 * 2 * 2  # rows x panels x series
+    assert sum(t.showlegend for t in fig.data) == 2  # one legend entry per series
+    titles = [a.text for a in fig.layout.annotations]
+    assert "dim 0" in titles and "dim 1" in titles
+    assert fig.layout.yaxis.title.text == "a" and fig.layout.yaxis3.title.text == "family b"
+    assert list(fig.data[-1].y) == [2.0, 2.5, 3.0]  # family b, dim 1, untrained: mean over seeds
+    plain = plotting.lines(table[table["family"] == "a"], x="fraction", y="value", series="state", facet="dim")
+    assert [a.text for a in plain.layout.annotations] == ["dimension 0", "dimension 1"]
+    with pytest.raises(ValueError, match="lacks columns"):
+        plotting.lines(table, x="fraction", y="value", series="state", facet_row="nothing")
+
+
+def test_curves_by_epoch_takes_panel_titles():
+    curves = pd.DataFrame([{"epoch": e, "dim": d, "epsilon": x, "betti": e * x} for e in (0, 1) for d in (1, 2)
+                           for x in (0.1, 0.2)])
+    assert [a.text for a in plotting.curves_by_epoch(curves).layout.annotations] == ["β1", "β2"]
+    fig = plotting.curves_by_epoch(curves, titles={1: "loops", 2: "cavities"})
+    assert [a.text for a in fig.layout.annotations] == ["loops", "cavities"]
+
+
+def test_effect_intervals_draw_each_comparison_with_its_status_and_delta():
+    summary = pd.DataFrame({"label": ["one arm vs baseline", "another arm vs baseline"], "effect": [1.2, -2.0],
+                            "low": [0.4, -2.5], "high": [2.1, -1.5], "status": ["inconclusive", "not reproduced"]})
+    points = pd.DataFrame({"label": ["one arm vs baseline"] * 3, "value": [0.5, 1.0, 2.0], "seed": [0, 1, 2]})
+    fig = plotting.effect_intervals(summary, points, delta=1.0, label_width=12)
+    seeds, *statuses = fig.data
+    assert seeds.name == "one seed" and len(seeds.x) == 3
+    assert sorted(np.round(seeds.y).astype(int)) == [1, 1, 1]  # the first label is drawn on top
+    assert [t.name for t in statuses] == ["inconclusive", "not reproduced"]
+    assert statuses[0].marker.symbol != statuses[1].marker.symbol  # not told apart by colour alone
+    assert list(statuses[0].error_x.array) == pytest.approx([0.9]) and list(statuses[0].error_x.arrayminus) == pytest.approx([0.8])
+    assert [s.x0 for s in fig.layout.shapes] == [0, 1.0]  # no effect, and delta (dotted)
+    assert fig.layout.shapes[1].line.dash == "dot"
+    assert all("<br>" in text for text in fig.layout.yaxis.ticktext)  # long labels wrapped
+    without = plotting.effect_intervals(summary, delta=1.0)
+    assert [t.name for t in without.data] == ["inconclusive", "not reproduced"]
+    with pytest.raises(ValueError, match="lacks columns"):
+        plotting.effect_intervals(summary.drop(columns="status"), delta=1.0)
+
+
+def test_spanning_tree_draws_the_edges_where_zero_dimensional_bars_die():
+    X = np.array([[0.0, 0.0], [1.0, 0.0], [1.0, 2.0], [5.0, 0.0]])
+    fig = plotting.spanning_tree(X)
+    edges = [t for t in fig.data if t.mode == "lines"]
+    assert len(edges) == len(X) - 1
+    lengths = sorted(float(np.hypot(np.diff(t.x)[0], np.diff(t.y)[0])) for t in edges)
+    assert lengths == pytest.approx([1.0, 2.0, 4.0])  # the minimum spanning tree: the 0-D deaths
+    assert fig.layout.yaxis.scaleanchor == "x"
+    with pytest.raises(ValueError, match="shape"):
+        plotting.spanning_tree(np.zeros((5, 3)))
