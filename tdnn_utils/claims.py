@@ -118,6 +118,11 @@ def counts(claims) -> dict[str, int]:
     return {v: found.count(v) for v in VERDICTS}
 
 
+def short_title(title: str) -> str:
+    """A chapter's title cut to what names it in a narrow table: before a colon or " and "."""
+    return title.split(":")[0].split(" and ")[0].strip()
+
+
 def _summary(chapters) -> list[str]:
     """The summary table: a row per chapter, a column per verdict some claim has (a column no
     claim fills is left out, so that the table fits a phone's column), in plain words."""
@@ -125,7 +130,7 @@ def _summary(chapters) -> list[str]:
     shown = [v for v in VERDICTS if any(f[v] for f in found)] or list(VERDICTS)
     lines = ["## Summary", "", "| chapter | " + " | ".join(shown) + " | claims |", "|---|" + "---|" * (len(shown) + 1)]
     for chapter, mine in zip(chapters, found):
-        lines.append(f"| {{doc}}`{cell(chapter['title'].split(':')[0])} <chapters/{chapter['name']}>` | "
+        lines.append(f"| {{doc}}`{cell(short_title(chapter['title']))} <chapters/{chapter['name']}>` | "
                      + " | ".join(str(mine[v] or "") for v in shown) + f" | {sum(mine.values())} |")
     total = {v: sum(f[v] for f in found) for v in shown}
     lines.append("| **all chapters** | " + " | ".join(f"**{total[v]}**" for v in shown)

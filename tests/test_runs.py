@@ -364,3 +364,11 @@ def test_what_we_found_gives_one_line_per_claim_and_folds_the_evidence():
     assert claims.tally([reversed_row, reversed_row, {"status": "inconclusive"}]) == \
         "3 comparisons: 2 not reproduced (2 reversed), 1 inconclusive"
     runs.reset()
+
+
+def test_the_claims_summary_names_chapters_short_enough_for_a_phone():
+    from tdnn_utils.claims import short_title
+
+    assert short_title("Activation functions and the speed of simplification") == "Activation functions"
+    assert short_title("CNN training dynamics: topology across depth and epochs") == "CNN training dynamics"
+    assert short_title("Entangled tori") == "Entangled tori"
