@@ -155,7 +155,7 @@ def main(argv=None):
         met = [label for ratio, label in values if ratio <= TARGET]
         worst_ratio, worst = max(values)
         print(f"target {arm} <= {TARGET:g}x floor: {'met' if len(met) == len(values) else 'NOT met'} "
-              f"in {len(met)} of {len(values)} configurations (worst {worst_ratio:.2f}x, {worst})",
+              f"(within it in {len(met)} of {len(values)} configurations; worst {worst_ratio:.2f}x, {worst})",
               flush=True)
 
 
