@@ -118,24 +118,27 @@ def counts(claims) -> dict[str, int]:
     return {v: found.count(v) for v in VERDICTS}
 
 
-def short_title(title: str) -> str:
-    """A chapter's title cut to what names it in a narrow table: before a colon or " and "."""
-    return title.split(":")[0].split(" and ")[0].strip()
-
-
 def _summary(chapters) -> list[str]:
-    """The summary table: a row per chapter, a column per verdict some claim has (a column no
-    claim fills is left out, so that the table fits a phone's column), in plain words."""
+    """The summary table: a row per verdict some claim has (a verdict no claim has is left out),
+    a column per chapter, headed by its number and linked to it, so that it fits a phone's column.
+    The chapters' names head their sections below."""
     found = [counts(chapter["data"].get("claims") or []) for chapter in chapters]
     shown = [v for v in VERDICTS if any(f[v] for f in found)] or list(VERDICTS)
-    lines = ["## Summary", "", "| chapter | " + " | ".join(shown) + " | claims |", "|---|" + "---|" * (len(shown) + 1)]
-    for chapter, mine in zip(chapters, found):
-        lines.append(f"| {{doc}}`{cell(short_title(chapter['title']))} <chapters/{chapter['name']}>` | "
-                     + " | ".join(str(mine[v] or "") for v in shown) + f" | {sum(mine.values())} |")
-    total = {v: sum(f[v] for f in found) for v in shown}
-    lines.append("| **all chapters** | " + " | ".join(f"**{total[v]}**" for v in shown)
+    heads = [f"{{doc}}`{_chapter_number(chapter['name'])} <chapters/{chapter['name']}>`" for chapter in chapters]
+    lines = ["## Summary", "", "Claims per verdict in each chapter (the columns link to the chapters).", "",
+             "| verdict | " + " | ".join(heads) + " | all |", "|---|" + "---|" * (len(chapters) + 1)]
+    for verdict in shown:
+        lines.append(f"| {badge(verdict)} | " + " | ".join(str(f[verdict] or "") for f in found)
+                     + f" | **{sum(f[verdict] for f in found)}** |")
+    lines.append("| claims | " + " | ".join(str(sum(f.values())) for f in found)
                  + f" | **{sum(sum(f.values()) for f in found)}** |")
     return lines + [""]
+
+
+def _chapter_number(name: str) -> str:
+    """``"02_activation_functions"`` -> ``"Ch. 2"`` (the name itself when it has no number)."""
+    head = name.split("_")[0]
+    return f"Ch.\u00a0{int(head)}" if head.isdigit() else name
 
 
 def _card(claim: dict, name: str) -> list[str]:

@@ -354,6 +354,22 @@ def training_table(study: Study) -> pd.DataFrame:
             .reset_index())
 
 
+def training_summary(trained: pd.DataFrame) -> pd.DataFrame:
+    """:func:`training_table` in seven columns a reader scans (fits a page's column): data,
+    network, activation, "at 100%" (of the seeds tried), starts, held-out accuracy of the
+    networks at 100% (mean, lowest) and CPU minutes (training + readings)."""
+    def percent(x):
+        return "n/a" if pd.isna(x) else f"{x:.1%}"
+
+    return pd.DataFrame({
+        "data": trained["problem"], "network": trained["architecture"], "activation": trained["activation"],
+        "at 100%": [f"{p} of {n}" for p, n in zip(trained["perfect"], trained["networks"])],
+        "starts": trained["attempts"],
+        "held-out (lowest)": [f"{percent(m)} ({percent(lo)})" for m, lo in zip(trained["heldout"], trained["heldout_min"])],
+        "CPU min: training + readings": [f"{t:.1f} + {r:.1f}" for t, r in zip(trained["train_minutes"],
+                                                                            trained["topology_minutes"])]})
+
+
 #: Where ``tools/check_abandon_rule.py`` writes what replaying the rule's attempts found.
 RULE_CHECK = Path(__file__).resolve().parents[1] / "book" / "results" / "02_rule_check.json"
 
@@ -380,6 +396,12 @@ def describe_attempts(attempts: pd.DataFrame, check: dict | None = None) -> str:
         if check["would_have_reached_100"] == 0:
             text += (" So every network kept here is, bit for bit, the one the authors' trainer alone "
                      "would have kept, and its Betti numbers are the same.")
+        else:
+            cut = [r for r in check.get("replays", []) if r.get("replay_perfect")]
+            named = ", ".join(f"{r['problem']} {r['activation']} seed {r['seed']}" for r in cut)
+            text += (f" The rule cut those successes ({named}): for these networks the one kept is a later "
+                     "attempt's, not the one the authors' trainer alone would have kept, so the rule is a "
+                     "deviation that changed which networks were read, for these seeds only.")
     return text
 
 
@@ -596,6 +618,17 @@ def claim_activation_order(area: pd.DataFrame, order: Sequence[str] = ACTIVATION
     return _rows("C2", rows)
 
 
+#: Why claim 3 reads no network: it needs each depth variant's last layer trusted for every part.
+DEPTH_UNREAD = ("no depth variant's last layer passed the metric's checks for both components and holes, "
+                "and the claim is about the change at the last layer")
+
+
+def claim_depth_unread(depth_architectures: Sequence[str]) -> list[dict]:
+    """C3's comparisons, each untestable for :data:`DEPTH_UNREAD`."""
+    return _rows("C3", {f"{deep} < {shallow}": verdicts.untestable(DEPTH_UNREAD, delta=CLAIMS["C3"]["delta"])
+                        for shallow, deep in zip(depth_architectures, depth_architectures[1:])})
+
+
 def claim_depth(concentration: pd.DataFrame, depth_architectures: Sequence[str]) -> list[dict]:
     """C3's comparisons: each deeper network's end concentration below the next shallower one's."""
     pairs = [(f"{deep} < {shallow}", deep, shallow)
@@ -687,8 +720,10 @@ def comparisons(betti: pd.DataFrame, trust_table: pd.DataFrame | None, design: D
         rows += claim_activation_order(area, design.activations, part)
     variants = betti[(betti["problem"] == design.variant_problem) & (betti["activation"] == design.variant_activation)]
     if design.depth_architectures:
-        depth = keep(variants[variants["architecture"].isin(design.depth_architectures)], "every")
-        rows += claim_depth(end_concentration(_ending_at_the_last_layer(depth)), design.depth_architectures)
+        depth = _ending_at_the_last_layer(keep(variants[variants["architecture"].isin(design.depth_architectures)],
+                                               "every"))
+        rows += (claim_depth(end_concentration(depth), design.depth_architectures) if not depth.empty
+                 else claim_depth_unread(design.depth_architectures))
     if design.width_architectures:
         names = list(design.width_architectures) + ([design.bottleneck] if design.bottleneck else [])
         for part in parts:

@@ -180,10 +180,11 @@ def test_claims_page_shows_each_comparison_with_interval_delta_and_both_p_values
     assert f"+{row.effect:.3g} u ({row.low:.3g} to {row.high:.3g})" in line and "| 0.5 u |" in line
     assert f"{row.p_size_claim:.2g} · {row.p_size_family:.2g}" in line and "{bdg-success}`confirmed`" in line
     assert "{bdg-muted-line}`untestable` (no network memorised)" in page
-    summary = next(line for line in page.splitlines() if line.startswith("| {doc}`01_toy"))
-    assert summary.endswith("| 1 | 1 | 2 |"), summary  # one direction only, one partly
-    assert "| chapter | direction only | partly | claims |" in page  # verdicts no claim has are left out
-    assert "| **all chapters** | **1** | **1** | **2** |" in page
+    # a row per verdict some claim has (the others left out), a column per chapter, linked
+    assert "| verdict | {doc}`Ch.\u00a01 <chapters/01_toy>` | all |" in page
+    rows = [line for line in page.splitlines() if line.startswith("| {bdg")]
+    assert rows == ["| {bdg-info}`direction only` | 1 | **1** |", "| {bdg-warning}`partly` | 1 | **1** |"], rows
+    assert "| claims | 2 | **2** |" in page
 
 
 def test_record_claim_keeps_the_details_and_refuses_unknown_ones():
@@ -365,10 +366,3 @@ def test_what_we_found_gives_one_line_per_claim_and_folds_the_evidence():
         "3 comparisons: 2 not reproduced (2 reversed), 1 inconclusive"
     runs.reset()
 
-
-def test_the_claims_summary_names_chapters_short_enough_for_a_phone():
-    from tdnn_utils.claims import short_title
-
-    assert short_title("Activation functions and the speed of simplification") == "Activation functions"
-    assert short_title("CNN training dynamics: topology across depth and epochs") == "CNN training dynamics"
-    assert short_title("Entangled tori") == "Entangled tori"

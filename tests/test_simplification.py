@@ -150,3 +150,29 @@ def test_comparisons_read_each_claims_trusted_layers(networks):
                                 by=("problem", "architecture"))
     assert set(common["depth"]) == {0, 1, 4, 5, 6}
     assert readings.simplification_area(common)["layers"].eq(4).all()
+
+
+def test_claim_three_names_why_no_network_is_read():
+    rows = simplification.claim_depth_unread(("3×15", "5×15", "7×15"))
+    assert [r["comparison"] for r in rows] == ["5×15 < 3×15", "7×15 < 5×15"]
+    assert all(r["claim"] == "C3" and r["reason"] == simplification.DEPTH_UNREAD for r in rows)
+    table, found = verdicts.chapter_verdicts(rows)
+    assert found == {"C3": "untestable"} and (table["status"] == "untestable").all()
+
+
+def test_training_summary_says_each_configuration_in_seven_columns():
+    trained = pd.DataFrame({"problem": ["D-II"], "architecture": ["9×25"], "activation": ["relu"], "networks": [32],
+                            "perfect": [30], "attempts": [41], "median_steps": [2000.0], "heldout": [0.9962],
+                            "heldout_min": [float("nan")], "train_minutes": [24.06], "topology_minutes": [10.0]})
+    summary = simplification.training_summary(trained)
+    assert list(summary.iloc[0]) == ["D-II", "9×25", "relu", "30 of 32", 41, "99.6% (n/a)", "24.1 + 10.0"]
+
+
+def test_describe_attempts_names_the_successes_a_rule_cut():
+    attempts = pd.DataFrame({"ended": ["perfect", "rule", "rule"]})
+    check = {"would_have_reached_100": 1, "ended_by_rule": 2, "preset": "book", "steps_saved": 5000,
+             "replays": [{"problem": "D-II", "activation": "relu", "seed": 7, "replay_perfect": True},
+                         {"problem": "D-II", "activation": "tanh", "seed": 3, "replay_perfect": False}]}
+    text = simplification.describe_attempts(attempts, check)
+    assert "1 of the 2 attempts" in text and "D-II relu seed 7" in text and "tanh seed 3" not in text
+    assert "bit for bit" not in text
