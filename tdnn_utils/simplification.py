@@ -656,6 +656,10 @@ def claim_real_data(kept: pd.DataFrame, by_layer: int = 6, part: str | None = No
         reason = "no layer after the input passed the metric's checks: nothing the networks did can be read"
         return _rows("C5", {name: verdicts.untestable(reason, delta=delta) for name, delta in deltas.items()})
     shares = readings.excess(kept[kept["activation"] == "relu"], part)
+    if len(shares) and not (shares.loc[shares["depth"] == 0, "raw"] > 0).any():
+        reason = (f"the input already reads as simple{f' in its {part}' if part else ''} in every class: "
+                  "there is nothing for the networks to remove")
+        return _rows("C5", {name: verdicts.untestable(reason, delta=delta) for name, delta in deltas.items()})
     at_layer = shares[shares["depth"] == by_layer]
     first, second = deltas
     rows = {first: (verdicts.paired_effect(1 - at_layer.groupby(list(NETWORK))["share"].mean(), deltas[first])

@@ -176,3 +176,12 @@ def test_describe_attempts_names_the_successes_a_rule_cut():
     text = simplification.describe_attempts(attempts, check)
     assert "1 of the 2 attempts" in text and "D-II relu seed 7" in text and "tanh seed 3" not in text
     assert "bit for bit" not in text
+
+
+def test_real_data_whose_input_is_already_one_piece_is_untestable_for_components(networks):
+    one_piece = networks.copy()
+    one_piece.loc[(one_piece["depth"] == 0) & (one_piece["dim"] == 0), "betti"] = 1
+    rows = simplification.claim_real_data(one_piece, part="components")
+    assert all(row["reason"].startswith("the input already reads as simple in its components") for row in rows)
+    rows = simplification.claim_real_data(one_piece, part="holes")  # the holes are there to remove
+    assert all(row["reason"] == "" for row in rows)
