@@ -370,6 +370,27 @@ def training_summary(trained: pd.DataFrame) -> pd.DataFrame:
                                                                             trained["topology_minutes"])]})
 
 
+def key_result(judged: pd.DataFrame, found: Mapping[str, str], ends: pd.DataFrame) -> str:
+    """Chapter 2's key-result box (MyST): the components merged at the end, what claim 1 found
+    for each part, and every claim's verdict.
+
+    ``judged`` is the chosen k's judged table (:func:`judge_across_window`), ``found`` the
+    claims' verdicts, ``ends`` :func:`tdnn_utils.readings.end_reduction` of the main networks
+    on the layers trusted for components.
+    """
+    first = judged[judged["claim"] == "C1"]
+    parts = {part: first[first["comparison"].str.endswith(f": {part}")]["status"] for part in ("components", "holes")}
+    def tally(statuses):
+        return ", ".join(f"{n} {status}" for status, n in statuses.value_counts().items()) or "none"
+    merged = (f"merge {ends['components'].mean():.0%} of their classes' extra components by their last layer "
+              f"trusted for components (mean over {len(ends)} networks at the chosen k)" if len(ends) else
+              "could not be read at any trusted layer")
+    return (":::{admonition} Key result\n:class: tip\n"
+            f"At the paper's density, the networks at 100% {merged}. Claim 1 per configuration: components "
+            f"{tally(parts['components'])}; holes {tally(parts['holes'])}. Verdicts: "
+            + "; ".join(f"claim {c[1:]} **{v}**" for c, v in found.items()) + ".\n:::")
+
+
 #: Where ``tools/check_abandon_rule.py`` writes what replaying the rule's attempts found.
 RULE_CHECK = Path(__file__).resolve().parents[1] / "book" / "results" / "02_rule_check.json"
 

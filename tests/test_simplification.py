@@ -185,3 +185,14 @@ def test_real_data_whose_input_is_already_one_piece_is_untestable_for_components
     assert all(row["reason"].startswith("the input already reads as simple in its components") for row in rows)
     rows = simplification.claim_real_data(one_piece, part="holes")  # the holes are there to remove
     assert all(row["reason"] == "" for row in rows)
+
+
+def test_key_result_says_what_claim_one_found_for_each_part():
+    judged = pd.DataFrame({"claim": ["C1", "C1", "C1", "C2"],
+                           "comparison": ["D-I relu: components", "D-I relu: holes", "D-II relu: holes", "x"],
+                           "status": ["confirmed", "untestable", "untestable", "partly"]})
+    ends = pd.DataFrame({"components": [1.0, 0.9]})
+    text = simplification.key_result(judged, {"C1": "partly", "C2": "partly"}, ends)
+    assert "merge 95% of their classes' extra components" in text and "2 networks" in text
+    assert "components 1 confirmed; holes 2 untestable" in text and "claim 2 **partly**" in text
+    assert text.startswith(":::{admonition} Key result") and text.endswith(":::")
