@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from . import cnn, dynamics, images, paper, verdicts
+from . import cnn, dynamics, images, landing, paper, verdicts
 
 #: The size each claim states (δ), fixed before the run.
 DELTA = {"C1": 0.1, "C2": 0.05, "C3": 5.0, "C4": 0.05, "C5": 0.02}
@@ -517,5 +517,4 @@ def evidence(rows, summary: str, unit: str = ""):
 def cache_minutes(study: Study) -> float:
     """Worker minutes the networks' own records give for training and topology (what a run from an
     empty cache spends in its tasks, before dividing over workers)."""
-    networks = study.networks
-    return float(networks["train_seconds"].sum() + networks["topology_seconds"].sum()) / 60
+    return landing.worker_minutes(study.networks)

@@ -184,6 +184,12 @@ def _time(minutes: float) -> str:
     return f"{minutes:.0f}\u00a0min" if minutes < 90 else f"{minutes / 60:.1f}\u00a0h"
 
 
+def worker_minutes(networks, columns=("train_seconds", "topology_seconds")) -> float:
+    """Worker minutes the networks' own records give (the sum of ``columns``, in seconds): what a
+    run from an empty cache spends in its tasks, before dividing over workers."""
+    return float(sum(networks[column].sum() for column in columns)) / 60
+
+
 def run_time(name: str, root=None) -> str:
     """A chapter's time to run from an empty cache, in words (see the module's note)."""
     root = Path(root or ROOT)

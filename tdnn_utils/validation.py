@@ -100,7 +100,7 @@ def check_real_number(value, name: str) -> float:
     """``value`` as a finite ``float`` of either sign; booleans, text, NaN and infinities are refused."""
     try:
         number = float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: an int beyond float's range
         number = float("nan")
     if isinstance(value, (bool, np.bool_, str, bytes)) or not np.isfinite(number):
         raise ValueError(f"{name}={_show(value)} is not allowed; use a finite number")

@@ -52,8 +52,6 @@ from __future__ import annotations
 
 from typing import Mapping, Sequence
 
-import math
-
 import numpy as np
 import pandas as pd
 from scipy import stats
@@ -529,15 +527,7 @@ Every verdict follows the same rules, fixed in `tdnn_utils.verdicts` before a ch
 
 
 def _check_delta(delta, null):
-    def finite(v):
-        if not isinstance(v, (int, float, np.integer, np.floating)) or isinstance(v, (bool, np.bool_)):
-            return False
-        try:
-            return math.isfinite(float(v))
-        except OverflowError:
-            return False
-
-    if not (finite(delta) and finite(null)) or float(delta) <= float(null):
+    if check_real_number(delta, "delta") <= check_real_number(null, "null"):
         raise ValueError(f"delta={delta!r} must be a finite effect beyond null={null!r} (the claimed size)")
 
 
@@ -609,7 +599,8 @@ def paired_effect(differences, delta: float, *, null: float = 0.0, units=None, a
     if n < 2:
         return untestable(f"{n} independent unit(s), fewer than 2", delta=delta, null=null, n=n)
     # Work in units of the largest magnitude where squares would overflow; p-values do not change.
-    scale = max(float(np.abs(values).max()), 1.0) if np.abs(values).max() > HUGE else 1.0
+    peak = float(np.abs(values).max())
+    scale = peak if peak > HUGE else 1.0
     values, delta_, null_ = values / scale, float(delta) / scale, float(null) / scale
     mean, sd = float(values.mean()), float(values.std(ddof=1))
     half = float(stats.t.ppf(1 - alpha, n - 1) * sd / np.sqrt(n))

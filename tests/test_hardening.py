@@ -978,3 +978,11 @@ def test_a_reference_file_that_is_not_json_is_named(tmp_path):
         (tmp_path / "reference.json").write_text(content)
         with pytest.raises(ValueError, match=rf"reference.json {message}"):
             reference.load_gdeep_reference(tmp_path / "reference.json")
+
+
+def test_a_number_beyond_floats_range_is_refused_by_name():
+    from tdnn_utils.validation import check_real_number
+
+    with pytest.raises(ValueError, match="delta=.* is not allowed; use a finite number"):
+        check_real_number(10 ** 400, "delta")
+    assert check_real_number(2 ** 64, "delta") == float(2 ** 64)

@@ -72,3 +72,11 @@ def test_the_verdict_figure_stacks_each_chapters_verdicts_in_safe_colours(tmp_pa
     assert all("out of date" in p for p in landing.problems(root) if "HEADLINES" not in p)
     landing.write(root)
     assert not [p for p in landing.problems(root) if "out of date" in p]
+
+
+def test_worker_minutes_add_up_the_networks_own_records():
+    import pandas as pd
+
+    networks = pd.DataFrame({"train_seconds": [60.0, 120.0], "topology_seconds": [30.0, 30.0]})
+    assert landing.worker_minutes(networks) == 4.0
+    assert landing.worker_minutes(networks, columns=("train_seconds",)) == 3.0
