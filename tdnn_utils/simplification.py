@@ -395,6 +395,23 @@ def key_result(judged: pd.DataFrame, found: Mapping[str, str], ends: pd.DataFram
 RULE_CHECK = Path(__file__).resolve().parents[1] / "book" / "results" / "02_rule_check.json"
 
 
+#: The pilot behind the abandon rule and D-III's learning rate (``tools/attempt_pilot.py``).
+PILOT = RULE_CHECK.with_name("02_attempt_pilot.json")
+
+
+def pilot_counts(path=PILOT) -> dict | None:
+    """The pilot's attempts in all, and per data set its learning rate, attempts and successes
+    (None where the pilot's file is missing)."""
+    path = Path(path)
+    if not path.is_file():
+        return None
+    records = pd.DataFrame(json.loads(path.read_text()))
+    per_problem = {name: {"lr": float(rows["lr"].iloc[0]), "attempts": len(rows),
+                          "perfect": int(rows["reached_perfect"].sum())}
+                   for name, rows in records.groupby("problem", sort=False)}
+    return {"attempts": len(records), **per_problem}
+
+
 def rule_check(path=RULE_CHECK) -> dict | None:
     """The abandon rule's check (``tools/check_abandon_rule.py``), or None where it was not run."""
     path = Path(path)

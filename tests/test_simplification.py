@@ -196,3 +196,13 @@ def test_key_result_says_what_claim_one_found_for_each_part():
     assert "merge 95% of their classes' extra components" in text and "2 networks" in text
     assert "components 1 confirmed; holes 2 untestable" in text and "claim 2 **partly**" in text
     assert text.startswith(":::{admonition} Key result") and text.endswith(":::")
+
+
+def test_pilot_counts_read_the_committed_pilot(tmp_path):
+    records = [{"problem": "D-III", "lr": 0.005, "reached_perfect": ok} for ok in (True, False, False)]
+    records.append({"problem": "D-II", "lr": 0.02, "reached_perfect": True})
+    (tmp_path / "pilot.json").write_text(__import__("json").dumps(records))
+    counts = simplification.pilot_counts(tmp_path / "pilot.json")
+    assert counts == {"attempts": 4, "D-III": {"lr": 0.005, "attempts": 3, "perfect": 1},
+                      "D-II": {"lr": 0.02, "attempts": 1, "perfect": 1}}
+    assert simplification.pilot_counts(tmp_path / "missing.json") is None
