@@ -9,6 +9,9 @@ training step (forward, backward, Adam) per network:
   products, interleaved with the arms). No implementation can beat it.
 - **plain eager**: ``FFNet`` + ``torch.optim.Adam``, cross-entropy over the whole set:
   :func:`tdnn_utils.training.fit`'s step without its bookkeeping.
+- **products only**: the step's batched matrix products as :mod:`tdnn_utils.fastmlp` runs
+  them (same tiles and buffers), without activations, loss or Adam: how close to the floor
+  this CPU's BLAS gets at these thin shapes, which bounds what any elementwise work could win.
 - **one network, E = 8, E = 32**: :func:`tdnn_utils.ensemble.fit_ensemble` with 1, 8 and 32
   members, per network-step: the time of ``steps=1 + k`` minus that of ``steps=1``, over
   ``k * E`` network-steps, so building the members and reading them back do not count, and
@@ -42,6 +45,7 @@ import torch
 import harness
 from tdnn_utils.datasets import naitzat
 from tdnn_utils.ensemble import fit_ensemble
+from tdnn_utils import fastmlp
 from tdnn_utils.fastmlp import step_flops
 from tdnn_utils.models import FFNet
 
@@ -51,6 +55,8 @@ TARGET = 2.5
 CLOCK = time.thread_time
 MEMBERS = (1, 8, 32)
 PEAK_SIZE = 512
+#: Steps of products per timed call: one alone would be timed with its operands out of cache.
+PRODUCT_REPEATS = 10
 
 
 def sgemm_peak(repeats: int = 4) -> float:
@@ -83,6 +89,41 @@ def plain_step(widths, activation, X, y):
     return step
 
 
+def products_only(widths, activation, X, repeats: int):
+    """The matrix products of one step of :mod:`tdnn_utils.fastmlp` and nothing else: the
+    same batched products, on the same tiles and buffers, without the activations, the loss
+    or Adam. Its ratio to the floor is what the products alone cost on this CPU's BLAS at
+    these shapes (15 to 26 rows), the part of the step no elementwise work can remove."""
+    layout = fastmlp.ParameterLayout(tuple(widths))
+    rule = fastmlp.activation_rule(activation)
+    torch.manual_seed(0)
+    params = layout.pack([FFNet(widths, activation)])
+    n = len(X)
+    inputs = torch.cat([torch.as_tensor(X).T, torch.ones(1, n)])[None].contiguous()
+    targets, weights = torch.zeros(1, n, dtype=torch.long), torch.full((1, 1, n), 1.0 / n)
+    work = fastmlp.Workspace(layout, rule, "cpu")
+    tile = fastmlp.tile_size(n, widths)
+    work.ready(1, 1, min(tile, n))
+    plans = [work.plan(params, inputs, targets, weights, slice(0, 1), cols) for cols in fastmlp._tiles(n, tile)]
+
+    def steps():
+        for _ in range(repeats):
+            products(plans)
+    return steps
+
+
+def products(plans) -> None:
+    """One step's products over every tile (``plans``: fastmlp's views of each tile)."""
+    for plan in plans:
+        for layer in range(1, len(plan.W)):
+            torch.bmm(plan.W[layer - 1], plan.a[layer - 1], out=plan.z[layer])
+        g = torch.bmm(plan.W[-1], plan.a[-1], out=plan.logits)
+        for layer in range(len(plan.W) - 1, -1, -1):
+            torch.bmm(g, plan.a_T[layer], out=plan.grad_W[layer])
+            if layer > 0:
+                g = torch.bmm(plan.W_T[layer], g, out=plan.d[layer])
+
+
 def ensemble_run(widths, activation, X, y, members: int, steps: int):
     """fit_ensemble of ``members`` networks for ``steps`` steps each (no stopping)."""
     def run():
@@ -99,14 +140,15 @@ def measure(n_points: int, hidden: int, activation: str, args) -> dict:
     X, y = np.asarray(X, dtype=np.float32), np.asarray(y, dtype=np.int64)
     widths = [X.shape[1]] + [hidden] * 9 + [2]
     k = args.steps
-    arms = {"sgemm": sgemm_peak, "plain eager": plain_step(widths, activation, X, y)}
+    arms = {"sgemm": sgemm_peak, "plain eager": plain_step(widths, activation, X, y),
+            "products": products_only(widths, activation, X, PRODUCT_REPEATS)}
     for members in MEMBERS:
         arms[f"E{members} short"] = ensemble_run(widths, activation, X, y, members, 1)
         arms[f"E{members} long"] = ensemble_run(widths, activation, X, y, members, 1 + k)
     peaks = []
     arms["sgemm"] = lambda: peaks.append(sgemm_peak())
     times = harness.interleave(arms, rounds=args.rounds, warmup=1, clock=CLOCK)
-    per_step = {"plain eager": min(times["plain eager"])}
+    per_step = {"plain eager": min(times["plain eager"]), "products only": min(times["products"]) / PRODUCT_REPEATS}
     for members in MEMBERS:
         long, short = times[f"E{members} long"], times[f"E{members} short"]
         per_step[f"E = {members}"] = (min(long) - min(short)) / (k * members)
@@ -119,7 +161,9 @@ def report(n_points, hidden, activation, result, verdicts) -> None:
     cells = []
     for arm, seconds in per_step.items():
         cells.append(f"{arm} {seconds * 1e3:6.3f} ms {seconds / floor:5.2f}x")
-        if arm != "plain eager":
+        if arm == "products only":
+            verdicts.setdefault("products", []).append(seconds / floor)
+        elif arm != "plain eager":
             verdicts.setdefault(arm, []).append((seconds / floor, f"{n_points:,} points 9x{hidden} {activation}"))
     speedup = per_step["plain eager"] / per_step["E = 1"]
     print(f"{n_points:>6,} 9x{hidden:<3} {activation:<10} floor {floor * 1e3:6.3f} ms | "
@@ -151,6 +195,10 @@ def main(argv=None):
                 report(n_points, hidden, activation, result, verdicts)
     print(f"sgemm peak (best of each configuration's rounds): {min(peaks):.0f} to "
           f"{max(peaks):.0f} GFLOP/s; {harness.load()}", flush=True)
+    products = verdicts.pop("products")
+    print(f"the products alone: {min(products):.2f}x to {max(products):.2f}x the floor, so under the target "
+          f"{TARGET:g}x everything else a step does (activations, loss, Adam, bookkeeping) has "
+          f"{TARGET - max(products):.2f}x to {TARGET - min(products):.2f}x", flush=True)
     for arm, values in verdicts.items():
         met = [label for ratio, label in values if ratio <= TARGET]
         worst_ratio, worst = max(values)

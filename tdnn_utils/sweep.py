@@ -17,8 +17,8 @@ where it stopped, and a re-run with the same parameters reuses what is there.
   measured one by one (what a worker runs); :func:`train_and_measure`: one network.
 - :func:`run_sweep`: all of them, with a progress bar, cache and back end;
   :func:`run_sweep_until`: more seeds (:func:`next_seeds`) until enough reach 100%.
-- :func:`evaluate_rule`: what an :class:`~tdnn_utils.ensemble.AbandonRule` would have done
-  to the attempts a sweep recorded (:attr:`SweepResult.attempts`).
+
+What an abandon rule would do to the attempts a sweep records: :mod:`tdnn_utils.attempt_rules`.
 """
 
 from __future__ import annotations
@@ -668,119 +668,6 @@ def run_sweep_until(specs: Sequence[NetworkSpec], problems: Mapping[str, Problem
     while more := next_seeds(combine(results).networks, min_perfect, max_seeds):
         results.append(run_sweep(more, problems, protocol, **options))
     return combine(results)
-
-
-RULE_COLUMNS = ["attempts", "abandoned", "wrongly_abandoned", "steps", "steps_saved"]
-
-
-def evaluate_rule(attempts: pd.DataFrame, rule: AbandonRule,
-                  by: Sequence[str] = ("problem", "architecture", "activation")) -> pd.DataFrame:
-    """What ``rule`` would have done to recorded attempts, per group of ``by``.
-
-    ``attempts`` is a sweep's :attr:`SweepResult.attempts` (recorded without an abandon
-    rule). At each recorded patience check, in order, an attempt is abandoned where
-    ``rule.abandons(check, best accuracy so far)``; a check at which the patience rule ended
-    the attempt anyway changes nothing.
-
-    Returns one row per group: ``attempts`` (how many), ``abandoned`` (how many the rule ends
-    early), ``wrongly_abandoned`` (of those, how many reached 100% as recorded), ``steps``
-    (their recorded training steps in all) and ``steps_saved`` (the steps after the rule's
-    check, summed over the abandoned attempts). The fresh starts that abandoned attempts
-    would make are not simulated: a saved step may be spent on them.
-    """
-    if not isinstance(rule, AbandonRule):
-        raise ValueError(f"rule={rule!r} must be an AbandonRule")
-    lacking = [c for c in (*by, "steps", "ended", "reached_perfect", "check_steps", "check_best")
-               if c not in attempts.columns]
-    if lacking:
-        raise ValueError(f"attempts lacks columns {lacking}; give a SweepResult.attempts table")
-    if (attempts["ended"] == "rule").any():
-        raise ValueError("some attempts were ended by an abandon rule, so their later checks are "
-                         "missing; evaluate a rule on attempts recorded without one")
-    rows = []
-    for _, attempt in attempts.iterrows():
-        saved = _steps_saved(rule, attempt)
-        rows.append({**{c: attempt[c] for c in by}, "attempts": 1, "abandoned": saved is not None,
-                     "wrongly_abandoned": saved is not None and bool(attempt["reached_perfect"]),
-                     "steps": int(attempt["steps"]), "steps_saved": saved or 0})
-    table = pd.DataFrame(rows, columns=[*by, *RULE_COLUMNS])
-    if not by:
-        return table[RULE_COLUMNS].sum().to_frame().T.astype(int)
-    return table.groupby(list(by), sort=False)[RULE_COLUMNS].sum().astype(int).reset_index()
-
-
-def rule_from_successes(attempts: pd.DataFrame, *, margin: float = 0.02, min_successes: int = 5) -> AbandonRule:
-    """An abandon rule that would have cut none of the recorded successes, with a margin.
-
-    ``attempts`` is a sweep's :attr:`SweepResult.attempts` recorded without a rule (a pilot).
-    At each patience check c, the threshold is the lowest best-accuracy-so-far that an attempt
-    which went on to reach 100% had at that check, less ``margin``; checks that fewer than
-    ``min_successes`` successful attempts reached get no threshold (the rule stops there).
-    Returns the :class:`~tdnn_utils.ensemble.AbandonRule`; refuses a pilot with too few successes.
-    """
-    margin = check_positive_number(margin, "margin")
-    min_successes = check_positive_int(min_successes, "min_successes")
-    lacking = [c for c in ("reached_perfect", "check_best", "ended") if c not in attempts.columns]
-    if lacking:
-        raise ValueError(f"attempts lacks columns {lacking}; give a SweepResult.attempts table")
-    if (attempts["ended"] == "rule").any():
-        raise ValueError("some attempts were ended by an abandon rule; derive a rule from attempts recorded without one")
-    bests = [list(b) for b in attempts.loc[attempts["reached_perfect"].astype(bool), "check_best"]]
-    thresholds = []
-    for check in range(max(map(len, bests), default=0)):
-        seen = [b[check] for b in bests if len(b) > check]
-        if len(seen) < min_successes:
-            break
-        thresholds.append(max(0.0, min(seen) - margin))
-    if not thresholds:
-        raise ValueError(f"{len(bests)} successful attempt(s) with a first check: fewer than min_successes="
-                         f"{min_successes}, so no threshold can be set")
-    return AbandonRule(tuple(thresholds))
-
-
-def replay_abandoned(attempts: pd.DataFrame, problems: Mapping[str, Problem], protocol: Protocol,
-                     hidden: Mapping[str, Sequence[int]]) -> pd.DataFrame:
-    """Train every attempt an abandon rule ended again, without the rule: would it have reached 100%?
-
-    ``attempts`` is a sweep's :attr:`SweepResult.attempts` recorded *with* a rule; ``protocol``
-    is that sweep's protocol (its ``abandon_rule`` is dropped here); ``hidden`` maps an
-    architecture's name to its hidden widths. An attempt's training depends only on its own
-    seed, so each replay follows the abandoned attempt step for step and then goes on where the
-    rule stopped it. When no replay reaches 100%, the rule kept exactly the networks the sweep
-    would have kept without it, bit for bit; a replay that does names a success the rule cut.
-
-    Returns one row per abandoned attempt: its identity, ``steps`` at the rule's stop,
-    ``replay_steps``, ``replay_perfect`` and ``replay_ended``.
-    """
-    abandoned = attempts[attempts["ended"] == "rule"]
-    plain = Protocol(**{**asdict(protocol), "abandon_rule": None, "max_attempts": 1})
-    rows = []
-    for (problem, architecture, activation), group in abandoned.groupby(["problem", "architecture", "activation"],
-                                                                       sort=False):
-        data = problems[problem]
-        widths = [data.n_features, *hidden[architecture], int(data.y_train.max()) + 1]
-        members = fit_ensemble(widths, activation, data.X_train, data.y_train, group["attempt_seed"].tolist(),
-                               steps=plain.steps, lr=plain.lr, lr_halving_every=plain.lr_halving_every,
-                               max_attempts=1, device=plain.device, negative_slope=plain.negative_slope,
-                               init=plain.init, patience=plain.patience, batch_size=plain.batch_size,
-                               check_every=plain.check_every, lr_decay=plain.lr_decay, progress=False)
-        for (_, attempt), member in zip(group.iterrows(), members):
-            rows.append({c: attempt[c] for c in ("problem", "architecture", "activation", "seed", "attempt",
-                                                 "attempt_seed", "steps")}
-                        | {"replay_steps": member.steps, "replay_perfect": bool(member.reached_perfect),
-                           "replay_ended": member.attempt_records[-1].ended})
-    return pd.DataFrame(rows, columns=["problem", "architecture", "activation", "seed", "attempt", "attempt_seed",
-                                       "steps", "replay_steps", "replay_perfect", "replay_ended"])
-
-
-def _steps_saved(rule: AbandonRule, attempt) -> int | None:
-    """The steps ``rule`` saves on one recorded attempt (None: it does not abandon it)."""
-    for check, (step, best) in enumerate(zip(attempt["check_steps"], attempt["check_best"]), start=1):
-        if rule.abandons(check, best):
-            if step == attempt["steps"] and attempt["ended"] == "patience":
-                return None  # the patience rule ended it at this check anyway
-            return int(attempt["steps"]) - int(step)
-    return None
 
 
 def _collect(specs, keys, done, *, computed, reused) -> SweepResult:

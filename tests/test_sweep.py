@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tdnn_utils import sweep
+from tdnn_utils import attempt_rules, sweep
 from tdnn_utils.ensemble import ENDINGS, AbandonRule
 from tdnn_utils.sweep import NetworkSpec, Problem, Protocol, grid, naitzat_problem, run_sweep
 
@@ -152,19 +152,19 @@ def test_evaluate_rule_counts_what_a_rule_would_abandon_and_save():
         _attempt(1500, "perfect", [0.65], True),  # abandoned at 1,000 although it succeeds
         _attempt(1000, "patience", [0.3], False),  # patience ended it at that check anyway
     ])
-    table = sweep.evaluate_rule(attempts, AbandonRule((0.7, 0.9)))
+    table = attempt_rules.evaluate_rule(attempts, AbandonRule((0.7, 0.9)))
     assert table.to_dict("records") == [{
         "problem": "D-I", "architecture": "9x15", "activation": "relu", "attempts": 5,
         "abandoned": 3, "wrongly_abandoned": 1, "steps": 18_000, "steps_saved": 11_500}]
-    overall = sweep.evaluate_rule(attempts, AbandonRule((0.0,)), by=())
+    overall = attempt_rules.evaluate_rule(attempts, AbandonRule((0.0,)), by=())
     assert overall.to_dict("records") == [{"attempts": 5, "abandoned": 0, "wrongly_abandoned": 0,
                                             "steps": 18_000, "steps_saved": 0}]
     with pytest.raises(ValueError, match="recorded without one"):
-        sweep.evaluate_rule(pd.DataFrame([_attempt(1000, "rule", [0.3], False)]), AbandonRule((0.5,)))
+        attempt_rules.evaluate_rule(pd.DataFrame([_attempt(1000, "rule", [0.3], False)]), AbandonRule((0.5,)))
     with pytest.raises(ValueError, match=r"lacks columns \['check_best'\]"):
-        sweep.evaluate_rule(attempts.drop(columns="check_best"), AbandonRule((0.5,)))
+        attempt_rules.evaluate_rule(attempts.drop(columns="check_best"), AbandonRule((0.5,)))
     with pytest.raises(ValueError, match="must be an AbandonRule"):
-        sweep.evaluate_rule(attempts, (0.5,))
+        attempt_rules.evaluate_rule(attempts, (0.5,))
 
 
 def test_changed_protocol_or_data_is_not_reused(reference, problem, specs):
@@ -444,7 +444,7 @@ def test_replaying_abandoned_attempts_follows_them_then_goes_on(problem):
     result = run_sweep(specs, {"D-I": problem}, strict, progress=False)
     abandoned = result.attempts[result.attempts["ended"] == "rule"]
     assert len(abandoned), "the rule abandoned nothing: the test replays nothing"
-    replay = sweep.replay_abandoned(result.attempts, {"D-I": problem}, strict, {"3x25": (25, 25, 25)})
+    replay = attempt_rules.replay_abandoned(result.attempts, {"D-I": problem}, strict, {"3x25": (25, 25, 25)})
     assert len(replay) == len(abandoned)
     assert (replay["replay_steps"] > replay["steps"]).all()
     assert (replay["steps"] == 100).all()  # the rule's first check
@@ -465,11 +465,42 @@ def test_a_rule_from_successes_cuts_none_of_them():
         "steps": [3000, 2000, 4000, 2000, 5000],
         "check_steps": [[1000, 2000], [1000], [1000, 2000, 3000], [1000, 2000], [1000, 2000, 3000, 4000, 5000]],
         "check_best": [[0.7, 0.9], [0.8], [0.75, 0.95, 0.99], [0.5, 0.5], [0.6, 0.7, 0.71, 0.72, 0.72]]})
-    rule = sweep.rule_from_successes(attempts, margin=0.05, min_successes=2)
+    rule = attempt_rules.rule_from_successes(attempts, margin=0.05, min_successes=2)
     assert rule.thresholds == pytest.approx((0.65, 0.85))  # check 3 has one success: no threshold
-    judged = sweep.evaluate_rule(attempts, rule)
+    judged = attempt_rules.evaluate_rule(attempts, rule)
     assert judged["wrongly_abandoned"].iloc[0] == 0 and judged["abandoned"].iloc[0] == 2
     with pytest.raises(ValueError, match="fewer than min_successes=5"):
-        sweep.rule_from_successes(attempts)
+        attempt_rules.rule_from_successes(attempts)
     with pytest.raises(ValueError, match="margin=-0.1"):
-        sweep.rule_from_successes(attempts, margin=-0.1)
+        attempt_rules.rule_from_successes(attempts, margin=-0.1)
+
+
+def test_cross_validated_rules_judge_each_network_by_a_rule_set_without_it():
+    def attempt(seed, steps, best, reached):
+        return {"problem": "D-II", "architecture": "9x25", "activation": "tanh", "seed": seed, "steps": steps,
+                "ended": "perfect" if reached else "patience", "reached_perfect": reached, "check_best": best,
+                "check_steps": [1000 * (c + 1) for c in range(len(best))]}
+    attempts = pd.DataFrame([
+        attempt(0, 2000, [0.9, 0.99], True),
+        attempt(2, 3000, [0.5, 0.7], True),  # a slow starter: the rule set from seeds 1 and 3 cuts it
+        attempt(1, 5000, [0.3, 0.4, 0.4, 0.4, 0.4], False),  # abandoned at 1,000 by the rule from 0 and 2
+        attempt(1, 2000, [0.8, 0.95], True),
+        attempt(3, 2000, [0.85, 0.97], True)])
+    table = attempt_rules.cross_validate_rule(attempts, folds=2, margin=0.05, min_successes=2)
+    row = table.iloc[0].to_dict()
+    assert {k: row[k] for k in ("attempts", "successes", "abandoned", "wrongly_abandoned", "steps", "steps_saved")} == {
+        "attempts": 5, "successes": 4, "abandoned": 2, "wrongly_abandoned": 1, "steps": 14_000, "steps_saved": 6_000}
+    assert row["saved_share"] == pytest.approx(6 / 14)
+    assert row["thresholds"][0] == pytest.approx((0.75, 0.90)) and row["thresholds"][1] == pytest.approx((0.45, 0.65))
+    from scipy import stats
+    assert stats.binom.cdf(1, 4, row["cut_upper"]) == pytest.approx(0.05)  # 1 of 4 cut, one-sided 95%
+    # too few successes outside a fold: no rule there, nothing abandoned, every attempt still counted
+    sparse = attempt_rules.cross_validate_rule(attempts, folds=2, min_successes=3).iloc[0]
+    assert sparse["abandoned"] == 0 and sparse["attempts"] == 5 and sparse["thresholds"] == ((), ())
+    assert attempt_rules.rules_by_configuration(attempts, min_successes=2) == {
+        "D-II tanh": pytest.approx((0.48, 0.68))}
+    assert attempt_rules.rules_by_configuration(attempts, min_successes=5) == {"D-II tanh": ()}
+    with pytest.raises(ValueError, match="folds=1"):
+        attempt_rules.cross_validate_rule(attempts, folds=1)
+    with pytest.raises(ValueError, match="column 'seed'"):
+        attempt_rules.cross_validate_rule(attempts.drop(columns="seed"))

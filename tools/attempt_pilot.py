@@ -5,8 +5,8 @@ Trains ``--seeds`` networks per activation, one attempt each, with the authors' 
 accuracy read every 1,000 steps, patience 1,000, 12,000 steps) on every 4th point of the
 authors' D-II and D-III files, and writes every attempt's record (steps, why it ended, the
 accuracy and the best accuracy so far at each check) to ``--out``. The rule is then
-``tdnn_utils.sweep.rule_from_successes`` of those records (printed with what it would have
-done to them, :func:`tdnn_utils.sweep.evaluate_rule`).
+``tdnn_utils.attempt_rules.rule_from_successes`` of those records (printed with what it would have
+done to them, :func:`tdnn_utils.attempt_rules.evaluate_rule`).
 
 Run: ``python tools/attempt_pilot.py [--seeds 10] [--out book/results/02_attempt_pilot.json]``
 (about 40 CPU minutes with the defaults).
@@ -24,7 +24,7 @@ import torch
 
 from tdnn_utils import datasets
 from tdnn_utils.ensemble import fit_ensemble
-from tdnn_utils.sweep import evaluate_rule, rule_from_successes
+from tdnn_utils.attempt_rules import evaluate_rule, rule_from_successes
 
 #: (data set, hidden width, learning rate): the book preset's Chapter 2 networks.
 RUNS = (("D-II", 25, 0.02), ("D-III", 15, 0.005))

@@ -5,7 +5,7 @@ the rule's threshold (``abandon_below``, set from ``book/results/02_attempt_pilo
 attempt's training depends only on its seed, so the rule changes the kept networks only if it
 ended an attempt that would have reached 100%. This tool reads the chapter's sweeps from their
 cache (run the chapter first: ``make runs PRESET=book ONLY=02``), trains every attempt the rule
-ended again without it (:func:`tdnn_utils.sweep.replay_abandoned`), and writes what happened to
+ended again without it (:func:`tdnn_utils.attempt_rules.replay_abandoned`), and writes what happened to
 ``book/results/02_rule_check.json``, which the chapter shows when it is re-run (from its cache,
 in a minute). When no replay reaches 100%, every network the chapter kept is bit for bit the one
 it would have kept without the rule, so its Betti numbers are the same too.
@@ -24,7 +24,7 @@ import torch
 import yaml
 
 from tdnn_utils import simplification
-from tdnn_utils.sweep import replay_abandoned
+from tdnn_utils.attempt_rules import replay_abandoned
 
 ROOT = Path(__file__).resolve().parents[1]
 
