@@ -246,6 +246,10 @@ def describe_cross_validation(cross: pd.DataFrame, confidence: float = 0.95) -> 
     steps, saved = int(cross["steps"].sum()), int(cross["steps_saved"].sum())
     if not successes or not steps:
         return "No attempt reached 100%, so no rule could be set or judged."
+    ruled = sum(any(fold) for fold in cross["thresholds"])
+    if not ruled:
+        return ("No half of any configuration held enough successes to set a rule from, so none was judged; "
+                "a larger run is needed.")
     upper = _upper_bound(cut, successes, confidence)
     text = (f"Set from one half of each configuration's networks and applied to the other half, both ways, "
             f"the rules would have cut {cut} of the {successes} successes (the share a rule so set cuts: at most "

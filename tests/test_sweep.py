@@ -497,6 +497,10 @@ def test_cross_validated_rules_judge_each_network_by_a_rule_set_without_it():
     # too few successes outside a fold: no rule there, nothing abandoned, every attempt still counted
     sparse = attempt_rules.cross_validate_rule(attempts, folds=2, min_successes=3).iloc[0]
     assert sparse["abandoned"] == 0 and sparse["attempts"] == 5 and sparse["thresholds"] == ((), ())
+    assert "none was judged" in attempt_rules.describe_cross_validation(pd.DataFrame([sparse]))
+    assert "cut 1 of the 4 successes" in attempt_rules.describe_cross_validation(table)
+    shown = attempt_rules.readable(table).iloc[0]
+    assert shown["successes cut"] == 1 and shown["steps saved"] == "43%" and shown["share of successes cut (95% bound)"] == "at most 75%"
     assert attempt_rules.rules_by_configuration(attempts, min_successes=2) == {
         "D-II tanh": pytest.approx((0.48, 0.68))}
     assert attempt_rules.rules_by_configuration(attempts, min_successes=5) == {"D-II tanh": ()}
