@@ -395,7 +395,7 @@ def key_result(judged: pd.DataFrame, found: Mapping[str, str], ends: pd.DataFram
 RULE_CHECK = Path(__file__).resolve().parents[1] / "book" / "results" / "02_rule_check.json"
 
 
-#: The pilot behind the abandon rule and D-III's learning rate (``tools/attempt_pilot.py``).
+#: The pilot behind D-III's learning rate and the former abandon rule (``tools/attempt_pilot.py``).
 PILOT = RULE_CHECK.with_name("02_attempt_pilot.json")
 
 

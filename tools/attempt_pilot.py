@@ -1,4 +1,4 @@
-"""The pilot behind Chapter 2's abandon rule: attempt histories at the paper's density.
+"""The pilot behind Chapter 2's D-III learning rate (and its former abandon rule): attempt histories at the paper's density.
 
 Trains ``--seeds`` networks per activation, one attempt each, with the authors' trainer
 (full batch, Glorot, Adam, learning rate decayed continuously by half every 2,500 steps,
