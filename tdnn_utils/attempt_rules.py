@@ -28,7 +28,7 @@ from .sweep import Problem, Protocol
 from .validation import check_positive_int, check_positive_number
 
 __all__ = ["RULE_COLUMNS", "CROSS_COLUMNS", "evaluate_rule", "rule_from_successes",
-           "cross_validate_rule", "rules_by_configuration", "readable", "describe_cross_validation", "replay_abandoned"]
+           "cross_validate_rule", "rules_by_configuration", "at_check", "readable", "describe_cross_validation", "replay_abandoned"]
 
 RULE_COLUMNS = ["attempts", "abandoned", "wrongly_abandoned", "steps", "steps_saved"]
 
@@ -228,6 +228,26 @@ def rules_by_configuration(attempts: pd.DataFrame, *, by: Sequence[str] = ("prob
                 raise
             rules[" ".join(map(str, key))] = ()
     return rules
+
+
+def at_check(attempts: pd.DataFrame, check: int = 1) -> pd.DataFrame:
+    """Each attempt's best accuracy so far at its ``check``-th patience check, and how it ended.
+
+    One row per attempt that was still training at that check (an attempt that reached 100%
+    or stopped before it has none): ``problem``, ``activation``, ``configuration`` ("D-II
+    relu"), ``step``, ``best`` and ``outcome`` ("reached 100%" or "did not"). What a threshold
+    rule at that check sees, beside what it cannot see yet.
+    """
+    check = check_positive_int(check, "check")
+    lacking = [c for c in ("problem", "activation", "reached_perfect", "check_steps", "check_best")
+               if c not in attempts.columns]
+    if lacking:
+        raise ValueError(f"attempts lacks columns {lacking}; give a SweepResult.attempts table")
+    rows = [{"problem": a.problem, "activation": a.activation, "configuration": f"{a.problem} {a.activation}",
+             "step": int(a.check_steps[check - 1]), "best": float(a.check_best[check - 1]),
+             "outcome": "reached 100%" if a.reached_perfect else "did not"}
+            for a in attempts.itertuples() if len(a.check_best) >= check]
+    return pd.DataFrame(rows, columns=["problem", "activation", "configuration", "step", "best", "outcome"])
 
 
 def readable(cross: pd.DataFrame) -> pd.DataFrame:

@@ -499,6 +499,9 @@ def test_cross_validated_rules_judge_each_network_by_a_rule_set_without_it():
     assert sparse["abandoned"] == 0 and sparse["attempts"] == 5 and sparse["thresholds"] == ((), ())
     assert "none was judged" in attempt_rules.describe_cross_validation(pd.DataFrame([sparse]))
     assert "cut 1 of the 4 successes" in attempt_rules.describe_cross_validation(table)
+    first = attempt_rules.at_check(attempts)
+    assert first["best"].tolist() == [0.9, 0.5, 0.3, 0.8, 0.85] and first["outcome"].tolist().count("did not") == 1
+    assert attempt_rules.at_check(attempts, check=3)["best"].tolist() == [0.4]  # only the long failure got there
     shown = attempt_rules.readable(table).iloc[0]
     assert shown["successes cut"] == 1 and shown["steps saved"] == "43%" and shown["share of successes cut (95% bound)"] == "at most 75%"
     assert attempt_rules.rules_by_configuration(attempts, min_successes=2) == {
