@@ -265,6 +265,7 @@ def betti_by_layer(table: pd.DataFrame, *, series: str = "label", facet: str = "
     fig = _panels(len(facets), shared_xaxes=True,
                         subplot_titles=[f"{facet} = {value}" if facet != "dim" else f"β{value}"
                                         for value in facets])
+    reference_named = False  # the reference's legend entry, on its first trace in any panel
     for column, value in enumerate(facets, start=1):
         for i, (name, rows) in enumerate(stats[stats[facet] == value].groupby(series, sort=True)):
             error = (dict(type="data", array=rows["std"]) if spread == "std" else
@@ -286,11 +287,12 @@ def betti_by_layer(table: pd.DataFrame, *, series: str = "label", facet: str = "
             for name, rows in marks.groupby(series, sort=True):
                 fig.add_trace(go.Scatter(
                     x=rows["depth"], y=rows["value"], mode="markers", name=reference_name,
-                    legendgroup="reference", showlegend=bool(column == 1 and name == marks[series].min()),
+                    legendgroup="reference", showlegend=not reference_named,
                     marker=dict(symbol="diamond-open", size=11, line=dict(width=2),
                                 color=series_style(name, names.index(name))["color"]),
                     hovertemplate=f"{reference_name}, {name}: %{{y}} at depth %{{x}}<extra></extra>",
                 ), row=1, col=column)
+                reference_named = True
         fig.update_xaxes(tickvals=layer_names["depth"], ticktext=layer_names["layer"],
                          title_text="layer", row=1, col=column)
     fig.update_yaxes(title_text="Betti number", row=1, col=1, rangemode="tozero")

@@ -34,6 +34,15 @@ def test_betti_by_layer_averages_over_runs():
         plotting.betti_by_layer(table.drop(columns="betti"))
 
 
+def test_a_reference_only_in_a_later_panel_still_has_its_legend_entry():
+    table = pd.DataFrame({"layer": ["input", "h1"] * 2, "depth": [0, 1] * 2, "activation": "relu",
+                          "dim": [0, 0, 1, 1], "betti": [9, 1, 9, 3]})
+    paper = pd.DataFrame({"activation": ["relu"], "dim": [1], "depth": [1], "value": [3.3]})
+    fig = plotting.betti_by_layer(table, series="activation", reference=paper, reference_name="paper")
+    named = [trace for trace in fig.data if trace.name == "paper"]
+    assert len(named) == 1 and named[0].showlegend and named[0].xaxis == "x2"
+
+
 def test_persistence_diagrams_draw_infinite_bars_on_top():
     diagrams = {"input": [np.array([[0, 1.0], [0, np.inf]]), np.array([[0.5, 2.0]])]}
     fig = plotting.persistence_diagrams(diagrams)
