@@ -250,7 +250,8 @@ def betti_by_layer(table: pd.DataFrame, *, series: str = "label", facet: str = "
     columns, as :func:`tdnn_utils.topology.betti_by_layer` returns, possibly stacked over
     seeds). Rows that share (facet, series, depth) are averaged; error bars show their
     standard deviation (``spread="std"``) or their min-max range (``spread="range"``), or a
-    shaded band shows the standard deviation (``spread="band"``).
+    shaded band shows the standard deviation (``spread="band"``), cut at 0 below: a Betti
+    number is never negative.
     ``reference`` (columns ``series``, ``facet``, ``depth``, ``value``) is drawn as open
     diamonds in the series' colours, named ``reference_name``: e.g. a paper's values.
     """
@@ -272,7 +273,7 @@ def betti_by_layer(table: pd.DataFrame, *, series: str = "label", facet: str = "
                      dict(type="data", symmetric=False, array=rows["max"] - rows["mean"],
                           arrayminus=rows["mean"] - rows["min"]) if spread == "range" else None)
             if spread == "band":
-                fig.add_trace(_band(rows["depth"], rows["mean"] - rows["std"], rows["mean"] + rows["std"],
+                fig.add_trace(_band(rows["depth"], (rows["mean"] - rows["std"]).clip(lower=0), rows["mean"] + rows["std"],
                                     series_style(name, i)["color"], str(name)), row=1, col=column)
             fig.add_trace(go.Scatter(
                 x=rows["depth"], y=rows["mean"], error_y=error, mode="lines+markers",

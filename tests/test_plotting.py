@@ -34,6 +34,15 @@ def test_betti_by_layer_averages_over_runs():
         plotting.betti_by_layer(table.drop(columns="betti"))
 
 
+def test_a_band_of_betti_numbers_stops_at_zero():
+    table = pd.DataFrame({"layer": ["input", "h1"] * 3, "depth": [0, 1] * 3, "label": 0, "dim": 1,
+                          "betti": [9, 0, 9, 0, 9, 6]})
+    band = plotting.betti_by_layer(table, spread="band").data[0]
+    low = np.asarray(band.y)[len(band.x) // 2:]  # the band's lower edge, drawn back from the last depth
+    high = np.asarray(band.y)[:len(band.x) // 2]
+    assert list(low) == [0.0, 9.0] and high[1] == pytest.approx(2 + np.std([0, 0, 6], ddof=1))
+
+
 def test_a_reference_only_in_a_later_panel_still_has_its_legend_entry():
     table = pd.DataFrame({"layer": ["input", "h1"] * 2, "depth": [0, 1] * 2, "activation": "relu",
                           "dim": [0, 0, 1, 1], "betti": [9, 1, 9, 3]})
