@@ -80,11 +80,26 @@ def rule_from_successes(attempts: pd.DataFrame, *, margin: float = 0.02, min_suc
     """
     margin = check_positive_number(margin, "margin")
     min_successes = check_positive_int(min_successes, "min_successes")
-    lacking = [c for c in ("reached_perfect", "check_best", "ended") if c not in attempts.columns]
+    _check_pilot(attempts)
+    rule = _rule_or_none(attempts, margin, min_successes)
+    if rule is None:
+        n = sum(len(b) > 0 for b in attempts.loc[attempts["reached_perfect"].astype(bool), "check_best"])
+        raise ValueError(f"{n} successful attempt(s) with a first check: fewer than min_successes="
+                         f"{min_successes}, so no threshold can be set")
+    return rule
+
+
+def _check_pilot(attempts: pd.DataFrame, columns: Sequence[str] = ("reached_perfect", "check_best", "ended")) -> None:
+    """Refuse attempts that lack ``columns`` or that an abandon rule ended (their later checks are missing)."""
+    lacking = [c for c in columns if c not in attempts.columns]
     if lacking:
         raise ValueError(f"attempts lacks columns {lacking}; give a SweepResult.attempts table")
     if (attempts["ended"] == "rule").any():
         raise ValueError("some attempts were ended by an abandon rule; derive a rule from attempts recorded without one")
+
+
+def _rule_or_none(attempts: pd.DataFrame, margin: float, min_successes: int) -> AbandonRule | None:
+    """:func:`rule_from_successes`'s rule, or None where too few successes reached a first check."""
     bests = [list(b) for b in attempts.loc[attempts["reached_perfect"].astype(bool), "check_best"]]
     thresholds = []
     for check in range(max(map(len, bests), default=0)):
@@ -92,10 +107,7 @@ def rule_from_successes(attempts: pd.DataFrame, *, margin: float = 0.02, min_suc
         if len(seen) < min_successes:
             break
         thresholds.append(max(0.0, min(seen) - margin))
-    if not thresholds:
-        raise ValueError(f"{len(bests)} successful attempt(s) with a first check: fewer than min_successes="
-                         f"{min_successes}, so no threshold can be set")
-    return AbandonRule(tuple(thresholds))
+    return AbandonRule(tuple(thresholds)) if thresholds else None
 
 
 def replay_abandoned(attempts: pd.DataFrame, problems: Mapping[str, Problem], protocol: Protocol,
@@ -173,6 +185,9 @@ def cross_validate_rule(attempts: pd.DataFrame, *, by: Sequence[str] = ("problem
         raise ValueError(f"confidence={confidence!r} must be between 0 and 1")
     if "seed" not in attempts.columns:
         raise ValueError("attempts lacks the column 'seed' (the network's seed); give a SweepResult.attempts table")
+    _check_pilot(attempts, ("reached_perfect", "check_best", "check_steps", "ended", "steps", *by))
+    margin = check_positive_number(margin, "margin")
+    min_successes = check_positive_int(min_successes, "min_successes")
     rows = []
     for key, group in (attempts.groupby(list(by), sort=False) if by else [((), attempts)]):
         key = key if isinstance(key, tuple) else (key,)
@@ -180,12 +195,7 @@ def cross_validate_rule(attempts: pd.DataFrame, *, by: Sequence[str] = ("problem
         thresholds = []
         for fold in range(folds):
             held_out = group["seed"].astype(int) % folds == fold
-            try:
-                rule = rule_from_successes(group[~held_out], margin=margin, min_successes=min_successes)
-            except ValueError as too_few:
-                if "fewer than min_successes" not in str(too_few):
-                    raise
-                rule = None
+            rule = _rule_or_none(group[~held_out], margin, min_successes)
             thresholds.append(rule.thresholds if rule else ())
             if rule is not None and held_out.any():
                 judged = evaluate_rule(group[held_out], rule, by=()).iloc[0]
@@ -217,16 +227,13 @@ def rules_by_configuration(attempts: pd.DataFrame, *, by: Sequence[str] = ("prob
     ``{"D-II relu": thresholds, ...}``, keyed by the ``by`` values joined with spaces; an
     empty tuple where too few attempts succeeded. What a later run could adopt, at the risk
     :func:`cross_validate_rule` measures."""
+    _check_pilot(attempts, ("reached_perfect", "check_best", "ended", *by))
+    margin = check_positive_number(margin, "margin")
+    min_successes = check_positive_int(min_successes, "min_successes")
     rules = {}
     for key, group in attempts.groupby(list(by), sort=False):
-        key = key if isinstance(key, tuple) else (key,)
-        try:
-            rules[" ".join(map(str, key))] = rule_from_successes(group, margin=margin,
-                                                                 min_successes=min_successes).thresholds
-        except ValueError as too_few:
-            if "fewer than min_successes" not in str(too_few):
-                raise
-            rules[" ".join(map(str, key))] = ()
+        rule = _rule_or_none(group, margin, min_successes)
+        rules[" ".join(map(str, key if isinstance(key, tuple) else (key,)))] = rule.thresholds if rule else ()
     return rules
 
 

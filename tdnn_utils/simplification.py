@@ -732,6 +732,14 @@ class Design:
     base: str = "9×15"
     real: str | None = None
 
+    def main_rows(self, table: pd.DataFrame, *, main_activations: bool = True) -> pd.DataFrame:
+        """Rows of ``table`` (columns ``problem``, ``architecture``, ``activation``) on each data
+        set's main architecture, and with ``main_activations`` only the main activations."""
+        keep = table["problem"].map(self.main) == table["architecture"]
+        if main_activations:
+            keep &= table["activation"].isin(self.activations)
+        return table[keep]
+
 
 def comparisons(betti: pd.DataFrame, trust_table: pd.DataFrame | None, design: Design) -> list[dict]:
     """Every comparison of the chapter's five claims, on readings at one k (:func:`at_role`).
@@ -754,8 +762,7 @@ def comparisons(betti: pd.DataFrame, trust_table: pd.DataFrame | None, design: D
         return trust.trusted_only(rows, trust.common_trust(table, arms), by=arms)
 
     parts = ("components", "holes")
-    is_main = betti["problem"].map(design.main) == betti["architecture"]
-    main = betti[is_main & betti["activation"].isin(design.activations)]
+    main = design.main_rows(betti)
     rows = claim_simplifies({part: keep(main, part) for part in parts})
     for part in parts:
         area = readings.simplification_area(keep(main, part, ("problem", "architecture")), part=part)
